@@ -1,0 +1,61 @@
+# netkey: two commands on a fresh Debian 12 machine.
+#   make test   install missing packages, build the sanitizer preset, run the `quick` tests
+#   make demo   install missing packages, build the release preset, run the demo
+# Other targets: make bench, make soak, make format, make clean.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+# Debian packages the build needs. `make deps` installs the missing ones (as root) or
+# prints the exact apt-get line to run.
+DEB_PACKAGES := cmake g++ make pkg-config libsodium-dev libflatbuffers-dev flatbuffers-compiler \
+                libenet-dev libgtest-dev libbenchmark-dev
+
+# CI builds treat warnings as errors.
+WERROR := $(if $(CI),ON,OFF)
+
+.PHONY: deps test demo bench soak format clean configure-dev configure-release
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ]; then \
+	  echo "netkey: installing missing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "netkey: missing Debian packages. Run this, then try again:"; \
+	  echo "  sudo apt-get install -y$$missing"; \
+	  exit 1; \
+	fi
+
+configure-dev: deps
+	cmake --preset dev -DNETKEY_WERROR=$(WERROR)
+
+configure-release: deps
+	cmake --preset release -DNETKEY_WERROR=$(WERROR)
+
+test: configure-dev
+	cmake --build --preset dev
+	ctest --preset dev -L quick
+
+demo: configure-release
+	cmake --build --preset release
+	./samples/demo.sh build/release
+
+bench: configure-release
+	cmake --build --preset release
+	@for b in build/release/bench/bench_*; do echo "== $$b"; $$b --benchmark_counters_tabular=true; done
+
+soak: configure-release
+	cmake --build --preset release
+	ctest --preset release -L soak
+
+format:
+	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i
+
+clean:
+	rm -rf build
