@@ -1,0 +1,164 @@
+// netkey/keytree.h: the Root's Logical Key Hierarchy (RFC 2627, LKH) with batched rekeys.
+//
+// The tree is d-ary (degree 2..16). Node ids are positions: the root is 0 and the
+// children of node i are d*i+1 .. d*i+d, so a member can compute its ancestors from its
+// leaf position alone. Members sit at leaves; a leaf's key is the member's individual
+// KEK (derived from the handshake's member secret). The net key of epoch e is
+// KDF(root key, "nk-netky", e).
+//
+// A Batch of joins and leaves is committed with the marking algorithm of Li, Yang,
+// Gouda and Lam ("Batch Rekeying for Secure Group Communications", WWW10 2001):
+//   1. joiners take departed leaves' places (shallowest first);
+//   2. emptied subtrees are pruned;
+//   3. extra joiners fill the shallowest free slot, or split the shallowest leaf;
+//   4. every node on a changed path gets a fresh random key, wrapped once under each
+//      remaining child's key (that child's new key where it has one). Joiners are not
+//      wrapped for: they receive their whole path in a Welcome.
+// When a batch would leave the tree deeper than ceil(log_d n) + 1, the tree is rebuilt
+// compactly instead (every internal key fresh; a rare O(n) rekey after mass departures),
+// so the depth bound holds after every commit.
+//
+// LKH+ (policy.hash_forward_joins): a batch with joins and no leaves instead moves every
+// node key forward, K' = KDF(K, "nk-fwdky", e'); a leaf split for a joiner creates a
+// node whose key the moved member derives from its own secret. Such a batch carries no
+// wrapped keys at all.
+//
+// Sans-I/O, single-threaded, deterministic for a given Rng.
+#ifndef NETKEY_KEYTREE_H_
+#define NETKEY_KEYTREE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "netkey/keys.h"
+#include "netkey/random.h"
+#include "netkey/status.h"
+
+namespace netkey {
+
+using MemberId = uint32_t;
+using NodeId = uint32_t;
+inline constexpr NodeId kRootNode = 0;
+inline constexpr uint8_t kMinDegree = 2;
+inline constexpr uint8_t kMaxDegree = 16;
+inline constexpr size_t kWrappedKeySize = 48;  // 32-byte key + 16-byte tag
+
+struct TreePolicy {
+  uint8_t degree = 4;                // 2..16
+  bool hash_forward_joins = false;   // LKH+ for join-only batches
+  uint32_t max_members = 1u << 20;   // commit refuses batches that would exceed it
+};
+
+enum class RekeyKind : uint8_t { kFull = 0, kHashForward = 1 };
+
+// The new key of `node`, sealed under the current key of `wrapper`, one of its children.
+struct WrappedKey {
+  NodeId node;
+  NodeId wrapper;
+  std::array<uint8_t, kWrappedKeySize> ciphertext;
+};
+
+struct LeafMove {
+  NodeId from;
+  NodeId to;
+};
+
+// A joiner: its member id and the member secret from its handshake (KeyTree derives
+// the leaf wrapping key, the unicast key and the split key from it).
+struct JoinRequest {
+  MemberId id;
+  SymmetricKey member_secret;
+};
+
+struct Batch {
+  std::vector<JoinRequest> joins;
+  std::vector<MemberId> leaves;
+  bool empty() const { return joins.empty() && leaves.empty(); }
+  size_t size() const { return joins.size() + leaves.size(); }
+};
+
+// What a commit produced: everything the encoders need (netkey/rekey_codec.h).
+struct RekeyPlan {
+  uint64_t group_id = 0;
+  uint64_t epoch = 0;  // the epoch this batch created
+  RekeyKind kind = RekeyKind::kFull;
+  uint8_t degree = 0;
+  std::vector<WrappedKey> entries;  // deepest node first
+  std::vector<LeafMove> moves;      // existing members whose leaf moved
+  std::vector<MemberId> joined;     // need a Welcome
+  std::vector<MemberId> left;
+  bool rebuilt = false;             // the depth bound forced a compact rebuild
+  size_t wrapped_keys() const { return entries.size(); }
+};
+
+// Per-member keys derived from the member secret; both Root and member derive them.
+struct MemberDerivedKeys {
+  SymmetricKey leaf;     // "nk-leafw": the individual KEK at the member's leaf
+  SymmetricKey unicast;  // "nk-unica": seals Slice, Welcome, Resync to this member
+  static MemberDerivedKeys from_secret(const SymmetricKey& member_secret);
+};
+// The key of a node created by splitting this member's leaf in LKH+ epoch `epoch`.
+SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch);
+// The net key of `epoch` from the root node key.
+SymmetricKey net_key_from_root(const SymmetricKey& root_key, uint64_t epoch);
+// ceil(log_d n) for n >= 1 (0 for n <= 1).
+unsigned ceil_log(unsigned degree, size_t n);
+
+class KeyTree {
+ public:
+  // An empty tree at epoch 0. Aborts (misuse) when policy.degree is outside 2..16.
+  KeyTree(uint64_t group_id, TreePolicy policy);
+  KeyTree(const KeyTree&) = delete;
+  KeyTree& operator=(const KeyTree&) = delete;
+  KeyTree(KeyTree&&) noexcept;
+  KeyTree& operator=(KeyTree&&) noexcept;
+  ~KeyTree();
+
+  // Applies a batch all or nothing and advances the epoch by one. Errors (the tree is
+  // unchanged): kInvalidArgument for an empty batch, a leave of a non-member, a
+  // duplicate id, a join of a current member that is not also leaving, or a batch
+  // that would exceed policy.max_members.
+  Result<RekeyPlan> commit(Batch batch, Rng& rng);
+
+  uint64_t group_id() const;
+  uint64_t epoch() const;
+  const TreePolicy& policy() const;
+  size_t member_count() const;
+  bool contains(MemberId id) const;
+  // Depth of the deepest leaf (0 for an empty tree).
+  unsigned depth() const;
+  // False for an empty tree (no members, no net key).
+  bool has_net_key() const;
+  // The current net key. Aborts (misuse) when !has_net_key().
+  const SymmetricKey& net_key() const;
+
+  // The member's leaf position, or nullopt.
+  std::optional<NodeId> leaf_of(MemberId id) const;
+  // (node, key) pairs from the member's leaf's parent up to the root; empty for a
+  // non-member. Pointers stay valid until the next commit.
+  std::vector<std::pair<NodeId, const SymmetricKey*>> path_of(MemberId id) const;
+  // The member's unicast key (nullptr for a non-member).
+  const SymmetricKey* unicast_key(MemberId id) const;
+  // Returns the next unicast sequence number for `id` (starting at 1) and advances it.
+  // Each sealed message to a member uses a fresh one, so (unicast key, nonce) never
+  // repeats. Aborts (misuse) for a non-member.
+  uint64_t next_unicast_seq(MemberId id);
+  // All members and their leaf positions (unordered).
+  std::vector<std::pair<MemberId, NodeId>> members() const;
+  // Approximate heap bytes held by the tree (nodes, members, indexes).
+  size_t memory_bytes() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace netkey
+
+#endif  // NETKEY_KEYTREE_H_

@@ -1,0 +1,227 @@
+#include "netkey/member_keys.h"
+
+#include <cstring>
+#include <string>
+
+#include "netkey/kdf.h"
+#include "netkey/sign.h"
+#include "netkey/wire/rekey_generated.h"
+#include "src/keytree/sealed.h"
+#include "src/keytree/wrap.h"
+#include "src/wire/verify.h"
+
+namespace netkey {
+namespace {
+
+constexpr wire::VerifyLimits kWholeLimits{kMaxWholeBytes, 4, 8};
+constexpr wire::VerifyLimits kSealedLimits{kMaxSealedBytes, 4, 8};
+constexpr wire::VerifyLimits kBodyLimits{kMaxWholeBytes, 4, 8};
+
+Status malformed(const char* what) { return Status(Errc::kMalformed, what); }
+
+bool has_identifier(std::span<const uint8_t> b, const char* id) {
+  return b.size() >= 8 && std::memcmp(b.data() + 4, id, 4) == 0;
+}
+
+}  // namespace
+
+MemberKeys::MemberKeys(uint64_t group_id, MemberId id, const SymmetricKey& member_secret,
+                       const Ed25519PublicKey& root_public_key)
+    : group_id_(group_id),
+      id_(id),
+      secret_(member_secret.clone()),
+      derived_(MemberDerivedKeys::from_secret(member_secret)),
+      root_public_key_(root_public_key) {}
+
+const SymmetricKey& MemberKeys::net_key() const {
+  NETKEY_CHECK(in_group_);
+  return net_key_;
+}
+
+std::vector<std::pair<NodeId, const SymmetricKey*>> MemberKeys::held_keys() const {
+  std::vector<std::pair<NodeId, const SymmetricKey*>> out;
+  for (const auto& [n, k] : path_) out.emplace_back(n, &k);
+  return out;
+}
+
+Status MemberKeys::apply(std::span<const uint8_t> bytes) {
+  if (has_identifier(bytes, detail::kWholeId)) return apply_whole(bytes);
+  if (has_identifier(bytes, detail::kSealedId)) return apply_sealed(bytes);
+  if (bytes.size() > kMaxWholeBytes) return Status(Errc::kTooLarge, "rekey message too large");
+  return malformed("not a rekey message (unknown file identifier)");
+}
+
+Status MemberKeys::check_epoch(uint64_t epoch) const {
+  if (!in_group_) return Status(Errc::kNeedsResync, "no Welcome applied yet");
+  if (epoch <= epoch_) return Status(Errc::kStaleEpoch, "epoch " + std::to_string(epoch) + " is not newer than ours");
+  if (epoch > epoch_ + 1) {
+    return Status(Errc::kNeedsResync, "epoch gap: have " + std::to_string(epoch_) + ", got " + std::to_string(epoch));
+  }
+  return Status::ok();
+}
+
+void MemberKeys::commit(Path p) {
+  epoch_ = p.epoch;
+  leaf_ = p.leaf;
+  degree_ = p.degree;
+  path_ = std::move(p.keys);
+  net_key_ = std::move(p.net_key);
+  in_group_ = true;
+}
+
+Status MemberKeys::apply_whole(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> copy(bytes.begin(), bytes.end());  // aligned
+  auto whole = wire::verify_flatbuffer<wire::RekeyWhole>(copy, detail::kWholeId, kWholeLimits, "rekey");
+  if (!whole) return whole.status();
+  const auto* body = (*whole)->body();
+  const auto* sig = (*whole)->signature();
+  if (body == nullptr || sig == nullptr || sig->size() != 64) return malformed("rekey lacks body or signature");
+  std::vector<uint8_t> msg(sizeof(detail::kRekeySigLabel) + body->size());
+  std::memcpy(msg.data(), detail::kRekeySigLabel, sizeof(detail::kRekeySigLabel));
+  std::memcpy(msg.data() + sizeof(detail::kRekeySigLabel), body->data(), body->size());
+  Ed25519Signature s;
+  std::memcpy(s.bytes.data(), sig->data(), 64);
+  if (!verify_signature(root_public_key_, msg, s)) {
+    return Status(Errc::kBadSignature, "rekey is not signed by the Root");
+  }
+  std::vector<uint8_t> body_copy(body->begin(), body->end());
+  return apply_body(body_copy, false);
+}
+
+Status MemberKeys::apply_sealed(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+  auto sealed = wire::verify_flatbuffer<wire::Sealed>(copy, detail::kSealedId, kSealedLimits, "sealed message");
+  if (!sealed) return sealed.status();
+  const wire::Sealed& m = **sealed;
+  if (m.ciphertext() == nullptr || m.ciphertext()->size() < kAeadTagSize) return malformed("sealed message lacks ciphertext");
+  uint8_t kind = static_cast<uint8_t>(m.kind());
+  if (kind < 1 || kind > 3) return malformed("sealed message has an unknown kind");
+  if (m.group_id() != group_id_) return Status(Errc::kWrongGroup, "sealed message for another group");
+  if (m.member() != id_) return Status(Errc::kWrongGroup, "sealed message for another member");
+  detail::SealedHeader h{m.group_id(), m.epoch(), m.member(), m.seq(), static_cast<SealedKind>(kind)};
+  std::vector<uint8_t> plain(m.ciphertext()->size() - kAeadTagSize);
+  auto ad = h.ad();
+  Status st = detail::sealed_aead().open(derived_.unicast, h.nonce(), ad,
+                                         {m.ciphertext()->data(), m.ciphertext()->size()}, plain);
+  if (!st) return Status(Errc::kBadTag, "sealed message failed authentication");
+  Status out = h.kind == SealedKind::kSlice ? apply_body(plain, true) : apply_path(plain, h.kind);
+  detail::wipe(plain.data(), plain.size());
+  // The inner epoch must match the authenticated header's (checked inside via body).
+  return out;
+}
+
+Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind) {
+  auto pb = wire::verify_flatbuffer<wire::PathBody>(plain, nullptr, kBodyLimits, "path");
+  if (!pb) return pb.status();
+  const wire::PathBody& b = **pb;
+  if (b.group_id() != group_id_) return Status(Errc::kWrongGroup, "path for another group");
+  if (b.member() != id_) return Status(Errc::kWrongGroup, "path for another member");
+  if (b.degree() < kMinDegree || b.degree() > kMaxDegree) return malformed("path has an invalid degree");
+  if (b.path() == nullptr || b.leaf() == kRootNode) return malformed("path lacks keys");
+  if (in_group_ && b.epoch() <= epoch_) {
+    return Status(Errc::kStaleEpoch, kind == SealedKind::kWelcome ? "Welcome for an old epoch" : "Resync for an old epoch");
+  }
+  auto expect = detail::ancestors_of(b.leaf(), b.degree());
+  if (expect.size() != b.path()->size()) return malformed("path does not match the leaf position");
+  Path p;
+  p.epoch = b.epoch();
+  p.leaf = b.leaf();
+  p.degree = b.degree();
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const wire::PathKey* k = b.path()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (k->node() != expect[i]) return malformed("path does not match the leaf position");
+    p.keys.emplace_back(k->node(), SymmetricKey::from_bytes({k->key()->data(), 32}));
+  }
+  p.net_key = net_key_from_root(p.keys.back().second, p.epoch);
+  commit(std::move(p));
+  return Status::ok();
+}
+
+Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us) {
+  auto rb = wire::verify_flatbuffer<wire::RekeyBody>(bytes, nullptr, kBodyLimits, "rekey body");
+  if (!rb) return rb.status();
+  const wire::RekeyBody& b = **rb;
+  if (b.group_id() != group_id_) return Status(Errc::kWrongGroup, "rekey for another group");
+  NETKEY_RETURN_IF_ERROR(check_epoch(b.epoch()));
+  if (b.degree() != degree_) return malformed("rekey degree differs from ours");
+  const uint8_t kind = static_cast<uint8_t>(b.kind());
+  if (kind > 1) return malformed("rekey has an unknown kind");
+  (void)sealed_for_us;
+
+  Path p;
+  p.epoch = b.epoch();
+  p.degree = degree_;
+  p.leaf = leaf_;
+  NodeId moved_from = 0;
+  bool moved = false;
+  if (b.moves() != nullptr) {
+    for (const wire::LeafMove* m : *b.moves()) {
+      if (m->from() == leaf_) {
+        if (m->to() == kRootNode) return malformed("move to the root");
+        p.leaf = m->to();
+        moved_from = m->from();
+        moved = true;
+        break;
+      }
+    }
+  }
+  const auto path = detail::ancestors_of(p.leaf, degree_);
+  auto old_key = [&](NodeId n) -> const SymmetricKey* {
+    for (const auto& [id, k] : path_) {
+      if (id == n) return &k;
+    }
+    return nullptr;
+  };
+
+  if (kind == static_cast<uint8_t>(RekeyKind::kHashForward)) {
+    if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("hash-forward rekey carries entries");
+    for (NodeId a : path) {
+      if (moved && a == moved_from) {
+        p.keys.emplace_back(a, split_node_key(secret_, p.epoch));
+        continue;
+      }
+      const SymmetricKey* k = old_key(a);
+      if (k == nullptr) return Status(Errc::kUnknownKey, "hash-forward for a node we do not hold");
+      p.keys.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, p.epoch));
+    }
+  } else {
+    // For each node on our path: the entry wrapped under our path child, if the node
+    // changed. A node that changed with no entry for our child means we were removed.
+    NodeId below = p.leaf;
+    const SymmetricKey* below_key = &derived_.leaf;
+    for (NodeId a : path) {
+      const wire::WrappedKey* mine = nullptr;
+      bool targeted = false;
+      if (b.entries() != nullptr) {
+        for (const wire::WrappedKey* e : *b.entries()) {
+          if (e->node() != a) continue;
+          targeted = true;
+          if (e->wrapper() == below) {
+            mine = e;
+            break;
+          }
+        }
+      }
+      if (mine != nullptr) {
+        WrappedKey w{mine->node(), mine->wrapper(), {}};
+        std::memcpy(w.ciphertext.data(), mine->ciphertext()->data(), kWrappedKeySize);
+        auto k = detail::unwrap_key(w, *below_key, group_id_, p.epoch);
+        if (!k) return Status(Errc::kBadTag, "wrapped key failed authentication");
+        p.keys.emplace_back(a, std::move(k).value());
+      } else if (targeted) {
+        return Status(Errc::kUnknownKey, "our path was rekeyed under keys we do not hold");
+      } else {
+        const SymmetricKey* k = moved ? nullptr : old_key(a);
+        if (k == nullptr) return Status(Errc::kUnknownKey, "rekey does not cover our new path");
+        p.keys.emplace_back(a, k->clone());
+      }
+      below = a;
+      below_key = &p.keys.back().second;
+    }
+  }
+  p.net_key = net_key_from_root(p.keys.back().second, p.epoch);
+  commit(std::move(p));
+  return Status::ok();
+}
+
+}  // namespace netkey

@@ -1,0 +1,79 @@
+// Test support: drives a KeyTree and one MemberKeys per member through seeded batches,
+// delivering Whole or Slice rekeys and Welcomes, and records everything an adversary
+// could see or hold, for the key-closure checker (key_closure.h).
+#ifndef NETKEY_TESTS_SUPPORT_KEY_SIM_H_
+#define NETKEY_TESTS_SUPPORT_KEY_SIM_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "netkey/batch_planner.h"
+#include "netkey/keytree.h"
+#include "netkey/member_keys.h"
+#include "netkey/random.h"
+#include "netkey/rekey_codec.h"
+#include "netkey/sign.h"
+
+namespace netkey::testing {
+
+struct HeldKey {
+  NodeId node;
+  std::vector<uint8_t> key;  // 32 bytes
+  uint64_t valid_from;       // the epoch at which the holder had it
+};
+
+struct SimMember {
+  MemberId id = 0;
+  SymmetricKey secret;
+  std::unique_ptr<MemberKeys> keys;
+  uint64_t joined_epoch = 0;
+  std::optional<uint64_t> removed_epoch;  // the epoch whose batch removed it
+  std::vector<HeldKey> held;              // every key it ever held (path and leaf)
+};
+
+struct SimBatch {
+  RekeyPlan plan;
+  std::vector<NodeId> split_nodes;  // LKH+ nodes derived from a moved member's secret
+};
+
+class KeySim {
+ public:
+  KeySim(uint64_t seed, TreePolicy policy, bool use_slices);
+
+  // One batch: `joins` new members and `leaves` distinct random current members.
+  // Delivers the rekey and Welcomes, then checks agreement (gtest EXPECTs).
+  void step(size_t joins, size_t leaves);
+  // A batch with explicit ids to leave.
+  void step_with(size_t joins, const std::vector<MemberId>& leaving);
+
+  KeyTree& tree() { return tree_; }
+  const std::map<uint64_t, std::vector<uint8_t>>& net_keys() const { return net_keys_; }
+  const std::vector<SimBatch>& batches() const { return batches_; }
+  const std::map<MemberId, SimMember>& members() const { return members_; }
+  std::vector<MemberId> current() const;
+  const SigningKey& root_key() const { return root_; }
+  uint64_t group_id() const { return tree_.group_id(); }
+  size_t agreement_failures() const { return agreement_failures_; }
+  size_t bytes_sent() const { return bytes_sent_; }
+
+ private:
+  void record_held(SimMember& m);
+
+  DeterministicRng rng_;
+  SigningKey root_;
+  KeyTree tree_;
+  bool use_slices_;
+  MemberId next_id_ = 1;
+  std::map<MemberId, SimMember> members_;
+  std::map<uint64_t, std::vector<uint8_t>> net_keys_;
+  std::vector<SimBatch> batches_;
+  size_t agreement_failures_ = 0;
+  size_t bytes_sent_ = 0;
+};
+
+}  // namespace netkey::testing
+
+#endif  // NETKEY_TESTS_SUPPORT_KEY_SIM_H_
