@@ -185,6 +185,13 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us
       p.keys.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, p.epoch));
     }
   } else {
+    // A Full batch always refreshes the root while the group has members; a body with
+    // no root entry means the group was emptied (we were removed with everyone else).
+    bool root_targeted = false;
+    if (b.entries() != nullptr) {
+      for (const wire::WrappedKey* e : *b.entries()) root_targeted = root_targeted || e->node() == kRootNode;
+    }
+    if (!root_targeted) return Status(Errc::kUnknownKey, "rekey leaves no root key for us (group emptied)");
     // For each node on our path: the entry wrapped under our path child, if the node
     // changed. A node that changed with no entry for our child means we were removed.
     NodeId below = p.leaf;
