@@ -22,11 +22,8 @@ KeyClosure::KeyClosure(uint64_t group_id, const std::vector<SimBatch>& batches)
 }
 
 void KeyClosure::learn(NodeId node, std::vector<uint8_t> key, uint64_t valid_from) {
-  std::vector<uint8_t> tagged = key;
-  tagged.push_back(static_cast<uint8_t>(node));
-  tagged.push_back(static_cast<uint8_t>(node >> 8));
-  tagged.push_back(static_cast<uint8_t>(node >> 16));
-  tagged.push_back(static_cast<uint8_t>(node >> 24));
+  std::string tagged(key.begin(), key.end());
+  tagged.append(reinterpret_cast<const char*>(&node), sizeof node);
   if (!seen_.insert(tagged).second) return;
   ++known_count_;
   work_.push_back({node, Known{std::move(key), valid_from}});

@@ -13,6 +13,8 @@
 
 #include <map>
 #include <set>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "support/key_sim.h"
@@ -40,7 +42,7 @@ class KeyClosure {
   std::map<NodeId, std::vector<std::pair<size_t, size_t>>> by_wrapper_;  // -> (batch, entry)
   std::set<std::pair<size_t, size_t>> solved_;
   std::map<NodeId, std::vector<Known>> known_;
-  std::set<std::vector<uint8_t>> seen_;
+  std::unordered_set<std::string> seen_;  // key bytes + node id
   std::vector<std::pair<NodeId, Known>> work_;
   std::vector<std::vector<uint8_t>> secrets_;
   size_t known_count_ = 0;

@@ -185,44 +185,44 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us
       p.keys.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, p.epoch));
     }
   } else {
-    // A Full batch always refreshes the root while the group has members; a body with
-    // no root entry means the group was emptied (we were removed with everyone else).
+    // One pass over the entries: for each node on our path, note whether it changed
+    // (targeted) and the entry wrapped under our path child (mine), if any.
+    std::vector<bool> targeted(path.size(), false);
+    std::vector<const wire::WrappedKey*> mine(path.size(), nullptr);
     bool root_targeted = false;
     if (b.entries() != nullptr) {
-      for (const wire::WrappedKey* e : *b.entries()) root_targeted = root_targeted || e->node() == kRootNode;
-    }
-    if (!root_targeted) return Status(Errc::kUnknownKey, "rekey leaves no root key for us (group emptied)");
-    // For each node on our path: the entry wrapped under our path child, if the node
-    // changed. A node that changed with no entry for our child means we were removed.
-    NodeId below = p.leaf;
-    const SymmetricKey* below_key = &derived_.leaf;
-    for (NodeId a : path) {
-      const wire::WrappedKey* mine = nullptr;
-      bool targeted = false;
-      if (b.entries() != nullptr) {
-        for (const wire::WrappedKey* e : *b.entries()) {
-          if (e->node() != a) continue;
-          targeted = true;
-          if (e->wrapper() == below) {
-            mine = e;
-            break;
-          }
+      for (const wire::WrappedKey* e : *b.entries()) {
+        const NodeId node = e->node();
+        root_targeted = root_targeted || node == kRootNode;
+        for (size_t i = 0; i < path.size(); ++i) {
+          if (path[i] != node) continue;
+          targeted[i] = true;
+          const NodeId below = i == 0 ? p.leaf : path[i - 1];
+          if (e->wrapper() == below && mine[i] == nullptr) mine[i] = e;
+          break;
         }
       }
-      if (mine != nullptr) {
-        WrappedKey w{mine->node(), mine->wrapper(), {}};
-        std::memcpy(w.ciphertext.data(), mine->ciphertext()->data(), kWrappedKeySize);
+    }
+    // A Full batch always refreshes the root while the group has members; a body with
+    // no root entry means the group was emptied (we were removed with everyone else).
+    if (!root_targeted) return Status(Errc::kUnknownKey, "rekey leaves no root key for us (group emptied)");
+    // Bottom-up: a changed node with no entry for our child means we were removed.
+    const SymmetricKey* below_key = &derived_.leaf;
+    for (size_t i = 0; i < path.size(); ++i) {
+      const NodeId a = path[i];
+      if (mine[i] != nullptr) {
+        WrappedKey w{a, mine[i]->wrapper(), {}};
+        std::memcpy(w.ciphertext.data(), mine[i]->ciphertext()->data(), kWrappedKeySize);
         auto k = detail::unwrap_key(w, *below_key, group_id_, p.epoch);
         if (!k) return Status(Errc::kBadTag, "wrapped key failed authentication");
         p.keys.emplace_back(a, std::move(k).value());
-      } else if (targeted) {
+      } else if (targeted[i]) {
         return Status(Errc::kUnknownKey, "our path was rekeyed under keys we do not hold");
       } else {
         const SymmetricKey* k = moved ? nullptr : old_key(a);
         if (k == nullptr) return Status(Errc::kUnknownKey, "rekey does not cover our new path");
         p.keys.emplace_back(a, k->clone());
       }
-      below = a;
       below_key = &p.keys.back().second;
     }
   }
