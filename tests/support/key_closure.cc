@@ -1,6 +1,7 @@
 #include "support/key_closure.h"
 
 #include <algorithm>
+#include <array>
 
 #include "netkey/kdf.h"
 #include "src/keytree/wrap.h"
@@ -22,8 +23,10 @@ KeyClosure::KeyClosure(uint64_t group_id, const std::vector<SimBatch>& batches)
 }
 
 void KeyClosure::learn(NodeId node, std::vector<uint8_t> key, uint64_t valid_from) {
-  std::string tagged(key.begin(), key.end());
-  tagged.append(reinterpret_cast<const char*>(&node), sizeof node);
+  std::array<char, 36> raw{};
+  std::copy(key.begin(), key.end(), raw.begin());
+  for (size_t i = 0; i < 4; ++i) raw[32 + i] = static_cast<char>(node >> (8 * i));
+  std::string tagged(raw.data(), raw.size());
   if (!seen_.insert(tagged).second) return;
   ++known_count_;
   work_.push_back({node, Known{std::move(key), valid_from}});

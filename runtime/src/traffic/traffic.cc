@@ -1,0 +1,359 @@
+// The traffic layer: TrafficSender, TrafficReceiver and TrafficRelay over one shared
+// opener (detail::EpochKeys). See netkey/traffic.h for the layout and the contracts.
+#include "netkey/traffic.h"
+
+#include <cstring>
+#include <unordered_map>
+
+#include "netkey/kdf.h"
+#include "netkey/replay_window.h"
+
+namespace netkey {
+namespace {
+
+constexpr uint32_t kNonceDomain = 0x66617274;  // "traf"
+
+void put_le64(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// AD = header (8) || le64(group id) (8).
+void make_ad(uint8_t ad[16], const uint8_t* header, uint64_t group_id) {
+  std::memcpy(ad, header, kTrafficHeaderSize);
+  put_le64(ad + 8, group_id);
+}
+
+SymmetricKey sender_key(const SymmetricKey& net_key, SenderId id) {
+  return kdf_derive(net_key, kdf_ctx::kTraffic, id);
+}
+
+// The signed message of a type-3 packet: le64(group) || header || ciphertext+tag.
+std::vector<uint8_t> signed_part(uint64_t group_id, std::span<const uint8_t> sealed) {
+  std::vector<uint8_t> m(8 + sealed.size());
+  put_le64(m.data(), group_id);
+  std::memcpy(m.data() + 8, sealed.data(), sealed.size());
+  return m;
+}
+
+}  // namespace
+
+std::string_view drop_reason_name(DropReason r) {
+  switch (r) {
+    case DropReason::kMalformed: return "malformed";
+    case DropReason::kTooLarge: return "too_large";
+    case DropReason::kBadVersion: return "bad_version";
+    case DropReason::kUnknownEpoch: return "unknown_epoch";
+    case DropReason::kEpochExpired: return "epoch_expired";
+    case DropReason::kReplay: return "replay";
+    case DropReason::kBadTag: return "bad_tag";
+    case DropReason::kBadSignature: return "bad_signature";
+    case DropReason::kUnsignedRoot: return "unsigned_root";
+    case DropReason::kSpoofedSender: return "spoofed_sender";
+    case DropReason::kBufferFull: return "buffer_full";
+    case DropReason::kCount: break;
+  }
+  return "unknown";
+}
+
+uint64_t DropCounters::total() const {
+  uint64_t t = 0;
+  for (uint64_t v : by_reason) t += v;
+  return t;
+}
+
+void TrafficHeader::write(uint8_t* out) const {
+  out[0] = static_cast<uint8_t>(kTrafficVersion << 4 | static_cast<uint8_t>(type));
+  out[1] = epoch_byte;
+  out[2] = static_cast<uint8_t>(sender);
+  out[3] = static_cast<uint8_t>(sender >> 8);
+  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<uint8_t>(seq >> (8 * i));
+}
+
+// ---------------------------------------------------------------- TrafficSender
+
+Result<TrafficSender> TrafficSender::create(const TrafficConfig& config, SenderId id) {
+  auto aead = Aead::create(config.suite);
+  if (!aead) return aead.status();
+  return TrafficSender(config, id, *aead);
+}
+
+void TrafficSender::set_epoch(uint64_t epoch, const SymmetricKey& net_key) {
+  epoch_ = epoch;
+  key_ = sender_key(net_key, id_);
+  next_seq_ = 0;
+  ready_ = true;
+}
+
+Result<size_t> TrafficSender::seal_as(PacketType type, std::span<const uint8_t> payload,
+                                      std::span<uint8_t> out) {
+  if (!ready_) return Status(Errc::kInvalidArgument, "no epoch key yet: wait for the Welcome");
+  if (payload.size() > config_.max_payload) {
+    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
+                                              " bytes exceeds max_payload " + std::to_string(config_.max_payload));
+  }
+  const size_t size = payload.size() + kTrafficOverhead;
+  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
+  if (next_seq_ > kMaxTrafficSeq) {
+    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
+  }
+  TrafficHeader h{type, static_cast<uint8_t>(epoch_), id_, static_cast<uint32_t>(next_seq_)};
+  // (sender key of this epoch, seq) is fresh: seq only grows within the epoch.
+  const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, next_seq_);
+  ++next_seq_;
+  h.write(out.data());
+  uint8_t ad[16];
+  make_ad(ad, out.data(), config_.group_id);
+  aead_.seal(key_, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
+  return size;
+}
+
+Result<size_t> TrafficSender::seal(std::span<const uint8_t> payload, std::span<uint8_t> out) {
+  return seal_as(id_ == kRootSender ? PacketType::kRootBroadcast : PacketType::kMemberData, payload, out);
+}
+
+Result<size_t> TrafficSender::seal_signed(std::span<const uint8_t> payload, std::span<uint8_t> out,
+                                          const SigningKey& root_key) {
+  NETKEY_CHECK(id_ == kRootSender);
+  if (out.size() < payload.size() + kTrafficOverhead + kTrafficSignatureSize) {
+    return Status(Errc::kInvalidArgument, "output buffer too small for a signed packet");
+  }
+  auto n = seal_as(PacketType::kRootSignedBroadcast, payload, out);
+  if (!n) return n;
+  Ed25519Signature sig = root_key.sign(signed_part(config_.group_id, out.first(*n)));
+  std::memcpy(out.data() + *n, sig.bytes.data(), kTrafficSignatureSize);
+  return *n + kTrafficSignatureSize;
+}
+
+Result<std::vector<uint8_t>> TrafficSender::seal(std::span<const uint8_t> payload) {
+  std::vector<uint8_t> out(payload.size() + kTrafficOverhead);
+  auto n = seal(payload, out);
+  if (!n) return n.status();
+  return out;
+}
+
+// ---------------------------------------------------------------- the shared opener
+
+namespace detail {
+
+class EpochKeys {
+ public:
+  EpochKeys(const TrafficConfig& c, Aead aead) : config_(c), aead_(aead) {}
+
+  struct SenderState {
+    SymmetricKey key;
+    ReplayWindow window;
+  };
+  struct Slot {
+    bool valid = false;
+    uint64_t epoch = 0;
+    SymmetricKey net_key;
+    uint64_t expires_ns = UINT64_MAX;
+    std::unordered_map<SenderId, SenderState> senders;
+  };
+  struct Buffered {
+    std::vector<uint8_t> bytes;
+  };
+  enum class Outcome { kOpened, kBuffered, kDropped };
+
+  // Opens `packet` into `out` (>= packet - 24 bytes). relay_from: the relay's
+  // connection sender; allow_buffer: receivers hold next-epoch packets.
+  Outcome open(std::span<const uint8_t> packet, uint64_t now, std::span<uint8_t> out, size_t* out_len,
+               TrafficHeader* hdr, uint64_t* epoch_out, std::optional<SenderId> relay_from,
+               bool allow_buffer, DropReason* reason) {
+    auto drop = [&](DropReason r) {
+      drops.add(r);
+      if (reason) *reason = r;
+      return Outcome::kDropped;
+    };
+    if (packet.size() < kTrafficOverhead) return drop(DropReason::kMalformed);
+    if (packet.size() > config_.max_payload + kTrafficOverhead + kTrafficSignatureSize) {
+      return drop(DropReason::kTooLarge);
+    }
+    const uint8_t* p = packet.data();
+    if ((p[0] >> 4) != kTrafficVersion) return drop(DropReason::kBadVersion);
+    const uint8_t type = p[0] & 0x0f;
+    TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8),
+                    static_cast<uint32_t>(p[4] | p[5] << 8 | p[6] << 16 | static_cast<uint32_t>(p[7]) << 24)};
+    const bool root = h.sender == kRootSender;
+    if (type < 1 || type > 3 || (type == 1) == root) return drop(DropReason::kMalformed);
+    size_t sealed_len = packet.size();
+    if (h.type == PacketType::kRootSignedBroadcast) {
+      if (packet.size() < kTrafficOverhead + kTrafficSignatureSize) return drop(DropReason::kMalformed);
+      sealed_len -= kTrafficSignatureSize;
+    }
+    if (relay_from) {
+      if (h.type != PacketType::kMemberData) return drop(DropReason::kMalformed);
+      if (h.sender != *relay_from) return drop(DropReason::kSpoofedSender);
+    } else if (root && config_.signed_broadcasts && h.type != PacketType::kRootSignedBroadcast) {
+      return drop(DropReason::kUnsignedRoot);
+    }
+
+    Slot* slot = nullptr;
+    if (current.valid && h.epoch_byte == static_cast<uint8_t>(current.epoch)) {
+      slot = &current;
+    } else if (previous.valid && h.epoch_byte == static_cast<uint8_t>(previous.epoch)) {
+      if (now > previous.expires_ns) return drop(DropReason::kEpochExpired);
+      slot = &previous;
+    } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
+      if (buffer.size() >= config_.max_buffered_packets ||
+          buffer_bytes + packet.size() > config_.max_buffered_bytes) {
+        return drop(DropReason::kBufferFull);
+      }
+      buffer.push_back({{packet.begin(), packet.end()}});
+      buffer_bytes += packet.size();
+      return Outcome::kBuffered;
+    } else {
+      return drop(DropReason::kUnknownEpoch);
+    }
+
+    // Replay check before decrypting; the window advances only after the tag verifies.
+    auto it = slot->senders.find(h.sender);
+    if (it != slot->senders.end() && !it->second.window.is_fresh(h.seq)) return drop(DropReason::kReplay);
+    SymmetricKey fresh_key;
+    const SymmetricKey* key = nullptr;
+    if (it != slot->senders.end()) {
+      key = &it->second.key;
+    } else {
+      fresh_key = sender_key(slot->net_key, h.sender);
+      key = &fresh_key;
+    }
+    const size_t len = sealed_len - kTrafficOverhead;
+    if (out.size() < len) return drop(DropReason::kTooLarge);
+    uint8_t ad[16];
+    make_ad(ad, p, config_.group_id);
+    const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, h.seq);
+    if (!aead_.open(*key, nonce, ad, packet.subspan(kTrafficHeaderSize, sealed_len - kTrafficHeaderSize),
+                    out.first(len))) {
+      return drop(DropReason::kBadTag);
+    }
+    if (h.type == PacketType::kRootSignedBroadcast) {
+      Ed25519Signature sig;
+      std::memcpy(sig.bytes.data(), p + sealed_len, kTrafficSignatureSize);
+      if (!verify_signature(config_.root_public_key, signed_part(config_.group_id, packet.first(sealed_len)), sig)) {
+        return drop(DropReason::kBadSignature);
+      }
+    }
+    if (it == slot->senders.end()) {
+      it = slot->senders.emplace(h.sender, SenderState{std::move(fresh_key), ReplayWindow()}).first;
+    }
+    it->second.window.mark(h.seq);
+    if (out_len) *out_len = len;
+    if (hdr) *hdr = h;
+    if (epoch_out) *epoch_out = slot->epoch;
+    return Outcome::kOpened;
+  }
+
+  // Returns false when `epoch` is not newer than the current one (ignored).
+  bool install(uint64_t epoch, const SymmetricKey& net_key, uint64_t now) {
+    if (current.valid && epoch <= current.epoch) return false;
+    if (current.valid) {
+      previous = std::move(current);
+      previous.expires_ns = now + config_.previous_epoch_grace_ns;
+    }
+    current = Slot();
+    current.valid = true;
+    current.epoch = epoch;
+    current.net_key = net_key.clone();
+    return true;
+  }
+
+  // Receiver: opens what the buffer holds for the new epoch, in arrival order.
+  void drain(uint64_t now) {
+    std::deque<Buffered> held;
+    held.swap(buffer);
+    buffer_bytes = 0;
+    for (Buffered& b : held) deliver(b.bytes, now);
+  }
+
+  void deliver(std::span<const uint8_t> packet, uint64_t now) {
+    std::vector<uint8_t> payload(packet.size() >= kTrafficOverhead ? packet.size() - kTrafficOverhead : 0);
+    size_t len = 0;
+    TrafficHeader h{};
+    uint64_t epoch = 0;
+    if (open(packet, now, payload, &len, &h, &epoch, std::nullopt, true, nullptr) == Outcome::kOpened) {
+      payload.resize(len);
+      ready.push_back({h.sender, h.type, epoch, h.seq, std::move(payload)});
+    }
+  }
+
+  const TrafficConfig config_;
+  Aead aead_;
+  Slot current, previous;
+  std::deque<Buffered> buffer;
+  size_t buffer_bytes = 0;
+  std::deque<OpenedPacket> ready;
+  DropCounters drops;
+};
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- TrafficReceiver
+
+TrafficReceiver::TrafficReceiver(std::unique_ptr<detail::EpochKeys> k) : k_(std::move(k)) {}
+TrafficReceiver::TrafficReceiver(TrafficReceiver&&) noexcept = default;
+TrafficReceiver& TrafficReceiver::operator=(TrafficReceiver&&) noexcept = default;
+TrafficReceiver::~TrafficReceiver() = default;
+
+Result<TrafficReceiver> TrafficReceiver::create(const TrafficConfig& config) {
+  auto aead = Aead::create(config.suite);
+  if (!aead) return aead.status();
+  return TrafficReceiver(std::make_unique<detail::EpochKeys>(config, *aead));
+}
+
+void TrafficReceiver::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64_t now_ns) {
+  if (k_->install(epoch, net_key, now_ns)) k_->drain(now_ns);
+}
+
+void TrafficReceiver::handle(std::span<const uint8_t> packet, uint64_t now_ns) { k_->deliver(packet, now_ns); }
+
+Result<size_t> TrafficReceiver::open_into(std::span<const uint8_t> packet, uint64_t now_ns,
+                                          std::span<uint8_t> out, TrafficHeader* header, DropReason* reason) {
+  size_t len = 0;
+  DropReason r = DropReason::kCount;
+  auto outcome = k_->open(packet, now_ns, out, &len, header, nullptr, std::nullopt, true, &r);
+  if (outcome == detail::EpochKeys::Outcome::kOpened) return len;
+  if (outcome == detail::EpochKeys::Outcome::kBuffered) return size_t{0};
+  if (reason) *reason = r;
+  return Status(Errc::kMalformed, std::string(drop_reason_name(r)));
+}
+
+std::optional<OpenedPacket> TrafficReceiver::poll() {
+  if (k_->ready.empty()) return std::nullopt;
+  OpenedPacket p = std::move(k_->ready.front());
+  k_->ready.pop_front();
+  return p;
+}
+
+const DropCounters& TrafficReceiver::drops() const { return k_->drops; }
+size_t TrafficReceiver::buffered() const { return k_->buffer.size(); }
+bool TrafficReceiver::has_epoch() const { return k_->current.valid; }
+uint64_t TrafficReceiver::epoch() const { return k_->current.epoch; }
+
+// ---------------------------------------------------------------- TrafficRelay
+
+TrafficRelay::TrafficRelay(std::unique_ptr<detail::EpochKeys> k) : k_(std::move(k)) {}
+TrafficRelay::TrafficRelay(TrafficRelay&&) noexcept = default;
+TrafficRelay& TrafficRelay::operator=(TrafficRelay&&) noexcept = default;
+TrafficRelay::~TrafficRelay() = default;
+
+Result<TrafficRelay> TrafficRelay::create(const TrafficConfig& config) {
+  auto aead = Aead::create(config.suite);
+  if (!aead) return aead.status();
+  return TrafficRelay(std::make_unique<detail::EpochKeys>(config, *aead));
+}
+
+void TrafficRelay::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64_t now_ns) {
+  k_->install(epoch, net_key, now_ns);
+}
+
+std::optional<DropReason> TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns) {
+  if (scratch_.size() < packet.size()) scratch_.resize(packet.size());
+  DropReason r = DropReason::kCount;
+  auto outcome = k_->open(packet, now_ns, scratch_, nullptr, nullptr, nullptr, from, false, &r);
+  if (outcome == detail::EpochKeys::Outcome::kOpened) return std::nullopt;
+  return r;
+}
+
+const DropCounters& TrafficRelay::drops() const { return k_->drops; }
+
+}  // namespace netkey
