@@ -196,7 +196,9 @@ class TrafficRelay {
   // Checks, in order: size, version, type (member data), sender id == `from`
   // (kSpoofedSender), epoch current or previous within grace, replay, tag. Returns
   // nullopt when the packet may be relayed unchanged, else the (counted) drop reason.
-  std::optional<DropReason> check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns);
+  // When `plaintext` is given it receives the payload (the Root's game reads input).
+  std::optional<DropReason> check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
+                                  std::vector<uint8_t>* plaintext = nullptr);
   const DropCounters& drops() const;
 
  private:

@@ -346,12 +346,15 @@ void TrafficRelay::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64
   k_->install(epoch, net_key, now_ns);
 }
 
-std::optional<DropReason> TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns) {
+std::optional<DropReason> TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
+                                              std::vector<uint8_t>* plaintext) {
   if (scratch_.size() < packet.size()) scratch_.resize(packet.size());
   DropReason r = DropReason::kCount;
-  auto outcome = k_->open(packet, now_ns, scratch_, nullptr, nullptr, nullptr, from, false, &r);
-  if (outcome == detail::EpochKeys::Outcome::kOpened) return std::nullopt;
-  return r;
+  size_t len = 0;
+  auto outcome = k_->open(packet, now_ns, scratch_, &len, nullptr, nullptr, from, false, &r);
+  if (outcome != detail::EpochKeys::Outcome::kOpened) return r;
+  if (plaintext) plaintext->assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(len));
+  return std::nullopt;
 }
 
 const DropCounters& TrafficRelay::drops() const { return k_->drops; }

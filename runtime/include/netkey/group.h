@@ -1,0 +1,65 @@
+// netkey/group.h: types shared by the Root, Participant and List Controller state
+// machines (netkey/root.h, netkey/participant.h, netkey/list_controller.h).
+//
+// The state machines are sans-I/O: bytes and a monotonic `now_ns` go in through
+// handle_*() and handle_timeout(); bytes to send come out of poll_transmit(), things
+// that happened out of poll_event(), and the next deadline out of poll_timeout().
+// The caller (the ENet plugin, or the test simulator) owns sockets, clocks and threads.
+#ifndef NETKEY_GROUP_H_
+#define NETKEY_GROUP_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netkey {
+
+// The transport's handle for one remote peer (an ENet peer, a simulated link).
+using PeerId = uint32_t;
+
+// Channels (ENet channel ids). Control and rekey are reliable and ordered; state and
+// member traffic are unreliable.
+enum class Channel : uint8_t { kControl = 0, kRekey = 1, kState = 2, kMember = 3 };
+inline constexpr uint8_t kChannelCount = 4;
+
+// Why the Root refused a participant. Each refusal reaches the participant and is
+// counted by the Root.
+enum class RefusalReason : uint8_t {
+  kNone = 0,
+  kNotOnAcl = 1,            // the subject is not on the ACL (or was removed)
+  kClearanceTooLow = 2,     // certificate clearance < charter classification
+  kCertificateExpired = 3,  // expired or not yet valid
+  kCertificateInvalid = 4,  // malformed, bad signature, or wrong role
+  kWrongCa = 5,             // issued by another CA
+  kCharterMismatch = 6,     // the participant holds another charter (or session)
+  kGroupFull = 7,           // the charter's member cap is reached
+  kRateLimited = 8,         // too many handshakes in flight, or from this address
+  kBadCookie = 9,           // missing, forged or stale cookie
+  kHandshakeFailed = 10,    // bad transcript signature or weak X25519 key
+  kRemoved = 11,            // the List Controller removed this member
+  kCount
+};
+std::string_view refusal_reason_name(RefusalReason reason);
+
+// One datagram to send.
+struct Transmit {
+  enum class To : uint8_t {
+    kPeer,        // `peer`
+    kAllMembers,  // every peer that holds the current epoch, except `except` (0: none)
+  };
+  To to = To::kPeer;
+  PeerId peer = 0;
+  PeerId except = 0;
+  Channel channel = Channel::kControl;
+  bool reliable = true;
+  // Shared so that a broadcast is one buffer, whatever the number of peers.
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+  // Set on a transmit that also asks the transport to disconnect `peer` once sent.
+  bool then_disconnect = false;
+};
+
+}  // namespace netkey
+
+#endif  // NETKEY_GROUP_H_

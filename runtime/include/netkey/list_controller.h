@@ -1,0 +1,49 @@
+// netkey/list_controller.h: the List Controller (the matchmaker) after set-up.
+//
+// The only authority that may add or remove participants once a match runs. Each update
+// is signed by the LC's key (whose key id the charter names), carries the LC's
+// certificate, and is numbered 1, 2, 3, ...: the Root accepts exactly the next number,
+// so replays and reordering are refused. Removing a connected member is a security
+// removal: the Root rekeys at once. An addition only authorises a subject, who still
+// has to connect.
+#ifndef NETKEY_LIST_CONTROLLER_H_
+#define NETKEY_LIST_CONTROLLER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "netkey/sign.h"
+#include "netkey/status.h"
+
+namespace netkey {
+
+class ListController {
+ public:
+  // `certificate` must be the LC certificate for `signing_seed` (role list-controller).
+  ListController(uint64_t session_id, const SigningSeed& signing_seed, std::vector<uint8_t> certificate,
+                 uint64_t next_seq = 1);
+
+  // A signed control message (send it to the Root on the control channel). Errors:
+  // kInvalidArgument for an empty update or a subject id outside 1..64 bytes.
+  Result<std::shared_ptr<const std::vector<uint8_t>>> update(const std::vector<std::string>& adds,
+                                                             const std::vector<std::string>& removes);
+  Result<std::shared_ptr<const std::vector<uint8_t>>> add(const std::vector<std::string>& subjects) {
+    return update(subjects, {});
+  }
+  Result<std::shared_ptr<const std::vector<uint8_t>>> remove(const std::vector<std::string>& subjects) {
+    return update({}, subjects);
+  }
+  uint64_t next_seq() const { return next_seq_; }
+
+ private:
+  uint64_t session_id_;
+  SigningKey key_;
+  std::vector<uint8_t> certificate_;
+  uint64_t next_seq_;
+};
+
+}  // namespace netkey
+
+#endif  // NETKEY_LIST_CONTROLLER_H_

@@ -1,0 +1,120 @@
+// netkey/participant.h: a player's client (or a bot) as a sans-I/O state machine.
+//
+// States (docs/STATE-MACHINE.md "Participant"):
+//   kConnecting  Hello sent (retransmitted until a cookie arrives)
+//   kCookie      HandshakeInit sent with the cookie (retransmitted until the Response)
+//   kHandshake   the Root's Response verified; HandshakeFinish sent; waiting for Welcome
+//   kWelcomed    the Welcome applied: it holds its path and the net key
+//   kInGroup     it has applied a rekey or opened traffic under the group's keys
+//   kRefused / kRemoved / kLeft   terminal
+// It applies rekeys in either encoding, asks for a Resync on an epoch gap, and can leave
+// with a signed LeaveRequest.
+#ifndef NETKEY_PARTICIPANT_H_
+#define NETKEY_PARTICIPANT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "netkey/charter.h"
+#include "netkey/group.h"
+#include "netkey/keytree.h"
+#include "netkey/random.h"
+#include "netkey/sign.h"
+#include "netkey/status.h"
+#include "netkey/traffic.h"
+
+namespace netkey {
+
+struct ParticipantConfig {
+  std::vector<uint8_t> charter;      // the match's charter, from the lobby
+  Ed25519PublicKey ca_public_key;
+  std::vector<uint8_t> certificate;  // own, role participant
+  SigningSeed signing_seed;          // own identity key
+  uint64_t unix_time_at_zero = 0;    // Unix seconds = this + now_ns / 1e9
+  uint64_t retransmit_ns = 500'000'000;  // Hello / HandshakeInit retransmission
+  uint32_t max_retransmits = 10;         // then the participant gives up (kRefused)
+  uint64_t resync_interval_ns = 250'000'000;  // at most one ResyncRequest per interval
+  TrafficConfig traffic;             // limits; group, suite and signing come from the charter
+};
+
+struct ParticipantEvent {
+  enum class Kind : uint8_t {
+    kWelcomed,          // `epoch`: keys in hand
+    kRekeyed,           // `epoch`
+    kMessage,           // `sender`, `payload` (type: Root broadcast or member data)
+    kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up
+    kResyncRequested,   // an epoch gap was found at `epoch`
+  };
+  explicit ParticipantEvent(Kind k) : kind(k) {}
+  Kind kind;
+  uint64_t epoch = 0;
+  SenderId sender = 0;
+  PacketType type = PacketType::kMemberData;
+  std::vector<uint8_t> payload;
+  RefusalReason reason = RefusalReason::kNone;
+};
+
+struct ParticipantStats {
+  uint64_t rekeys_applied = 0;
+  uint64_t rekeys_rejected = 0;     // any apply error other than stale/needs-resync
+  uint64_t rekeys_stale = 0;
+  uint64_t resyncs_requested = 0;
+  uint64_t control_malformed = 0;
+  uint64_t rekey_bytes = 0;
+  uint64_t state_bytes = 0;
+};
+
+class Participant {
+ public:
+  enum class State : uint8_t { kIdle, kConnecting, kCookie, kHandshake, kWelcomed, kInGroup, kRefused, kRemoved, kLeft };
+
+  // Verifies the charter against the CA, and that the certificate is this key's.
+  static Result<Participant> create(ParticipantConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns);
+  Participant(Participant&&) noexcept;
+  Participant& operator=(Participant&&) noexcept;
+  ~Participant();
+
+  // Sends the Hello. Misuse unless kIdle.
+  void start(uint64_t now_ns);
+  void handle_control(std::span<const uint8_t> bytes, uint64_t now_ns);
+  void handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns);
+  void handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns);
+  void handle_timeout(uint64_t now_ns);
+
+  // Encrypts member traffic for the Root to relay. Errors: kInvalidArgument before the
+  // Welcome or for a payload over the limit; kUnsupported when the epoch's sequence
+  // numbers are used up (until the next rekey).
+  Status send(std::span<const uint8_t> payload, uint64_t now_ns);
+  // Signs and sends a LeaveRequest; the participant is kLeft. No-op unless welcomed.
+  void leave(uint64_t now_ns);
+
+  std::optional<Transmit> poll_transmit();  // always to the Root (peer 0)
+  std::optional<ParticipantEvent> poll_event();
+  std::optional<uint64_t> poll_timeout() const;
+
+  State state() const;
+  MemberId member_id() const;   // 0 before the HandshakeResponse
+  uint64_t epoch() const;
+  bool has_net_key() const;
+  const SymmetricKey& net_key() const;  // aborts when !has_net_key()
+  const CharterFields& charter() const;
+  const ParticipantStats& stats() const;
+  const DropCounters& traffic_drops() const;
+  // Every key this participant holds now: its path (tests: the adversary's loot).
+  std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
+
+ private:
+  struct Impl;
+  explicit Participant(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string_view participant_state_name(Participant::State s);
+
+}  // namespace netkey
+
+#endif  // NETKEY_PARTICIPANT_H_

@@ -1,0 +1,146 @@
+// netkey/root.h: the Root (the game server) as a sans-I/O state machine.
+//
+// The Root checks the charter, admits participants, runs one authenticated handshake
+// per participant, keeps the key tree, batches joins and leaves, sends rekeys and
+// Welcomes, relays member traffic and broadcasts state under the net key.
+//
+// Admission, in this order (docs/STATE-MACHINE.md "Root"):
+//   1. Hello -> a stateless cookie bound to the address and the time. No public-key work
+//      and no per-peer state until a HandshakeInit echoes a valid cookie.
+//   2. HandshakeInit: rate limit, charter hash, the certificate (CA, role participant,
+//      validity), ACL membership, clearance >= classification, member cap.
+//   3. HandshakeResponse signed by the Root over the transcript; HandshakeFinish signed
+//      by the participant. The member secret is KDF(X25519 secret, transcript).
+//   4. The join enters the batch; at commit the participant gets its Welcome.
+// Every refusal is sent to the participant as a typed reason and counted.
+//
+// Batching: a batch commits when the charter's window has elapsed since its first
+// request, when it reaches the charter's maximum size, or at once for a security
+// removal (the List Controller's). poll_timeout() gives the next deadline.
+//
+// Single-threaded: call everything from one thread (the game's network tick).
+#ifndef NETKEY_ROOT_H_
+#define NETKEY_ROOT_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "netkey/charter.h"
+#include "netkey/group.h"
+#include "netkey/keytree.h"
+#include "netkey/random.h"
+#include "netkey/sign.h"
+#include "netkey/status.h"
+#include "netkey/traffic.h"
+
+namespace netkey {
+
+struct RootConfig {
+  std::vector<uint8_t> charter;          // signed by the Initiator
+  Ed25519PublicKey ca_public_key;
+  std::vector<uint8_t> certificate;      // the Root's own (role root, key id = charter's)
+  SigningSeed signing_seed;              // the Root's identity key
+  // Wall-clock for certificate checks: Unix seconds = unix_time_at_zero + now_ns / 1e9.
+  uint64_t unix_time_at_zero = 0;
+  uint64_t cookie_lifetime_ns = 10'000'000'000;
+  uint64_t handshake_timeout_ns = 10'000'000'000;
+  size_t max_handshakes_in_flight = 4096;
+  uint32_t max_handshakes_per_address_per_s = 64;  // "rate limited" past this
+  uint64_t resync_min_interval_ns = 200'000'000;   // per member
+  bool use_slices = true;                // rekeys as per-member Slices (unicast) or one Whole
+  TrafficConfig traffic;                 // group id, suite, signing come from the charter
+};
+
+struct RootEvent {
+  enum class Kind : uint8_t {
+    kJoined,    // member `member` (`subject`) received its Welcome at `epoch`
+    kLeft,      // member left at `epoch` (voluntary, disconnected, or removed)
+    kRefused,   // a participant (`subject` if known) was refused for `reason`
+    kRekeyed,   // a batch committed: `epoch`, `joined`, `left`, `wrapped_keys`
+    kMessage,   // member traffic was relayed (`member`, `payload` in the clear)
+  };
+  explicit RootEvent(Kind k) : kind(k) {}
+  Kind kind;
+  MemberId member = 0;
+  std::string subject;
+  RefusalReason reason = RefusalReason::kNone;
+  uint64_t epoch = 0;
+  size_t joined = 0, left = 0, wrapped_keys = 0;
+  std::vector<uint8_t> payload;
+};
+
+struct RootStats {
+  std::array<uint64_t, static_cast<size_t>(RefusalReason::kCount)> refusals{};
+  uint64_t cookies_issued = 0;
+  uint64_t public_key_ops = 0;        // certificate checks, signatures, X25519: never before a valid cookie
+  uint64_t malformed_control = 0;     // dropped control messages (size, Verifier, wrong stage)
+  uint64_t acl_updates_applied = 0;
+  uint64_t acl_updates_rejected = 0;  // bad certificate, signature, session or sequence
+  uint64_t commits = 0;
+  uint64_t resyncs_sent = 0;
+  uint64_t resyncs_rate_limited = 0;
+  uint64_t rekey_bytes_sent = 0;      // Slices, Wholes, Welcomes, Resyncs (per recipient)
+  uint64_t refusals_total() const;
+};
+
+class Root {
+ public:
+  // Verifies the charter (CA, initiator role, signature, validity at now) and the Root's
+  // own certificate (CA, role root, key id = charter's Root key id, key = signing seed).
+  // Errors name what is wrong; the Root refuses to run on an invalid charter.
+  static Result<Root> create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns);
+  Root(Root&&) noexcept;
+  Root& operator=(Root&&) noexcept;
+  ~Root();
+
+  // A control message from `peer` at `address` (Hello, HandshakeInit/Finish, LeaveRequest,
+  // ResyncRequest, AclUpdate). Hostile bytes are dropped and counted; never aborts.
+  void handle_control(PeerId peer, std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // Member traffic from `peer`: checked and relayed unchanged to every other member.
+  void handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // The transport lost `peer`: a member's leave enters the next batch.
+  void peer_disconnected(PeerId peer, uint64_t now_ns);
+  void handle_timeout(uint64_t now_ns);
+
+  // Encrypts `payload` once under the net key (signed if the charter says so) and queues
+  // it for every member. Errors: kInvalidArgument (no members yet, payload too large).
+  Status broadcast(std::span<const uint8_t> payload, uint64_t now_ns);
+  // Commits the pending batch now (e.g. at the end of a tick). No-op when empty.
+  void flush(uint64_t now_ns);
+
+  std::optional<Transmit> poll_transmit();
+  std::optional<RootEvent> poll_event();
+  std::optional<uint64_t> poll_timeout() const;
+
+  // The peers that hold the current epoch: where a Transmit::To::kAllMembers goes.
+  std::vector<PeerId> member_peers() const;
+  // True when `address` may open a transport connection: it echoed a valid cookie and
+  // its handshake is in flight, or it is a member (for the ENet intercept hook).
+  bool accepts_connection_from(std::string_view address) const;
+
+  const CharterFields& charter() const;
+  uint64_t epoch() const;
+  size_t member_count() const;
+  size_t pending() const;
+  bool has_net_key() const;
+  const SymmetricKey& net_key() const;  // tests and tools; aborts when !has_net_key()
+  const RootStats& stats() const;
+  const DropCounters& traffic_drops() const;
+  // The member id of a connected member's subject, if any.
+  std::optional<MemberId> member_of(std::string_view subject) const;
+
+ private:
+  struct Impl;
+  explicit Root(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netkey
+
+#endif  // NETKEY_ROOT_H_

@@ -1,0 +1,191 @@
+#include "src/group/messages.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include "netkey/kdf.h"
+#include "src/wire/verify.h"
+
+namespace netkey {
+
+std::string_view refusal_reason_name(RefusalReason r) {
+  switch (r) {
+    case RefusalReason::kNone: return "none";
+    case RefusalReason::kNotOnAcl: return "not_on_acl";
+    case RefusalReason::kClearanceTooLow: return "clearance_too_low";
+    case RefusalReason::kCertificateExpired: return "certificate_expired";
+    case RefusalReason::kCertificateInvalid: return "certificate_invalid";
+    case RefusalReason::kWrongCa: return "wrong_ca";
+    case RefusalReason::kCharterMismatch: return "charter_mismatch";
+    case RefusalReason::kGroupFull: return "group_full";
+    case RefusalReason::kRateLimited: return "rate_limited";
+    case RefusalReason::kBadCookie: return "bad_cookie";
+    case RefusalReason::kHandshakeFailed: return "handshake_failed";
+    case RefusalReason::kRemoved: return "removed";
+    case RefusalReason::kCount: break;
+  }
+  return "unknown";
+}
+
+namespace detail {
+namespace {
+
+constexpr wire::VerifyLimits kControlLimits{kMaxControlBytes, 6, 64};
+
+Bytes finish(flatbuffers::FlatBufferBuilder& b, wire::ControlBody type, flatbuffers::Offset<void> body) {
+  b.Finish(wire::CreateControl(b, type, body), "NKCP");
+  return std::make_shared<const std::vector<uint8_t>>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+void put_le(std::vector<uint8_t>& v, uint64_t x, int n) {
+  for (int i = 0; i < n; ++i) v.push_back(static_cast<uint8_t>(x >> (8 * i)));
+}
+
+std::span<const uint8_t> label_span(const char* s) {
+  return {reinterpret_cast<const uint8_t*>(s), std::strlen(s)};
+}
+
+}  // namespace
+
+Result<ParsedControl> parse_control(std::span<const uint8_t> bytes) {
+  ParsedControl p;
+  p.storage.assign(bytes.begin(), bytes.end());
+  auto m = wire::verify_flatbuffer<wire::Control>(p.storage, "NKCP", kControlLimits, "control message");
+  if (!m) return m.status();
+  p.msg = *m;
+  if (p.msg->body_type() == wire::ControlBody::NONE || p.msg->body() == nullptr) {
+    return Status(Errc::kMalformed, "control message without a body");
+  }
+  return p;
+}
+
+Bytes encode_hello(uint64_t session_id) {
+  flatbuffers::FlatBufferBuilder b(64);
+  return finish(b, wire::ControlBody::Hello, wire::CreateHello(b, 1, session_id).Union());
+}
+
+Bytes encode_cookie(std::span<const uint8_t> cookie) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto c = b.CreateVector(cookie.data(), cookie.size());
+  return finish(b, wire::ControlBody::CookieChallenge, wire::CreateCookieChallenge(b, c).Union());
+}
+
+Bytes encode_handshake_init(std::span<const uint8_t> cookie, uint64_t session_id,
+                            std::span<const uint8_t> charter_hash, std::span<const uint8_t> certificate,
+                            const X25519PublicKey& ephemeral) {
+  flatbuffers::FlatBufferBuilder b(512);
+  auto c = b.CreateVector(cookie.data(), cookie.size());
+  auto h = b.CreateVector(charter_hash.data(), charter_hash.size());
+  auto cert = b.CreateVector(certificate.data(), certificate.size());
+  auto e = b.CreateVector(ephemeral.bytes.data(), ephemeral.bytes.size());
+  return finish(b, wire::ControlBody::HandshakeInit, wire::CreateHandshakeInit(b, c, session_id, h, cert, e).Union());
+}
+
+Bytes encode_handshake_response(uint32_t member_id, std::span<const uint8_t> certificate,
+                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig) {
+  flatbuffers::FlatBufferBuilder b(512);
+  auto cert = b.CreateVector(certificate.data(), certificate.size());
+  auto e = b.CreateVector(ephemeral.bytes.data(), ephemeral.bytes.size());
+  auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
+  return finish(b, wire::ControlBody::HandshakeResponse,
+                wire::CreateHandshakeResponse(b, member_id, cert, e, s).Union());
+}
+
+Bytes encode_handshake_finish(const Ed25519Signature& sig) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
+  return finish(b, wire::ControlBody::HandshakeFinish, wire::CreateHandshakeFinish(b, s).Union());
+}
+
+Bytes encode_refusal(RefusalReason reason) {
+  flatbuffers::FlatBufferBuilder b(64);
+  return finish(b, wire::ControlBody::Refusal,
+                wire::CreateRefusal(b, static_cast<wire::RefusalReason>(reason)).Union());
+}
+
+Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Ed25519Signature& sig) {
+  flatbuffers::FlatBufferBuilder b(128);
+  auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
+  return finish(b, wire::ControlBody::LeaveRequest, wire::CreateLeaveRequest(b, member_id, nonce, s).Union());
+}
+
+Bytes encode_resync_request(uint64_t have_epoch) {
+  flatbuffers::FlatBufferBuilder b(64);
+  return finish(b, wire::ControlBody::ResyncRequest, wire::CreateResyncRequest(b, have_epoch).Union());
+}
+
+Bytes encode_acl_update(std::span<const uint8_t> body, const Ed25519Signature& sig,
+                        std::span<const uint8_t> certificate) {
+  flatbuffers::FlatBufferBuilder b(body.size() + certificate.size() + 128);
+  auto bv = b.CreateVector(body.data(), body.size());
+  auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
+  auto c = b.CreateVector(certificate.data(), certificate.size());
+  return finish(b, wire::ControlBody::AclUpdate, wire::CreateAclUpdate(b, bv, s, c).Union());
+}
+
+std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
+                                        uint32_t member_id, std::span<const uint8_t> member_cert,
+                                        const X25519PublicKey& member_eph,
+                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph) {
+  std::vector<uint8_t> head;
+  put_le(head, session_id, 8);
+  put_le(head, member_id, 4);
+  // Certificates are length-prefixed so the concatenation is unambiguous.
+  std::vector<uint8_t> mlen, rlen;
+  put_le(mlen, member_cert.size(), 4);
+  put_le(rlen, root_cert.size(), 4);
+  return hash256({label_span("netkey-hs-v1"), head, charter_hash, mlen, member_cert, member_eph.bytes, rlen,
+                  root_cert, root_eph.bytes});
+}
+
+std::vector<uint8_t> transcript_message(const char* label, const std::array<uint8_t, 32>& transcript) {
+  std::vector<uint8_t> m(label, label + std::strlen(label));
+  m.insert(m.end(), transcript.begin(), transcript.end());
+  return m;
+}
+
+std::vector<uint8_t> leave_message(uint64_t session_id, uint32_t member_id, uint64_t nonce) {
+  std::vector<uint8_t> m;
+  auto l = label_span("netkey-leave-v1");
+  m.insert(m.end(), l.begin(), l.end());
+  put_le(m, session_id, 8);
+  put_le(m, member_id, 4);
+  put_le(m, nonce, 8);
+  return m;
+}
+
+std::vector<uint8_t> acl_message(std::span<const uint8_t> body) {
+  static constexpr char kLabel[] = "netkey-acl-v1";
+  std::vector<uint8_t> m(kLabel, kLabel + sizeof(kLabel));  // with its NUL
+  m.insert(m.end(), body.begin(), body.end());
+  return m;
+}
+
+std::array<uint8_t, kCookieSize> make_cookie(const SymmetricKey& secret, std::string_view address, uint64_t now_ns) {
+  const uint64_t ms = now_ns / 1'000'000;
+  std::array<uint8_t, kCookieSize> c{};
+  for (int i = 0; i < 8; ++i) c[static_cast<size_t>(i)] = static_cast<uint8_t>(ms >> (8 * i));
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, secret.data(), SymmetricKey::kSize, 32);
+  static constexpr char kLabel[] = "netkey-cookie-v1";
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kLabel), sizeof(kLabel) - 1);
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(address.data()), address.size());
+  crypto_generichash_update(&st, c.data(), 8);
+  crypto_generichash_final(&st, c.data() + 8, 32);
+  return c;
+}
+
+bool check_cookie(const SymmetricKey& secret, std::string_view address, std::span<const uint8_t> cookie,
+                  uint64_t now_ns, uint64_t lifetime_ns) {
+  if (cookie.size() != kCookieSize) return false;
+  uint64_t ms = 0;
+  for (int i = 7; i >= 0; --i) ms = ms << 8 | cookie[static_cast<size_t>(i)];
+  const uint64_t now_ms = now_ns / 1'000'000;
+  if (ms > now_ms || now_ms - ms > lifetime_ns / 1'000'000) return false;
+  auto expect = make_cookie(secret, address, ms * 1'000'000);
+  return sodium_memcmp(expect.data() + 8, cookie.data() + 8, 32) == 0;
+}
+
+}  // namespace detail
+}  // namespace netkey

@@ -1,0 +1,75 @@
+// Internal: control-message encoding and verified decoding, the handshake transcript,
+// and the stateless cookie. Shared by Root, Participant and ListController.
+#ifndef NETKEY_SRC_GROUP_MESSAGES_H_
+#define NETKEY_SRC_GROUP_MESSAGES_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "netkey/group.h"
+#include "netkey/keys.h"
+#include "netkey/sign.h"
+#include "netkey/status.h"
+#include "netkey/wire/control_generated.h"
+
+namespace netkey::detail {
+
+inline constexpr size_t kMaxControlBytes = 64 * 1024;  // an ACL update may list many subjects
+inline constexpr size_t kCookieSize = 40;
+
+using Bytes = std::shared_ptr<const std::vector<uint8_t>>;
+
+// A verified Control message. Keeps its own aligned copy of the bytes.
+struct ParsedControl {
+  std::vector<uint8_t> storage;
+  const wire::Control* msg = nullptr;
+};
+// Errors: kTooLarge, kMalformed (Verifier with depth 6, 64 tables).
+Result<ParsedControl> parse_control(std::span<const uint8_t> bytes);
+
+Bytes encode_hello(uint64_t session_id);
+Bytes encode_cookie(std::span<const uint8_t> cookie);
+Bytes encode_handshake_init(std::span<const uint8_t> cookie, uint64_t session_id,
+                            std::span<const uint8_t> charter_hash, std::span<const uint8_t> certificate,
+                            const X25519PublicKey& ephemeral);
+Bytes encode_handshake_response(uint32_t member_id, std::span<const uint8_t> certificate,
+                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig);
+Bytes encode_handshake_finish(const Ed25519Signature& sig);
+Bytes encode_refusal(RefusalReason reason);
+Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Ed25519Signature& sig);
+Bytes encode_resync_request(uint64_t have_epoch);
+Bytes encode_acl_update(std::span<const uint8_t> body, const Ed25519Signature& sig,
+                        std::span<const uint8_t> certificate);
+
+// The handshake transcript hash both sides sign:
+// BLAKE2b-256("netkey-hs-v1" || le64(session) || charter hash || le32(member id) ||
+//             member cert || member ephemeral || root cert || root ephemeral).
+std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
+                                        uint32_t member_id, std::span<const uint8_t> member_cert,
+                                        const X25519PublicKey& member_eph,
+                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph);
+// What each side signs: label || transcript.
+std::vector<uint8_t> transcript_message(const char* label, const std::array<uint8_t, 32>& transcript);
+inline constexpr char kRootHsLabel[] = "netkey-hs-root";
+inline constexpr char kMemberHsLabel[] = "netkey-hs-member";
+
+// The bytes a LeaveRequest's signature covers.
+std::vector<uint8_t> leave_message(uint64_t session_id, uint32_t member_id, uint64_t nonce);
+// The bytes an AclUpdate's signature covers.
+std::vector<uint8_t> acl_message(std::span<const uint8_t> body);
+
+// Stateless cookie: le64(issued_ms) || BLAKE2b-256(key = secret,
+// "netkey-cookie-v1" || address || le64(issued_ms)).
+std::array<uint8_t, kCookieSize> make_cookie(const SymmetricKey& secret, std::string_view address,
+                                             uint64_t now_ns);
+// True when `cookie` was made for `address` by `secret` within `lifetime_ns` before now.
+bool check_cookie(const SymmetricKey& secret, std::string_view address, std::span<const uint8_t> cookie,
+                  uint64_t now_ns, uint64_t lifetime_ns);
+
+}  // namespace netkey::detail
+
+#endif  // NETKEY_SRC_GROUP_MESSAGES_H_

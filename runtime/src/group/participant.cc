@@ -1,0 +1,327 @@
+// The Participant state machine. See netkey/participant.h.
+#include "netkey/participant.h"
+
+#include <cstring>
+#include <deque>
+
+#include "netkey/certificate.h"
+#include "netkey/kdf.h"
+#include "netkey/member_keys.h"
+#include "netkey/x25519.h"
+#include "src/group/messages.h"
+
+namespace netkey {
+
+using detail::Bytes;
+
+std::string_view participant_state_name(Participant::State s) {
+  switch (s) {
+    case Participant::State::kIdle: return "idle";
+    case Participant::State::kConnecting: return "connecting";
+    case Participant::State::kCookie: return "cookie";
+    case Participant::State::kHandshake: return "handshake";
+    case Participant::State::kWelcomed: return "welcomed";
+    case Participant::State::kInGroup: return "in_group";
+    case Participant::State::kRefused: return "refused";
+    case Participant::State::kRemoved: return "removed";
+    case Participant::State::kLeft: return "left";
+  }
+  return "unknown";
+}
+
+struct Participant::Impl {
+  Impl(ParticipantConfig c, std::unique_ptr<Rng> r, CharterFields f, SigningKey k, TrafficReceiver rx)
+      : config(std::move(c)), rng(std::move(r)), charter(std::move(f)), key(std::move(k)), receiver(std::move(rx)) {}
+
+  ParticipantConfig config;
+  std::unique_ptr<Rng> rng;
+  CharterFields charter;
+  std::array<uint8_t, 32> charter_digest{};
+  SigningKey key;
+  State state = State::kIdle;
+  std::unique_ptr<X25519KeyPair> eph;
+  Bytes init;  // the HandshakeInit, for retransmission
+  uint64_t next_retransmit = 0;
+  uint32_t retransmits = 0;
+  MemberId member = 0;
+  std::unique_ptr<MemberKeys> keys;
+  std::unique_ptr<TrafficSender> sender;
+  TrafficReceiver receiver;
+  uint64_t last_resync_request = 0;
+  bool resync_requested = false;
+  std::deque<Transmit> out;
+  std::deque<ParticipantEvent> events;
+  ParticipantStats stats;
+
+  uint64_t unix_now(uint64_t now) const { return config.unix_time_at_zero + now / 1'000'000'000; }
+
+  void send(Channel ch, bool reliable, Bytes bytes) {
+    Transmit t;
+    t.channel = ch;
+    t.reliable = reliable;
+    t.bytes = std::move(bytes);
+    out.push_back(std::move(t));
+  }
+  void fail(State s, RefusalReason r) {
+    state = s;
+    ParticipantEvent e{ParticipantEvent::Kind::kRefused};
+    e.reason = r;
+    events.push_back(std::move(e));
+  }
+  bool terminal() const { return state == State::kRefused || state == State::kRemoved || state == State::kLeft; }
+
+  void on_cookie(const wire::CookieChallenge& c, uint64_t now) {
+    if (state != State::kConnecting || c.cookie() == nullptr || c.cookie()->size() != detail::kCookieSize) {
+      ++stats.control_malformed;
+      return;
+    }
+    eph = std::make_unique<X25519KeyPair>(X25519KeyPair::generate(*rng));
+    init = detail::encode_handshake_init({c.cookie()->data(), c.cookie()->size()}, charter.session_id, charter_digest,
+                                         config.certificate, eph->public_key());
+    state = State::kCookie;
+    retransmits = 0;
+    next_retransmit = now + config.retransmit_ns;
+    send(Channel::kControl, false, init);
+  }
+
+  void on_response(const wire::HandshakeResponse& r, uint64_t now) {
+    if (state != State::kCookie || r.certificate() == nullptr || r.ephemeral() == nullptr ||
+        r.ephemeral()->size() != 32 || r.signature() == nullptr || r.signature()->size() != 64 ||
+        r.member_id() == 0 || r.member_id() > kMaxMemberCap) {
+      ++stats.control_malformed;
+      return;
+    }
+    // The Root must be the one the charter elected, certified by our CA.
+    std::span<const uint8_t> root_cert(r.certificate()->data(), r.certificate()->size());
+    auto cert = verify_certificate(root_cert, config.ca_public_key, unix_now(now), Role::kRoot);
+    if (!cert || !(key_id_of(cert->public_key) == charter.root_key_id)) {
+      fail(State::kRefused, RefusalReason::kHandshakeFailed);
+      return;
+    }
+    X25519PublicKey root_eph;
+    std::memcpy(root_eph.bytes.data(), r.ephemeral()->data(), 32);
+    auto transcript = detail::transcript_hash(charter.session_id, charter_digest, r.member_id(), config.certificate,
+                                              eph->public_key(), root_cert, root_eph);
+    Ed25519Signature sig;
+    std::memcpy(sig.bytes.data(), r.signature()->data(), 64);
+    if (!verify_signature(cert->public_key, detail::transcript_message(detail::kRootHsLabel, transcript), sig)) {
+      fail(State::kRefused, RefusalReason::kHandshakeFailed);
+      return;
+    }
+    auto shared = eph->agree(root_eph);
+    if (!shared) {
+      fail(State::kRefused, RefusalReason::kHandshakeFailed);
+      return;
+    }
+    SymmetricKey secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, transcript);
+    eph.reset();
+    member = r.member_id();
+    keys = std::make_unique<MemberKeys>(charter.session_id, member, secret, cert->public_key);
+    TrafficConfig tc = config.traffic;
+    tc.root_public_key = cert->public_key;  // verifies signed broadcasts from here on
+    sender = std::make_unique<TrafficSender>(TrafficSender::create(tc, static_cast<SenderId>(member)).value());
+    receiver = TrafficReceiver::create(tc).value();
+    Ed25519Signature mine = key.sign(detail::transcript_message(detail::kMemberHsLabel, transcript));
+    state = State::kHandshake;
+    send(Channel::kControl, true, detail::encode_handshake_finish(mine));
+  }
+
+  void on_refusal(const wire::Refusal& r) {
+    const auto reason = static_cast<RefusalReason>(r.reason());
+    fail(reason == RefusalReason::kRemoved ? State::kRemoved : State::kRefused, reason);
+  }
+
+  void request_resync(uint64_t now) {
+    if (resync_requested && now - last_resync_request < config.resync_interval_ns) return;
+    resync_requested = true;
+    last_resync_request = now;
+    ++stats.resyncs_requested;
+    send(Channel::kControl, true, detail::encode_resync_request(keys->epoch()));
+    ParticipantEvent e{ParticipantEvent::Kind::kResyncRequested};
+    e.epoch = keys->epoch();
+    events.push_back(std::move(e));
+  }
+};
+
+Participant::Participant(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Participant::Participant(Participant&&) noexcept = default;
+Participant& Participant::operator=(Participant&&) noexcept = default;
+Participant::~Participant() = default;
+
+Result<Participant> Participant::create(ParticipantConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns) {
+  NETKEY_CHECK(rng != nullptr);
+  const uint64_t unix_now = config.unix_time_at_zero + now_ns / 1'000'000'000;
+  auto charter = verify_charter(config.charter, config.ca_public_key, unix_now);
+  if (!charter) return Status(charter.code(), "charter invalid: " + charter.status().message());
+  auto cert = parse_certificate(config.certificate);
+  if (!cert) return Status(cert.code(), "own certificate: " + cert.status().message());
+  SigningKey key = SigningKey::from_seed(config.signing_seed);
+  if (!(cert->public_key == key.public_key())) {
+    return Status(Errc::kInvalidArgument, "the signing key does not match the certificate");
+  }
+  TrafficConfig tc = config.traffic;
+  tc.group_id = charter->session_id;
+  tc.suite = charter->suite;
+  tc.signed_broadcasts = charter->signed_broadcasts;
+  config.traffic = tc;
+  auto rx = TrafficReceiver::create(tc);
+  if (!rx) return Status(rx.code(), "charter's AEAD suite: " + rx.status().message());
+  auto digest = charter_hash(config.charter);
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(rng), std::move(charter).value(), std::move(key),
+                                     std::move(rx).value());
+  impl->charter_digest = digest;
+  return Participant(std::move(impl));
+}
+
+void Participant::start(uint64_t now_ns) {
+  Impl& s = *impl_;
+  NETKEY_CHECK(s.state == State::kIdle);
+  s.state = State::kConnecting;
+  s.retransmits = 0;
+  s.next_retransmit = now_ns + s.config.retransmit_ns;
+  s.send(Channel::kControl, false, detail::encode_hello(s.charter.session_id));
+}
+
+void Participant::handle_control(std::span<const uint8_t> bytes, uint64_t now_ns) {
+  Impl& s = *impl_;
+  if (s.terminal()) return;
+  auto parsed = detail::parse_control(bytes);
+  if (!parsed) {
+    ++s.stats.control_malformed;
+    return;
+  }
+  const wire::Control& m = *parsed->msg;
+  switch (m.body_type()) {
+    case wire::ControlBody::CookieChallenge: s.on_cookie(*m.body_as_CookieChallenge(), now_ns); break;
+    case wire::ControlBody::HandshakeResponse: s.on_response(*m.body_as_HandshakeResponse(), now_ns); break;
+    case wire::ControlBody::Refusal: s.on_refusal(*m.body_as_Refusal()); break;
+    default: ++s.stats.control_malformed; break;
+  }
+}
+
+void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) {
+  Impl& s = *impl_;
+  if (!s.keys || s.terminal()) return;
+  s.stats.rekey_bytes += bytes.size();
+  const bool was_welcomed = s.keys->in_group();
+  Status st = s.keys->apply(bytes);
+  switch (st.code()) {
+    case Errc::kOk: {
+      ++s.stats.rekeys_applied;
+      s.resync_requested = false;
+      s.receiver.set_epoch(s.keys->epoch(), s.keys->net_key(), now_ns);
+      s.sender->set_epoch(s.keys->epoch(), s.keys->net_key());
+      ParticipantEvent e{was_welcomed ? ParticipantEvent::Kind::kRekeyed : ParticipantEvent::Kind::kWelcomed};
+      e.epoch = s.keys->epoch();
+      s.events.push_back(std::move(e));
+      if (!was_welcomed) {
+        s.state = State::kWelcomed;
+      } else {
+        s.state = State::kInGroup;
+      }
+      // Packets that arrived before the key may now open.
+      while (auto p = s.receiver.poll()) {
+        ParticipantEvent m{ParticipantEvent::Kind::kMessage};
+        m.epoch = p->epoch;
+        m.sender = p->sender;
+        m.type = p->type;
+        m.payload = std::move(p->payload);
+        s.events.push_back(std::move(m));
+      }
+      break;
+    }
+    case Errc::kStaleEpoch: ++s.stats.rekeys_stale; break;
+    case Errc::kNeedsResync:
+      // Before the Welcome there is nothing to resync: the Welcome is on its way.
+      if (was_welcomed) s.request_resync(now_ns);
+      break;
+    default: ++s.stats.rekeys_rejected; break;
+  }
+}
+
+void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns) {
+  Impl& s = *impl_;
+  if (s.terminal()) return;
+  s.stats.state_bytes += bytes.size();
+  s.receiver.handle(bytes, now_ns);
+  while (auto p = s.receiver.poll()) {
+    if (s.state == State::kWelcomed) s.state = State::kInGroup;
+    ParticipantEvent m{ParticipantEvent::Kind::kMessage};
+    m.epoch = p->epoch;
+    m.sender = p->sender;
+    m.type = p->type;
+    m.payload = std::move(p->payload);
+    s.events.push_back(std::move(m));
+  }
+}
+
+void Participant::handle_timeout(uint64_t now_ns) {
+  Impl& s = *impl_;
+  if ((s.state != State::kConnecting && s.state != State::kCookie) || now_ns < s.next_retransmit) return;
+  if (++s.retransmits > s.config.max_retransmits) {
+    s.fail(State::kRefused, RefusalReason::kNone);  // the Root never answered
+    return;
+  }
+  s.next_retransmit = now_ns + s.config.retransmit_ns;
+  if (s.state == State::kConnecting) {
+    s.send(Channel::kControl, false, detail::encode_hello(s.charter.session_id));
+  } else {
+    s.send(Channel::kControl, false, s.init);
+  }
+}
+
+Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns) {
+  (void)now_ns;
+  Impl& s = *impl_;
+  if (!s.sender || !s.sender->ready() || s.terminal()) {
+    return Status(Errc::kInvalidArgument, "not in the group yet (no Welcome)");
+  }
+  auto pkt = s.sender->seal(payload);
+  if (!pkt) return pkt.status();
+  s.send(Channel::kMember, false, std::make_shared<const std::vector<uint8_t>>(std::move(pkt).value()));
+  return Status::ok();
+}
+
+void Participant::leave(uint64_t now_ns) {
+  (void)now_ns;
+  Impl& s = *impl_;
+  if (s.member == 0 || s.terminal()) return;
+  const uint64_t nonce = s.rng->next_u64();
+  Ed25519Signature sig = s.key.sign(detail::leave_message(s.charter.session_id, s.member, nonce));
+  s.send(Channel::kControl, true, detail::encode_leave(s.member, nonce, sig));
+  s.state = State::kLeft;
+}
+
+std::optional<Transmit> Participant::poll_transmit() {
+  if (impl_->out.empty()) return std::nullopt;
+  Transmit t = std::move(impl_->out.front());
+  impl_->out.pop_front();
+  return t;
+}
+
+std::optional<ParticipantEvent> Participant::poll_event() {
+  if (impl_->events.empty()) return std::nullopt;
+  ParticipantEvent e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
+}
+
+std::optional<uint64_t> Participant::poll_timeout() const {
+  if (impl_->state == State::kConnecting || impl_->state == State::kCookie) return impl_->next_retransmit;
+  return std::nullopt;
+}
+
+Participant::State Participant::state() const { return impl_->state; }
+MemberId Participant::member_id() const { return impl_->member; }
+uint64_t Participant::epoch() const { return impl_->keys ? impl_->keys->epoch() : 0; }
+bool Participant::has_net_key() const { return impl_->keys && impl_->keys->in_group(); }
+const SymmetricKey& Participant::net_key() const { return impl_->keys->net_key(); }
+const CharterFields& Participant::charter() const { return impl_->charter; }
+const ParticipantStats& Participant::stats() const { return impl_->stats; }
+const DropCounters& Participant::traffic_drops() const { return impl_->receiver.drops(); }
+std::vector<std::pair<NodeId, const SymmetricKey*>> Participant::held_keys() const {
+  if (!impl_->keys) return {};
+  return impl_->keys->held_keys();
+}
+
+}  // namespace netkey

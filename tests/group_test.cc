@@ -1,0 +1,319 @@
+// The group control plane over the simulated network: admission, every refusal, the
+// List Controller, leaving, reconnecting, resync.
+#include <gtest/gtest.h>
+
+#include "netkey/x25519.h"
+#include "sim/sim_group.h"
+#include "src/group/messages.h"
+
+namespace netkey::testing {
+namespace {
+
+SimGroupOptions small(size_t subjects = 10) {
+  SimGroupOptions o;
+  o.subjects = subjects;
+  return o;
+}
+
+TEST(Group, ParticipantsJoinAndAgreeOnTheNetKey) {
+  SimGroup g(small());
+  std::vector<uint32_t> nodes;
+  for (size_t i = 1; i <= 5; ++i) nodes.push_back(g.add_subject(i));
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.root().member_count(), 5u);
+  ASSERT_EQ(g.members().size(), 5u);
+  EXPECT_EQ(g.disagreeing(), 0u);
+  for (uint32_t n : nodes) {
+    EXPECT_EQ(g.participant(n).state(), Participant::State::kWelcomed);
+    EXPECT_GT(g.participant(n).member_id(), 0u);
+  }
+  // Traffic: a Root broadcast reaches everyone, encrypted once; a member's message is
+  // relayed to the others.
+  std::vector<uint8_t> snap = {1, 2, 3};
+  ASSERT_TRUE(g.root().broadcast(snap, g.now()).is_ok());
+  g.pump_root_transmits();
+  g.run_for(200 * kMs);
+  for (uint32_t n : nodes) {
+    EXPECT_EQ(g.counters(n).messages, 1u);
+    EXPECT_EQ(g.participant(n).state(), Participant::State::kInGroup);
+  }
+  ASSERT_TRUE(g.participant(nodes[0]).send(snap, g.now()).is_ok());
+  g.pump_node_transmits(nodes[0]);
+  g.run_for(200 * kMs);
+  EXPECT_EQ(g.counters(nodes[0]).messages, 1u);  // not echoed back
+  for (size_t i = 1; i < nodes.size(); ++i) EXPECT_EQ(g.counters(nodes[i]).messages, 2u);
+  EXPECT_EQ(g.root().stats().refusals_total(), 0u);
+}
+
+TEST(Group, RootRefusesToRunOnAnInvalidCharter) {
+  SimGroup g(small());
+  Identities& ids = g.ids();
+  const Identity& r = ids.get("root", Role::kRoot, 9);
+  auto make = [&](std::vector<uint8_t> charter) {
+    RootConfig rc;
+    rc.charter = std::move(charter);
+    rc.ca_public_key = ids.ca().public_key();
+    rc.certificate = r.certificate;
+    rc.signing_seed = r.seed.clone();
+    rc.unix_time_at_zero = kSimUnixTime;
+    return Root::create(std::move(rc), std::make_unique<DeterministicRng>(1), 0);
+  };
+  auto tampered = g.charter_bytes();
+  tampered[tampered.size() / 3] ^= 1;
+  auto r1 = make(tampered);
+  ASSERT_FALSE(r1.is_ok());
+  EXPECT_NE(r1.status().message().find("refuses to run"), std::string::npos);
+  auto f = Identities::default_fields(1);
+  f.not_after = kSimUnixTime - 1;
+  f.not_before = kSimUnixTime - 100;
+  EXPECT_EQ(make(ids.charter(f, {})).code(), Errc::kExpired);
+  // A charter that elects another Root.
+  const Identity& other = ids.get("other-root", Role::kRoot, 9);
+  RootConfig rc;
+  rc.charter = g.charter_bytes();
+  rc.ca_public_key = ids.ca().public_key();
+  rc.certificate = other.certificate;
+  rc.signing_seed = other.seed.clone();
+  rc.unix_time_at_zero = kSimUnixTime;
+  EXPECT_EQ(Root::create(std::move(rc), std::make_unique<DeterministicRng>(1), 0).code(), Errc::kWrongRole);
+}
+
+// Each refusal reaches the participant as a typed reason and is counted by the Root.
+void expect_refused(SimGroup& g, uint32_t node, RefusalReason reason) {
+  g.run_for(2 * kSec);
+  EXPECT_TRUE(g.counters(node).refused) << refusal_reason_name(reason);
+  EXPECT_EQ(g.counters(node).last_refusal, reason) << refusal_reason_name(g.counters(node).last_refusal);
+  EXPECT_EQ(g.participant(node).state(), Participant::State::kRefused);
+  EXPECT_GE(g.root().stats().refusals[static_cast<size_t>(reason)], 1u);
+}
+
+TEST(Group, RefusalNotOnAcl) {
+  SimGroup g(small());
+  expect_refused(g, g.add(g.ids().get("stranger")), RefusalReason::kNotOnAcl);
+}
+
+TEST(Group, RefusalClearanceTooLow) {
+  SimGroup g(small());
+  expect_refused(g, g.add(g.ids().get("p1", Role::kParticipant, 0)), RefusalReason::kClearanceTooLow);
+}
+
+TEST(Group, RefusalCertificateExpired) {
+  SimGroup g(small());
+  expect_refused(g, g.add(g.ids().get("p1", Role::kParticipant, 1, true)), RefusalReason::kCertificateExpired);
+}
+
+TEST(Group, RefusalCertificateInvalid) {
+  SimGroup g(small());
+  // A List Controller certificate presented as a participant's: wrong role.
+  expect_refused(g, g.add(g.ids().get("p1", Role::kListController, 1)), RefusalReason::kCertificateInvalid);
+}
+
+TEST(Group, RefusalFromAnotherCa) {
+  SimGroup g(small());
+  Identity foreign = g.ids().foreign("p1");
+  expect_refused(g, g.add(foreign), RefusalReason::kWrongCa);
+}
+
+TEST(Group, RefusalCharterMismatch) {
+  SimGroup g(small());
+  auto f = Identities::default_fields(0x5151);
+  f.batch_window_ms = 99;  // same session, other terms
+  auto other = g.ids().charter(f, {"p1"});
+  expect_refused(g, g.add(g.ids().get("p1"), &other), RefusalReason::kCharterMismatch);
+}
+
+TEST(Group, RefusalGroupFull) {
+  SimGroupOptions o = small();
+  o.charter.member_cap = 3;
+  SimGroup g(std::move(o));
+  for (size_t i = 1; i <= 3; ++i) g.add_subject(i);
+  g.run_for(2 * kSec);
+  ASSERT_EQ(g.root().member_count(), 3u);
+  expect_refused(g, g.add_subject(4), RefusalReason::kGroupFull);
+}
+
+TEST(Group, RefusalRateLimited) {
+  SimGroupOptions o = small();
+  o.root_overrides.max_handshakes_in_flight = 1;
+  o.link.delay_ns = 50 * kMs;  // keep the first handshake in flight
+  SimGroup g(std::move(o));
+  uint32_t a = g.add_subject(1);
+  uint32_t b = g.add_subject(2);
+  g.run_for(3 * kSec);
+  const bool a_refused = g.counters(a).refused, b_refused = g.counters(b).refused;
+  EXPECT_NE(a_refused, b_refused);  // exactly one got through
+  EXPECT_EQ(g.counters(a_refused ? a : b).last_refusal, RefusalReason::kRateLimited);
+  EXPECT_EQ(g.root().stats().refusals[static_cast<size_t>(RefusalReason::kRateLimited)], 1u);
+}
+
+TEST(Group, NoPublicKeyWorkBeforeAValidCookie) {
+  SimGroup g(small());
+  Root& root = g.root();
+  const uint64_t session = root.charter().session_id;
+  const auto digest = charter_hash(g.charter_bytes());
+  const Identity& p1 = g.ids().get("p1");
+  DeterministicRng rng(5);
+  X25519PublicKey eph = X25519KeyPair::generate(rng).public_key();
+  auto init_with = [&](std::span<const uint8_t> cookie) {
+    return detail::encode_handshake_init(cookie, session, digest, p1.certificate, eph);
+  };
+  // A flood of Hellos costs one cookie each and nothing more.
+  for (uint32_t i = 0; i < 200; ++i) {
+    root.handle_control(1000 + i, "flood:" + std::to_string(i), *detail::encode_hello(session), 0);
+  }
+  EXPECT_EQ(root.stats().cookies_issued, 200u);
+  // Forged, misbound and stale cookies are refused before any public-key work.
+  std::vector<uint8_t> forged(detail::kCookieSize, 0x5a);
+  root.handle_control(2000, "a:1", *init_with(forged), 1 * kMs);
+  auto for_b = detail::make_cookie(SymmetricKey(), "b:1", 1 * kMs);  // not the Root's secret
+  root.handle_control(2001, "a:1", *init_with(for_b), 1 * kMs);
+  root.handle_control(2002, "a:1", *init_with({}), 1 * kMs);
+  // A genuine cookie for address a:1, echoed from b:1, or after its lifetime.
+  while (root.poll_transmit()) {
+  }
+  root.handle_control(2003, "a:1", *detail::encode_hello(session), 2 * kMs);
+  auto t = root.poll_transmit();
+  ASSERT_TRUE(t.has_value());
+  auto parsed = detail::parse_control(*t->bytes);
+  ASSERT_TRUE(parsed.is_ok());
+  const auto* cc = parsed->msg->body_as_CookieChallenge();
+  ASSERT_NE(cc, nullptr);
+  std::vector<uint8_t> cookie(cc->cookie()->begin(), cc->cookie()->end());
+  root.handle_control(2004, "b:1", *init_with(cookie), 3 * kMs);
+  root.handle_control(2005, "a:1", *init_with(cookie), 2 * kMs + 11 * kSec);
+  EXPECT_EQ(root.stats().refusals[static_cast<size_t>(RefusalReason::kBadCookie)], 5u);
+  EXPECT_EQ(root.stats().public_key_ops, 0u);
+  // The genuine echo from the right address, in time: now the Root does the work.
+  root.handle_control(2006, "a:1", *init_with(cookie), 4 * kMs);
+  EXPECT_GT(root.stats().public_key_ops, 0u);
+  EXPECT_TRUE(root.accepts_connection_from("a:1"));
+  EXPECT_FALSE(root.accepts_connection_from("b:1"));
+}
+
+TEST(Group, LeaveIsSignedAndBatched) {
+  SimGroup g(small());
+  uint32_t a = g.add_subject(1), b = g.add_subject(2), c = g.add_subject(3);
+  g.run_for(2 * kSec);
+  const uint64_t epoch = g.root().epoch();
+  g.participant(b).leave(g.now());
+  g.pump_node_transmits(b);
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.root().member_count(), 2u);
+  EXPECT_GT(g.root().epoch(), epoch);
+  EXPECT_EQ(g.participant(b).state(), Participant::State::kLeft);
+  EXPECT_FALSE(g.participant(b).epoch() == g.root().epoch());  // it missed the new epoch
+  EXPECT_EQ(g.disagreeing(), 0u);
+  (void)a;
+  (void)c;
+}
+
+TEST(Group, DisconnectBecomesALeave) {
+  SimGroup g(small());
+  g.add_subject(1);
+  uint32_t b = g.add_subject(2);
+  g.run_for(2 * kSec);
+  g.disconnect(b);
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.root().member_count(), 1u);
+  EXPECT_EQ(g.disagreeing(), 0u);
+}
+
+TEST(Group, ListControllerRemovalFlushesAtOnceAndTheSubjectIsRefusedOnReconnect) {
+  SimGroupOptions o = small();
+  o.charter.batch_window_ms = 5000;  // a long window: only a security removal commits now
+  SimGroup g(std::move(o));
+  uint32_t alice = g.add_subject(1);
+  g.add_subject(2);
+  g.add_subject(3);
+  g.run_for(6 * kSec);
+  ASSERT_EQ(g.root().member_count(), 3u);
+  const uint64_t epoch = g.root().epoch();
+  g.lc_send(g.lc().remove({"p1"}).value());
+  g.run_for(200 * kMs);  // far less than the 5 s window
+  EXPECT_EQ(g.root().member_count(), 2u);
+  EXPECT_EQ(g.root().epoch(), epoch + 1);
+  EXPECT_EQ(g.participant(alice).state(), Participant::State::kRemoved);
+  EXPECT_EQ(g.counters(alice).last_refusal, RefusalReason::kRemoved);
+  EXPECT_EQ(g.disagreeing(), 0u);
+  // Alice comes back with the same certificate: refused.
+  uint32_t again = g.add_subject(1);
+  expect_refused(g, again, RefusalReason::kNotOnAcl);
+  // Adding her back authorises her; she still has to connect.
+  g.lc_send(g.lc().add({"p1"}).value());
+  g.run_for(100 * kMs);
+  uint32_t third = g.add_subject(1);
+  g.run_for(7 * kSec);
+  EXPECT_EQ(g.participant(third).state(), Participant::State::kWelcomed);
+}
+
+TEST(Group, ListControllerUpdatesAreSignedAndNumbered) {
+  SimGroup g(small());
+  auto u1 = g.lc().add({"late-joiner"}).value();
+  auto u2 = g.lc().add({"other"}).value();
+  g.lc_send(u2);  // out of order: refused
+  g.run_for(100 * kMs);
+  EXPECT_EQ(g.root().stats().acl_updates_rejected, 1u);
+  g.lc_send(u1);
+  g.run_for(100 * kMs);
+  g.lc_send(u1);  // replay: refused
+  g.run_for(100 * kMs);
+  EXPECT_EQ(g.root().stats().acl_updates_applied, 1u);
+  EXPECT_EQ(g.root().stats().acl_updates_rejected, 2u);
+  // An update signed by someone else (a participant posing as the LC) is refused.
+  const Identity& mallory = g.ids().get("p2");
+  ListController fake(g.root().charter().session_id, mallory.seed, mallory.certificate, 2);
+  g.lc_send(fake.add({"mallory-friend"}).value());
+  g.run_for(100 * kMs);
+  EXPECT_EQ(g.root().stats().acl_updates_rejected, 3u);
+  // The accepted addition works.
+  uint32_t n = g.add(g.ids().get("late-joiner"));
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.participant(n).state(), Participant::State::kWelcomed);
+}
+
+TEST(Group, ResyncRecoversAMemberThatMissedThreeEpochs) {
+  SimGroup g(small(12));
+  uint32_t a = g.add_subject(1);
+  for (size_t i = 2; i <= 6; ++i) g.add_subject(i);
+  g.run_for(2 * kSec);
+  const uint64_t start = g.participant(a).epoch();
+  g.net().block(a);  // a partition: it hears nothing
+  for (size_t i = 7; i <= 10; ++i) {
+    g.add_subject(i);
+    g.run_for(1 * kSec);
+  }
+  ASSERT_GE(g.root().epoch(), start + 3);
+  g.net().unblock(a);
+  g.add_subject(11);  // the next change sends `a` a rekey it cannot apply: a gap
+  g.run_for(3 * kSec);
+  EXPECT_GE(g.counters(a).resyncs, 1u);
+  EXPECT_GE(g.root().stats().resyncs_sent, 1u);
+  EXPECT_EQ(g.participant(a).epoch(), g.root().epoch());
+  EXPECT_TRUE(g.participant(a).net_key() == g.root().net_key());
+}
+
+TEST(Group, ReconnectReplacesTheOldConnection) {
+  SimGroup g(small());
+  uint32_t first = g.add_subject(1);
+  g.add_subject(2);
+  g.run_for(2 * kSec);
+  uint32_t second = g.add_subject(1);  // same subject, new connection
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.root().member_count(), 2u);
+  EXPECT_EQ(g.participant(second).state(), Participant::State::kWelcomed);
+  EXPECT_NE(g.participant(first).epoch(), g.root().epoch());
+}
+
+TEST(Group, MalformedControlIsCountedNotFatal) {
+  SimGroup g(small());
+  std::vector<uint8_t> junk(100, 0x41);
+  g.root().handle_control(99, "sim:99", junk, 0);
+  g.root().handle_control(99, "sim:99", {}, 0);
+  EXPECT_EQ(g.root().stats().malformed_control, 2u);
+  g.add_subject(1);
+  g.run_for(2 * kSec);
+  EXPECT_EQ(g.root().member_count(), 1u);
+}
+
+}  // namespace
+}  // namespace netkey::testing

@@ -1,0 +1,67 @@
+#include "sim/identities.h"
+
+namespace netkey::testing {
+
+Identities::Identities(uint64_t seed) : rng_(seed), ca_(SigningKey::generate(rng_)) {}
+
+const Identity& Identities::get(const std::string& subject, Role role, uint8_t clearance, bool expired) {
+  const std::string key = subject + "/" + std::string(role_name(role)) + "/" + std::to_string(clearance) +
+                          (expired ? "/x" : "");
+  auto it = ids_.find(key);
+  if (it != ids_.end()) return it->second;
+  Identity id;
+  id.subject = subject;
+  rng_.fill(id.seed.mutable_bytes());
+  SigningKey k = SigningKey::from_seed(id.seed);
+  CertificateFields f;
+  f.serial = rng_.next_u64();
+  f.subject_id = subject;
+  f.role = role;
+  f.public_key = k.public_key();
+  f.clearance = clearance;
+  f.not_before = expired ? kSimUnixTime - 20000 : kSimUnixTime - 3600;
+  f.not_after = expired ? kSimUnixTime - 10000 : kSimUnixTime + 30 * 86400;
+  id.certificate = issue_certificate(ca_, f).value();
+  return ids_.emplace(key, std::move(id)).first->second;
+}
+
+Identity Identities::foreign(const std::string& subject) {
+  SigningKey other = SigningKey::generate(rng_);
+  Identity id;
+  id.subject = subject;
+  rng_.fill(id.seed.mutable_bytes());
+  CertificateFields f;
+  f.subject_id = subject;
+  f.role = Role::kParticipant;
+  f.public_key = SigningKey::from_seed(id.seed).public_key();
+  f.clearance = 9;
+  f.not_before = kSimUnixTime - 3600;
+  f.not_after = kSimUnixTime + 86400;
+  id.certificate = issue_certificate(other, f).value();
+  return id;
+}
+
+CharterFields Identities::default_fields(uint64_t session_id) {
+  CharterFields f;
+  f.session_id = session_id;
+  f.classification = 1;
+  f.degree = 4;
+  f.batch_window_ms = 50;
+  f.max_batch = 256;
+  f.member_cap = 2000;
+  f.not_before = kSimUnixTime - 3600;
+  f.not_after = kSimUnixTime + 86400;
+  return f;
+}
+
+std::vector<uint8_t> Identities::charter(CharterFields f, const std::vector<std::string>& participants) {
+  const Identity& root = get("root", Role::kRoot, 9);
+  const Identity& lc = get("lc", Role::kListController, 9);
+  const Identity& init = get("lobby", Role::kInitiator, 9);
+  f.root_key_id = SigningKey::from_seed(root.seed).key_id();
+  f.list_controller_key_id = SigningKey::from_seed(lc.seed).key_id();
+  f.participants = participants;
+  return sign_charter(f, SigningKey::from_seed(init.seed), init.certificate).value();
+}
+
+}  // namespace netkey::testing

@@ -1,0 +1,186 @@
+#include "sim/sim_group.h"
+
+#include <gtest/gtest.h>
+
+namespace netkey::testing {
+
+namespace {
+std::string address_of(uint32_t node) { return "sim:" + std::to_string(node); }
+}  // namespace
+
+SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), net_(opts_.seed * 31 + 7, opts_.link) {
+  std::vector<std::string> acl;
+  for (size_t i = 1; i <= opts_.subjects; ++i) acl.push_back(subject(i));
+  charter_ = ids_.charter(opts_.charter, acl);
+  const Identity& r = ids_.get("root", Role::kRoot, 9);
+  RootConfig rc;
+  const RootConfig& lim = opts_.root_overrides;
+  rc.cookie_lifetime_ns = lim.cookie_lifetime_ns;
+  rc.handshake_timeout_ns = lim.handshake_timeout_ns;
+  rc.max_handshakes_in_flight = lim.max_handshakes_in_flight;
+  rc.max_handshakes_per_address_per_s = lim.max_handshakes_per_address_per_s;
+  rc.resync_min_interval_ns = lim.resync_min_interval_ns;
+  rc.charter = charter_;
+  rc.ca_public_key = ids_.ca().public_key();
+  rc.certificate = r.certificate;
+  rc.signing_seed = r.seed.clone();
+  rc.unix_time_at_zero = kSimUnixTime;
+  rc.use_slices = opts_.use_slices;
+  auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(opts_.seed * 101), 0);
+  EXPECT_TRUE(root.is_ok()) << root.status().to_string();
+  root_ = std::make_unique<Root>(std::move(root).value());
+  const Identity& lc = ids_.get("lc", Role::kListController, 9);
+  lc_ = std::make_unique<ListController>(opts_.charter.session_id, lc.seed, lc.certificate);
+}
+
+uint32_t SimGroup::add(const Identity& id, const std::vector<uint8_t>* charter) {
+  ParticipantConfig pc;
+  pc.charter = charter ? *charter : charter_;
+  pc.ca_public_key = ids_.ca().public_key();
+  pc.certificate = id.certificate;
+  pc.signing_seed = id.seed.clone();
+  pc.unix_time_at_zero = kSimUnixTime;
+  const uint32_t node = next_node_++;
+  auto p = Participant::create(std::move(pc), std::make_unique<DeterministicRng>(opts_.seed * 7919 + node), now_);
+  EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+  nodes_.emplace(node, std::make_unique<Participant>(std::move(p).value()));
+  counters_[node];
+  nodes_.at(node)->start(now_);
+  pump(node);
+  return node;
+}
+
+void SimGroup::disconnect(uint32_t node) {
+  crashed_.insert(node);
+  closed_.insert(node);
+  at(now_ + opts_.disconnect_detect_ns, [this, node] {
+    root_->peer_disconnected(node, now_);
+    pump_root();
+  });
+}
+
+void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes) {
+  net_.send(kLcNode, 0, Channel::kControl, true, bytes, now_);
+}
+
+void SimGroup::pump_root() {
+  while (auto t = root_->poll_transmit()) {
+    if (t->to == Transmit::To::kPeer) {
+      if (!t->bytes->empty() && !closed_.count(t->peer) && t->peer != kLcNode) {
+        net_.send(0, t->peer, t->channel, t->reliable, t->bytes, now_);
+      }
+      if (t->then_disconnect) closed_.insert(t->peer);
+    } else {
+      for (PeerId p : root_->member_peers()) {
+        if (p != t->except && !closed_.count(p)) net_.send(0, p, t->channel, t->reliable, t->bytes, now_);
+      }
+    }
+  }
+  while (auto e = root_->poll_event()) {
+    if (e->kind != RootEvent::Kind::kMessage) root_events_.push_back(std::move(*e));
+  }
+}
+
+void SimGroup::pump(uint32_t node) {
+  Participant& p = *nodes_.at(node);
+  while (auto t = p.poll_transmit()) {
+    if (!closed_.count(node)) net_.send(node, 0, t->channel, t->reliable, t->bytes, now_);
+  }
+  NodeCounters& c = counters_.at(node);
+  while (auto e = p.poll_event()) {
+    switch (e->kind) {
+      case ParticipantEvent::Kind::kWelcomed: ++c.welcomed; break;
+      case ParticipantEvent::Kind::kRekeyed: ++c.rekeyed; break;
+      case ParticipantEvent::Kind::kMessage: ++c.messages; break;
+      case ParticipantEvent::Kind::kResyncRequested: ++c.resyncs; break;
+      case ParticipantEvent::Kind::kRefused:
+        c.refused = true;
+        c.last_refusal = e->reason;
+        break;
+    }
+  }
+  if (auto t = p.poll_timeout()) timers_.push({*t, node});
+}
+
+void SimGroup::deliver(const Delivery& d) {
+  if (d.to == 0) {
+    const std::string addr = address_of(d.from);
+    if (d.channel == Channel::kMember) {
+      root_->handle_traffic(d.from, *d.bytes, now_);
+    } else {
+      root_->handle_control(d.from, addr, *d.bytes, now_);
+    }
+    pump_root();
+    return;
+  }
+  auto it = nodes_.find(d.to);
+  if (it == nodes_.end() || crashed_.count(d.to)) return;
+  Participant& p = *it->second;
+  switch (d.channel) {
+    case Channel::kControl: p.handle_control(*d.bytes, now_); break;
+    case Channel::kRekey: p.handle_rekey(*d.bytes, now_); break;
+    default: p.handle_traffic(*d.bytes, now_); break;
+  }
+  pump(d.to);
+}
+
+uint64_t SimGroup::next_due() const {
+  uint64_t t = UINT64_MAX;
+  if (auto n = net_.next_time()) t = std::min(t, *n);
+  if (auto r = root_->poll_timeout()) t = std::min(t, *r);
+  if (!timers_.empty()) t = std::min(t, timers_.top().first);
+  if (!actions_.empty()) t = std::min(t, actions_.begin()->first);
+  return t;
+}
+
+void SimGroup::run_until(uint64_t until) {
+  for (;;) {
+    const uint64_t t = next_due();
+    if (t > until) {
+      now_ = std::max(now_, until);
+      return;
+    }
+    now_ = std::max(now_, t);
+    while (auto d = net_.pop(now_)) deliver(*d);
+    while (!actions_.empty() && actions_.begin()->first <= now_) {
+      auto fn = std::move(actions_.begin()->second);
+      actions_.erase(actions_.begin());
+      fn();
+    }
+    if (auto r = root_->poll_timeout(); r && *r <= now_) {
+      root_->handle_timeout(now_);
+      pump_root();
+    }
+    while (!timers_.empty() && timers_.top().first <= now_) {
+      const uint32_t node = timers_.top().second;
+      timers_.pop();
+      auto it = nodes_.find(node);
+      if (it == nodes_.end() || crashed_.count(node)) continue;
+      auto pt = it->second->poll_timeout();
+      if (!pt || *pt > now_) continue;  // stale entry
+      it->second->handle_timeout(now_);
+      pump(node);
+    }
+  }
+}
+
+std::vector<uint32_t> SimGroup::members() const {
+  std::vector<uint32_t> out;
+  for (const auto& [node, p] : nodes_) {
+    if (closed_.count(node) || crashed_.count(node)) continue;
+    auto s = p->state();
+    if (s == Participant::State::kWelcomed || s == Participant::State::kInGroup) out.push_back(node);
+  }
+  return out;
+}
+
+size_t SimGroup::disagreeing() const {
+  size_t bad = 0;
+  for (uint32_t node : members()) {
+    const Participant& p = *nodes_.at(node);
+    if (!root_->has_net_key() || p.epoch() != root_->epoch() || !(p.net_key() == root_->net_key())) ++bad;
+  }
+  return bad;
+}
+
+}  // namespace netkey::testing
