@@ -304,6 +304,33 @@ TEST(Group, ReconnectReplacesTheOldConnection) {
   EXPECT_NE(g.participant(first).epoch(), g.root().epoch());
 }
 
+// The Root's three rekey policies all keep every member on the Root's key through joins,
+// leaves and a removal.
+TEST(Group, EveryRekeyEncodingKeepsAgreement) {
+  for (auto enc : {RootConfig::RekeyEncoding::kSlices, RootConfig::RekeyEncoding::kWhole,
+                   RootConfig::RekeyEncoding::kAuto}) {
+    SCOPED_TRACE(static_cast<int>(enc));
+    SimGroupOptions o = small(20);
+    o.encoding = enc;
+    o.link.loss = 0.05;
+    o.link.jitter_ns = 30 * kMs;
+    SimGroup g(std::move(o));
+    std::vector<uint32_t> nodes;
+    for (size_t i = 1; i <= 12; ++i) nodes.push_back(g.add_subject(i));
+    ASSERT_TRUE(g.run_until_quiet(10 * kSec));
+    EXPECT_EQ(g.disagreeing(), 0u);
+    g.participant(nodes[0]).leave(g.now());
+    g.pump_node_transmits(nodes[0]);
+    g.disconnect(nodes[1]);
+    for (size_t i = 13; i <= 16; ++i) g.add_subject(i);
+    g.lc_send(g.lc().remove({"p5"}).value());
+    ASSERT_TRUE(g.run_until_quiet(10 * kSec));
+    EXPECT_EQ(g.root().member_count(), 13u);
+    EXPECT_EQ(g.members().size(), 13u);
+    EXPECT_EQ(g.disagreeing(), 0u);
+  }
+}
+
 TEST(Group, MalformedControlIsCountedNotFatal) {
   SimGroup g(small());
   std::vector<uint8_t> junk(100, 0x41);

@@ -25,7 +25,7 @@ SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), n
   rc.certificate = r.certificate;
   rc.signing_seed = r.seed.clone();
   rc.unix_time_at_zero = kSimUnixTime;
-  rc.use_slices = opts_.use_slices;
+  rc.rekey_encoding = opts_.encoding;
   auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(opts_.seed * 101), 0);
   EXPECT_TRUE(root.is_ok()) << root.status().to_string();
   root_ = std::make_unique<Root>(std::move(root).value());
@@ -162,6 +162,28 @@ void SimGroup::run_until(uint64_t until) {
       pump(node);
     }
   }
+}
+
+bool SimGroup::quiet() const {
+  if (root_->pending() != 0 || root_->poll_timeout() || net_.next_time() || !actions_.empty()) return false;
+  for (const auto& [node, p] : nodes_) {
+    if (crashed_.count(node) || closed_.count(node)) continue;
+    auto st = p->state();
+    if (st == Participant::State::kConnecting || st == Participant::State::kCookie ||
+        st == Participant::State::kHandshake) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool SimGroup::run_until_quiet(uint64_t max_ns) {
+  const uint64_t end = now_ + max_ns;
+  while (!quiet()) {
+    if (now_ >= end) return false;
+    run_for(10 * kMs);
+  }
+  return true;
 }
 
 std::vector<uint32_t> SimGroup::members() const {

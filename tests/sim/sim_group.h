@@ -28,7 +28,7 @@ struct SimGroupOptions {
   size_t subjects = 100;                  // identities p1..pN, all on the charter's ACL
   CharterFields charter = Identities::default_fields(0x5151);
   LinkProfile link;
-  bool use_slices = true;
+  RootConfig::RekeyEncoding encoding = RootConfig::RekeyEncoding::kAuto;
   uint64_t disconnect_detect_ns = 500 * kMs;  // the transport notices a vanished peer
   RootConfig root_overrides;              // limits (cookie, rate) copied from here
 };
@@ -74,6 +74,10 @@ class SimGroup {
 
   void run_until(uint64_t t);
   void run_for(uint64_t dt) { run_until(now_ + dt); }
+  // Runs until quiet: no batch pending, no Root deadline (handshakes in flight), no
+  // participant mid-handshake, nothing on the wire. Returns false if `max_ns` passed first.
+  bool run_until_quiet(uint64_t max_ns);
+  bool quiet() const;
 
   // Nodes that are alive and welcomed or in the group.
   std::vector<uint32_t> members() const;

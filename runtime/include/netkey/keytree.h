@@ -149,6 +149,16 @@ class KeyTree {
   // Each sealed message to a member uses a fresh one, so (unicast key, nonce) never
   // repeats. Aborts (misuse) for a non-member.
   uint64_t next_unicast_seq(MemberId id);
+  // What sealing one message to `id` needs, in one lookup: its leaf, its unicast key and
+  // a fresh sequence number (advanced, as next_unicast_seq does). nullopt for a non-member.
+  struct UnicastTarget {
+    NodeId leaf;
+    const SymmetricKey* key;
+    uint64_t seq;
+  };
+  std::optional<UnicastTarget> take_unicast(MemberId id);
+  // The current key of an internal node, or nullptr. Valid until the next commit.
+  const SymmetricKey* node_key(NodeId node) const;
   // All members and their leaf positions (unordered).
   std::vector<std::pair<MemberId, NodeId>> members() const;
   // Approximate heap bytes held by the tree (nodes, members, indexes).

@@ -12,6 +12,8 @@
 #ifndef NETKEY_REKEY_CODEC_H_
 #define NETKEY_REKEY_CODEC_H_
 
+#include <flatbuffers/flatbuffers.h>
+
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +48,8 @@ class SliceEncoder {
   const RekeyPlan& plan_;
   std::unordered_map<NodeId, std::vector<size_t>> by_node_;  // node -> entry indexes
   std::unordered_map<NodeId, size_t> move_to_;               // move.to -> move index
+  mutable flatbuffers::FlatBufferBuilder builder_{512};      // reused across slices
+  mutable flatbuffers::FlatBufferBuilder sealed_builder_{512};
 };
 
 // The member's whole current path, sealed. Errors: kInvalidArgument for a non-member.

@@ -53,7 +53,14 @@ struct RootConfig {
   size_t max_handshakes_in_flight = 4096;
   uint32_t max_handshakes_per_address_per_s = 64;  // "rate limited" past this
   uint64_t resync_min_interval_ns = 200'000'000;   // per member
-  bool use_slices = true;                // rekeys as per-member Slices (unicast) or one Whole
+  // How rekeys reach members (docs/PERFORMANCE.md has the trade-off):
+  //   kWhole   one signed message, the same bytes for everyone: least Root CPU
+  //   kSlices  one sealed Slice per member: least bytes per member (O(log n)), but one
+  //            AEAD seal per member per batch
+  //   kAuto    the Whole while it is at most auto_whole_max_bytes, Slices beyond
+  enum class RekeyEncoding : uint8_t { kAuto, kSlices, kWhole };
+  RekeyEncoding rekey_encoding = RekeyEncoding::kAuto;
+  size_t auto_whole_max_bytes = 4096;
   TrafficConfig traffic;                 // group id, suite, signing come from the charter
 };
 

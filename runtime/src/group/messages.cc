@@ -38,9 +38,30 @@ Bytes finish(flatbuffers::FlatBufferBuilder& b, wire::ControlBody type, flatbuff
   return std::make_shared<const std::vector<uint8_t>>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }
 
-void put_le(std::vector<uint8_t>& v, uint64_t x, int n) {
-  for (int i = 0; i < n; ++i) v.push_back(static_cast<uint8_t>(x >> (8 * i)));
-}
+// Appends by writing into a pre-sized buffer (GCC 12 misreports vector::insert at -O2).
+class Writer {
+ public:
+  explicit Writer(size_t size) : buf_(size) {}
+  Writer& bytes(const void* p, size_t n) {
+    NETKEY_CHECK(at_ + n <= buf_.size());
+    if (n) std::memcpy(buf_.data() + at_, p, n);
+    at_ += n;
+    return *this;
+  }
+  Writer& le(uint64_t x, int n) {
+    uint8_t b[8];
+    for (int i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(x >> (8 * i));
+    return bytes(b, static_cast<size_t>(n));
+  }
+  std::vector<uint8_t> done() {
+    NETKEY_CHECK(at_ == buf_.size());
+    return std::move(buf_);
+  }
+
+ private:
+  std::vector<uint8_t> buf_;
+  size_t at_ = 0;
+};
 
 std::span<const uint8_t> label_span(const char* s) {
   return {reinterpret_cast<const uint8_t*>(s), std::strlen(s)};
@@ -128,38 +149,27 @@ std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uin
                                         uint32_t member_id, std::span<const uint8_t> member_cert,
                                         const X25519PublicKey& member_eph,
                                         std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph) {
-  std::vector<uint8_t> head;
-  put_le(head, session_id, 8);
-  put_le(head, member_id, 4);
+  std::vector<uint8_t> head = Writer(12).le(session_id, 8).le(member_id, 4).done();
   // Certificates are length-prefixed so the concatenation is unambiguous.
-  std::vector<uint8_t> mlen, rlen;
-  put_le(mlen, member_cert.size(), 4);
-  put_le(rlen, root_cert.size(), 4);
+  std::vector<uint8_t> mlen = Writer(4).le(member_cert.size(), 4).done();
+  std::vector<uint8_t> rlen = Writer(4).le(root_cert.size(), 4).done();
   return hash256({label_span("netkey-hs-v1"), head, charter_hash, mlen, member_cert, member_eph.bytes, rlen,
                   root_cert, root_eph.bytes});
 }
 
 std::vector<uint8_t> transcript_message(const char* label, const std::array<uint8_t, 32>& transcript) {
-  std::vector<uint8_t> m(label, label + std::strlen(label));
-  m.insert(m.end(), transcript.begin(), transcript.end());
-  return m;
+  const size_t n = std::strlen(label);
+  return Writer(n + transcript.size()).bytes(label, n).bytes(transcript.data(), transcript.size()).done();
 }
 
 std::vector<uint8_t> leave_message(uint64_t session_id, uint32_t member_id, uint64_t nonce) {
-  std::vector<uint8_t> m;
   auto l = label_span("netkey-leave-v1");
-  m.insert(m.end(), l.begin(), l.end());
-  put_le(m, session_id, 8);
-  put_le(m, member_id, 4);
-  put_le(m, nonce, 8);
-  return m;
+  return Writer(l.size() + 20).bytes(l.data(), l.size()).le(session_id, 8).le(member_id, 4).le(nonce, 8).done();
 }
 
 std::vector<uint8_t> acl_message(std::span<const uint8_t> body) {
-  static constexpr char kLabel[] = "netkey-acl-v1";
-  std::vector<uint8_t> m(kLabel, kLabel + sizeof(kLabel));  // with its NUL
-  m.insert(m.end(), body.begin(), body.end());
-  return m;
+  static constexpr char kLabel[] = "netkey-acl-v1";  // signed with its NUL
+  return Writer(sizeof(kLabel) + body.size()).bytes(kLabel, sizeof(kLabel)).bytes(body.data(), body.size()).done();
 }
 
 std::array<uint8_t, kCookieSize> make_cookie(const SymmetricKey& secret, std::string_view address, uint64_t now_ns) {

@@ -413,7 +413,13 @@ struct Root::Impl {
     ++stats.commits;
     for (MemberId id : plan->left) finish_leave(id);
     std::unordered_set<MemberId> joined(plan->joined.begin(), plan->joined.end());
-    if (config.use_slices) {
+    // The Whole's size is known before encoding: entries, moves, and ~200 bytes of
+    // header and signature.
+    const size_t whole_estimate = plan->entries.size() * 56 + plan->moves.size() * 8 + 200;
+    const bool slices = config.rekey_encoding == RootConfig::RekeyEncoding::kSlices ||
+                        (config.rekey_encoding == RootConfig::RekeyEncoding::kAuto &&
+                         whole_estimate > config.auto_whole_max_bytes);
+    if (slices) {
       SliceEncoder slicer(*plan);
       for (auto& [id, rec] : members) {
         if (joined.count(id) || rec.peer == 0 || !tree.contains(id)) continue;

@@ -147,6 +147,17 @@ uint64_t KeyTree::next_unicast_seq(MemberId id) {
   return ++it->second.unicast_seq;
 }
 
+const SymmetricKey* KeyTree::node_key(NodeId node) const {
+  auto it = s_->nodes.find(node);
+  return it == s_->nodes.end() || it->second.leaf ? nullptr : &it->second.key;
+}
+
+std::optional<KeyTree::UnicastTarget> KeyTree::take_unicast(MemberId id) {
+  auto it = s_->members.find(id);
+  if (it == s_->members.end()) return std::nullopt;
+  return UnicastTarget{it->second.leaf, &it->second.unicast, ++it->second.unicast_seq};
+}
+
 std::vector<std::pair<MemberId, NodeId>> KeyTree::members() const {
   std::vector<std::pair<MemberId, NodeId>> out;
   out.reserve(s_->members.size());

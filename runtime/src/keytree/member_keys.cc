@@ -146,7 +146,6 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us
   if (b.degree() != degree_) return malformed("rekey degree differs from ours");
   const uint8_t kind = static_cast<uint8_t>(b.kind());
   if (kind > 1) return malformed("rekey has an unknown kind");
-  (void)sealed_for_us;
 
   Path p;
   p.epoch = b.epoch();
@@ -184,7 +183,33 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us
       if (k == nullptr) return Status(Errc::kUnknownKey, "hash-forward for a node we do not hold");
       p.keys.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, p.epoch));
     }
+  } else if (sealed_for_us) {
+    // A Slice: sealed under our own unicast key, it carries the new key of each node on
+    // our path that changed. Every other node on the path keeps its key.
+    if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("slice carries wrapped entries");
+    std::vector<const wire::PathKey*> given(path.size(), nullptr);
+    bool root_given = false;
+    if (b.path_keys() != nullptr) {
+      for (const wire::PathKey* k : *b.path_keys()) {
+        size_t i = 0;
+        while (i < path.size() && path[i] != k->node()) ++i;
+        if (i == path.size() || given[i] != nullptr) return malformed("slice key is not on our path");
+        given[i] = k;
+        root_given = root_given || k->node() == kRootNode;
+      }
+    }
+    if (!root_given) return Status(Errc::kUnknownKey, "slice leaves no root key for us");
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (given[i] != nullptr) {
+        p.keys.emplace_back(path[i], SymmetricKey::from_bytes({given[i]->key()->data(), 32}));
+        continue;
+      }
+      const SymmetricKey* k = moved ? nullptr : old_key(path[i]);
+      if (k == nullptr) return Status(Errc::kUnknownKey, "slice does not cover our new path");
+      p.keys.emplace_back(path[i], k->clone());
+    }
   } else {
+    if (b.path_keys() != nullptr && b.path_keys()->size() != 0) return malformed("whole rekey carries path keys");
     // One pass over the entries: for each node on our path, note whether it changed
     // (targeted) and the entry wrapped under our path child (mine), if any.
     std::vector<bool> targeted(path.size(), false);

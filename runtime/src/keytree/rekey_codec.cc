@@ -1,5 +1,6 @@
 #include "netkey/rekey_codec.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -17,34 +18,48 @@ wire::WrappedKey to_wire(const WrappedKey& w) {
                           flatbuffers::span<const uint8_t, kWrappedKeySize>(w.ciphertext.data(), kWrappedKeySize));
 }
 
-std::vector<uint8_t> body_bytes(const RekeyPlan& plan, const std::vector<const WrappedKey*>& entries,
-                                const std::vector<LeafMove>& moves) {
-  flatbuffers::FlatBufferBuilder b(64 + entries.size() * 60 + moves.size() * 8);
-  std::vector<wire::LeafMove> wm;
-  wm.reserve(moves.size());
-  for (const LeafMove& m : moves) wm.emplace_back(m.from, m.to);
-  std::vector<wire::WrappedKey> we;
-  we.reserve(entries.size());
-  for (const WrappedKey* e : entries) we.push_back(to_wire(*e));
-  auto mv = b.CreateVectorOfStructs(wm);
-  auto ev = b.CreateVectorOfStructs(we);
+// Builds the RekeyBody into `b` (cleared first); the result is b's buffer. Structs are
+// written in place: no temporary vectors.
+void build_body(flatbuffers::FlatBufferBuilder& b, const RekeyPlan& plan, std::span<const WrappedKey* const> entries,
+                std::span<const LeafMove> moves) {
+  b.Clear();
+  wire::LeafMove* mp = nullptr;
+  auto mv = b.CreateUninitializedVectorOfStructs<wire::LeafMove>(moves.size(), &mp);
+  for (size_t i = 0; i < moves.size(); ++i) mp[i] = wire::LeafMove(moves[i].from, moves[i].to);
+  wire::WrappedKey* ep = nullptr;
+  auto ev = b.CreateUninitializedVectorOfStructs<wire::WrappedKey>(entries.size(), &ep);
+  for (size_t i = 0; i < entries.size(); ++i) ep[i] = to_wire(*entries[i]);
   b.Finish(wire::CreateRekeyBody(b, plan.group_id, plan.epoch,
                                  static_cast<wire::RekeyKind>(plan.kind), plan.degree, mv, ev));
+}
+
+std::vector<uint8_t> body_bytes(const RekeyPlan& plan, std::span<const WrappedKey* const> entries,
+                                std::span<const LeafMove> moves) {
+  flatbuffers::FlatBufferBuilder b(64 + entries.size() * 60 + moves.size() * 8);
+  build_body(b, plan, entries, moves);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }
 
-std::vector<uint8_t> seal_to(KeyTree& tree, MemberId id, SealedKind kind,
-                             std::span<const uint8_t> plaintext) {
-  SealedHeader h{tree.group_id(), tree.epoch(), id, tree.next_unicast_seq(id), kind};
-  std::vector<uint8_t> ct(plaintext.size() + kAeadTagSize);
+std::vector<uint8_t> seal_with(flatbuffers::FlatBufferBuilder& b, const KeyTree& tree, MemberId id,
+                               const KeyTree::UnicastTarget& to, SealedKind kind, std::span<const uint8_t> plaintext) {
+  SealedHeader h{tree.group_id(), tree.epoch(), id, to.seq, kind};
   auto ad = h.ad();
-  detail::sealed_aead().seal(*tree.unicast_key(id), h.nonce(), ad, plaintext, ct);
-  flatbuffers::FlatBufferBuilder b(ct.size() + 64);
-  auto cv = b.CreateVector(ct);
+  b.Clear();
+  uint8_t* ct = nullptr;
+  // Seal straight into the message's ciphertext vector: no intermediate copy.
+  auto cv = b.CreateUninitializedVector(plaintext.size() + kAeadTagSize, &ct);
+  detail::sealed_aead().seal(*to.key, h.nonce(), ad, plaintext, std::span<uint8_t>(ct, plaintext.size() + kAeadTagSize));
   b.Finish(wire::CreateSealed(b, h.group_id, h.epoch, h.member, h.seq,
                               static_cast<wire::SealedKind>(kind), cv),
            detail::kSealedId);
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+}
+
+std::vector<uint8_t> seal_to(KeyTree& tree, MemberId id, SealedKind kind, std::span<const uint8_t> plaintext) {
+  auto to = tree.take_unicast(id);
+  NETKEY_CHECK(to.has_value());
+  flatbuffers::FlatBufferBuilder b(plaintext.size() + kAeadTagSize + 96);
+  return seal_with(b, tree, id, *to, kind, plaintext);
 }
 
 Result<std::vector<uint8_t>> encode_path(KeyTree& tree, MemberId id, SealedKind kind) {
@@ -90,33 +105,47 @@ SliceEncoder::SliceEncoder(const RekeyPlan& plan) : plan_(plan) {
 }
 
 Result<std::vector<uint8_t>> SliceEncoder::encode(KeyTree& tree, MemberId id) const {
-  auto leaf = tree.leaf_of(id);
-  if (!leaf) return Status(Errc::kInvalidArgument, "member " + std::to_string(id) + " is not in the group");
   if (tree.epoch() != plan_.epoch) {
     return Status(Errc::kInvalidArgument, "the tree is at another epoch than this plan");
   }
   for (MemberId j : plan_.joined) {
     if (j == id) return Status(Errc::kInvalidArgument, "member " + std::to_string(id) + " joined in this batch: send a Welcome");
   }
-  std::vector<const WrappedKey*> entries;
-  NodeId below = *leaf;
-  for (NodeId a : detail::ancestors_of(*leaf, plan_.degree)) {
-    auto it = by_node_.find(a);
-    if (it != by_node_.end()) {
-      for (size_t i : it->second) {
-        if (plan_.entries[i].wrapper == below) {
-          entries.push_back(&plan_.entries[i]);
-          break;
-        }
-      }
+  auto to = tree.take_unicast(id);
+  if (!to) return Status(Errc::kInvalidArgument, "member " + std::to_string(id) + " is not in the group");
+  // The new key of every node on the member's path that this batch changed, leaf's
+  // parent first. The seal under the member's own unicast key keeps them secret; no
+  // per-entry wrapping is needed inside it.
+  flatbuffers::FlatBufferBuilder& b = builder_;
+  b.Clear();
+  std::array<wire::PathKey, 32> keys;
+  size_t count = 0;
+  for (NodeId below = to->leaf; below != kRootNode;) {
+    const NodeId a = detail::parent_of(below, plan_.degree);
+    if (by_node_.count(a)) {
+      const SymmetricKey* k = tree.node_key(a);
+      NETKEY_CHECK(k != nullptr && count < keys.size());
+      keys[count++] = wire::PathKey(a, flatbuffers::span<const uint8_t, 32>(k->data(), 32));
     }
     below = a;
   }
-  std::vector<LeafMove> moves;
-  auto mv = move_to_.find(*leaf);
-  if (mv != move_to_.end()) moves.push_back(plan_.moves[mv->second]);
-  std::vector<uint8_t> body = body_bytes(plan_, entries, moves);
-  return seal_to(tree, id, SealedKind::kSlice, body);
+  wire::LeafMove* mp = nullptr;
+  auto mv_it = move_to_.find(to->leaf);
+  auto mv = b.CreateUninitializedVectorOfStructs<wire::LeafMove>(mv_it != move_to_.end() ? 1 : 0, &mp);
+  if (mv_it != move_to_.end()) mp[0] = wire::LeafMove(plan_.moves[mv_it->second].from, plan_.moves[mv_it->second].to);
+  auto kv = b.CreateVectorOfStructs(keys.data(), count);
+  wire::RekeyBodyBuilder rb(b);
+  rb.add_group_id(plan_.group_id);
+  rb.add_epoch(plan_.epoch);
+  rb.add_kind(static_cast<wire::RekeyKind>(plan_.kind));
+  rb.add_degree(plan_.degree);
+  rb.add_moves(mv);
+  rb.add_path_keys(kv);
+  b.Finish(rb.Finish());
+  auto out = seal_with(sealed_builder_, tree, id, *to, SealedKind::kSlice, {b.GetBufferPointer(), b.GetSize()});
+  detail::wipe(b.GetBufferPointer(), b.GetSize());  // path keys in the clear
+  detail::wipe(keys.data(), sizeof(wire::PathKey) * count);
+  return out;
 }
 
 Result<std::vector<uint8_t>> encode_welcome(KeyTree& tree, MemberId id) {
