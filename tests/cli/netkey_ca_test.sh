@@ -2,6 +2,7 @@
 # End-to-end test of netkey-ca, exactly as the README shows it. Usage: netkey_ca_test.sh BIN
 set -u
 CA_BIN=$1
+SAMPLES=$(cd "$(dirname "$0")/../../samples" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -56,6 +57,23 @@ mkdir cac; cp corrupt-ca.key cac/ca.key; cp ca/ca.pub cac/ca.pub
 expect 1 "corrupt" "$CA_BIN" issue --ca cac --subject bob --role participant
 expect 2 "unknown role" "$CA_BIN" issue --ca ca --subject bob --role admin
 expect 2 "must be a non-negative whole number" "$CA_BIN" issue --ca ca --subject bob --role participant --days x
+
+# The Initiator's charter, from the sample text file.
+for s in "game-server root" "matchmaker list-controller" "lobby initiator"; do
+  set -- $s
+  "$CA_BIN" issue --ca ca --subject "$1" --role "$2" --clearance 2 >/dev/null
+done
+expect 0 "signed charter for session" "$CA_BIN" charter --ca ca --initiator ca/lobby --in "$SAMPLES/match.charter.txt" --out match.charter
+expect 0 "broadcast auth:  signed by the Root" "$CA_BIN" verify --ca ca match.charter
+expect 1 "expected initiator" "$CA_BIN" charter --ca ca --initiator ca/alice --in "$SAMPLES/match.charter.txt" --out x.charter
+sed 's/^degree: 4/degree: 40/' "$SAMPLES/match.charter.txt" > bad-degree.txt
+expect 1 "degree: 40 is more than 16" "$CA_BIN" charter --ca ca --initiator ca/lobby --in bad-degree.txt --out y.charter
+sed 's|^root: ca/game-server.cert|root: ca/alice.cert|' "$SAMPLES/match.charter.txt" > bad-root.txt
+expect 1 "is a participant certificate" "$CA_BIN" charter --ca ca --initiator ca/lobby --in bad-root.txt --out z.charter
+cp match.charter tampered.charter
+printf 'X' | dd of=tampered.charter bs=1 seek=100 conv=notrunc 2>/dev/null
+expect 1 "" "$CA_BIN" verify --ca ca tampered.charter
+expect 1 "issued by another CA" "$CA_BIN" verify --ca other match.charter
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

@@ -4,11 +4,16 @@
 //   netkey-ca issue  --ca DIR --subject ID --role ROLE [--clearance N] [--days N]
 //                    [--not-before UNIX] [--not-after UNIX] [--serial N] [--out PREFIX]
 //   netkey-ca show   FILE
-//   netkey-ca verify --ca DIR CERT [--role ROLE] [--now UNIX]
+//   netkey-ca verify --ca DIR FILE [--role ROLE] [--now UNIX]   (a certificate or a charter)
+//   netkey-ca charter --ca DIR --initiator PREFIX --in TEXT --out FILE
 //
 // Every failure prints one line, "netkey-ca: error: ...", and exits 1 (2 for usage).
 // Secret key files are created with mode 0600 and never printed.
 #include <sodium.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "charter_cmd.h"
 #include "files.h"
 #include "netkey/certificate.h"
+#include "netkey/charter.h"
 #include "netkey/keyfile.h"
 #include "netkey/random.h"
 #include "netkey/sign.h"
@@ -43,7 +50,8 @@ constexpr size_t kMaxKeyFileBytes = 4096;
                "  netkey-ca issue  --ca DIR --subject ID --role ROLE [--clearance N] [--days N]\n"
                "                   [--not-before UNIX] [--not-after UNIX] [--serial N] [--out PREFIX]\n"
                "  netkey-ca show   FILE\n"
-               "  netkey-ca verify --ca DIR CERT [--role ROLE] [--now UNIX]\n"
+               "  netkey-ca verify --ca DIR FILE [--role ROLE] [--now UNIX]  (certificate or charter)\n"
+               "  netkey-ca charter --ca DIR --initiator PREFIX --in TEXT --out FILE\n"
                "roles: root, list-controller, initiator, participant\n");
   std::exit(2);
 }
@@ -141,6 +149,10 @@ int cmd_init(const Args& a) {
   std::string dir = need(a, "dir");
   std::string name = a.flags.count("name") ? a.flags.at("name") : "netkey-root-ca";
   if (name.empty() || name.size() > netkey::kMaxSubjectIdBytes) die("--name must be 1 to 64 bytes", 2);
+  // Create the directory (owner-only) if it does not exist yet.
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    die("cannot create directory " + dir + ": " + std::strerror(errno));
+  }
   netkey::SystemRng rng;
   auto ca = netkey::SigningKey::generate(rng);
   write_secret(dir + "/ca.key", "ca", name, ca);
@@ -261,11 +273,42 @@ int cmd_verify(const Args& a) {
     role = *r;
   }
   uint64_t now = a.flags.count("now") ? parse_u64(a.flags.at("now"), "--now") : now_unix();
+  if (bytes.size() >= 8 && std::string(bytes.begin() + 4, bytes.begin() + 8) == "NKCH") {
+    auto c = netkey::verify_charter(bytes, ca.public_key, now);
+    if (!c) die(path + ": " + c.status().to_string());
+    std::printf("OK: charter signed by an initiator certified by '%s'\n%s", ca.subject.c_str(),
+                netkey::tools::describe_charter(*c).c_str());
+    return 0;
+  }
   auto f = netkey::verify_certificate(bytes, ca.public_key, now, role);
   if (!f) die(path + ": " + f.status().to_string());
   std::printf("OK: '%s' is a %s (clearance %u) certified by '%s', valid until %s\n",
               f->subject_id.c_str(), std::string(netkey::role_name(f->role)).c_str(),
               unsigned{f->clearance}, ca.subject.c_str(), fmt_time(f->not_after).c_str());
+  return 0;
+}
+
+int cmd_charter(const Args& a) {
+  allow_only(a, {"ca", "initiator", "in", "out"});
+  std::string dir = need(a, "ca"), prefix = need(a, "initiator"), in = need(a, "in"), out = need(a, "out");
+  auto ca = load_ca_public(dir);
+  auto text = or_die(netkey::tools::read_file(in, 1u << 20));
+  auto cert_bytes = or_die(netkey::tools::read_file(prefix + ".cert", 64 * 1024));
+  auto init_cert = netkey::verify_certificate(cert_bytes, ca.public_key, now_unix(), netkey::Role::kInitiator);
+  if (!init_cert) die(prefix + ".cert: " + init_cert.status().to_string());
+  auto init_key = load_signing_key(prefix + ".key", "identity");
+  if (!(init_key.public_key() == init_cert->public_key)) die(prefix + ".key does not match " + prefix + ".cert");
+  netkey::SystemRng rng;
+  auto fields = netkey::tools::parse_charter_text(
+      text_of(text), now_unix(), rng.next_u64(),
+      [](const std::string& p) { return netkey::tools::read_file(p, 64 * 1024); });
+  if (!fields) die(in + ": " + fields.status().message());
+  auto charter = netkey::sign_charter(*fields, init_key, cert_bytes);
+  if (!charter) die(in + ": " + charter.status().message());
+  or_die(netkey::tools::write_new_file(out, charter->data(), charter->size(), 0644));
+  std::printf("signed charter for session 0x%llx (%zu participants) as '%s': %s\n",
+              static_cast<unsigned long long>(fields->session_id), fields->participants.size(),
+              init_cert->subject_id.c_str(), out.c_str());
   return 0;
 }
 
@@ -280,6 +323,7 @@ int main(int argc, char** argv) {
   if (cmd == "issue") return cmd_issue(a);
   if (cmd == "show") return cmd_show(a);
   if (cmd == "verify") return cmd_verify(a);
+  if (cmd == "charter") return cmd_charter(a);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") usage();
   die("unknown command '" + cmd + "'", 2);
 }
