@@ -72,6 +72,16 @@ struct Root::Impl {
   std::unordered_set<std::string> acl;
   uint64_t acl_seq = 0;
   std::unordered_map<PeerId, Peer> peers;
+  std::unordered_map<std::string, uint32_t> address_refs;  // peers per address (the ENet gate)
+  void add_peer(PeerId id, Peer p) {
+    ++address_refs[p.address];
+    peers.emplace(id, std::move(p));
+  }
+  void erase_peer(std::unordered_map<PeerId, Peer>::iterator it) {
+    auto a = address_refs.find(it->second.address);
+    if (a != address_refs.end() && --a->second == 0) address_refs.erase(a);
+    peers.erase(it);
+  }
   std::unordered_map<MemberId, MemberRec> members;  // in the tree or pending join
   std::unordered_map<std::string, MemberId> by_subject;
   std::set<std::pair<uint64_t, PeerId>> handshake_deadlines;
@@ -129,7 +139,7 @@ struct Root::Impl {
     handshake_deadlines.erase({it->second.deadline_ns, peer});
     free_ids.push_back(it->second.member);
     --handshakes_in_flight;
-    peers.erase(it);
+    erase_peer(it);
   }
   void mark_batch(uint64_t now) {
     if (!batch_started) batch_started = now;
@@ -242,7 +252,7 @@ struct Root::Impl {
     handshake_deadlines.insert({p.deadline_ns, peer});
     ++handshakes_in_flight;
     send(peer, Channel::kControl, false, p.response);
-    peers.emplace(peer, std::move(p));
+    add_peer(peer, std::move(p));
   }
 
   void on_finish(PeerId peer, const wire::HandshakeFinish& m, uint64_t now) {
@@ -309,7 +319,7 @@ struct Root::Impl {
     auto p = peers.find(rec.peer);
     if (rec.peer != 0 && p != peers.end() && p->second.member == id) {
       if (rec.disconnect_on_leave) send(rec.peer, Channel::kControl, true, std::make_shared<const std::vector<uint8_t>>(), true);
-      peers.erase(p);
+      erase_peer(p);
     }
     RootEvent e{RootEvent::Kind::kLeft};
     e.member = id;
@@ -546,7 +556,7 @@ void Root::peer_disconnected(PeerId peer, uint64_t now_ns) {
   MemberId id = it->second.member;
   auto rec = s.members.find(id);
   if (rec != s.members.end() && rec->second.peer == peer) rec->second.peer = 0;
-  s.peers.erase(it);
+  s.erase_peer(it);
   s.request_leave(id, false, now_ns);
 }
 
@@ -610,10 +620,7 @@ std::vector<PeerId> Root::member_peers() const {
 }
 
 bool Root::accepts_connection_from(std::string_view address) const {
-  for (const auto& [id, p] : impl_->peers) {
-    if (p.address == address) return true;
-  }
-  return false;
+  return impl_->address_refs.count(std::string(address)) != 0;
 }
 
 const CharterFields& Root::charter() const { return impl_->charter; }

@@ -1,0 +1,121 @@
+// netkey/enet.h: the ENet binding. A ServerHost drives a Root, a ClientHost drives a
+// Participant; both run in the caller's thread through service(timeout_ms).
+//
+// Channels: 0 control (reliable), 1 rekey (reliable), 2 state (unreliable), 3 member
+// traffic (unreliable).
+//
+// Before a connection exists, the cookie exchange (Hello, CookieChallenge,
+// HandshakeInit, HandshakeResponse, Refusal) travels as raw UDP datagrams prefixed with
+// the 4 bytes FF 4E 4B 01 on the host's own socket. The server's ENet intercept hook
+// answers them, and drops every ENet datagram (CONNECT included) from an address that
+// has not echoed a valid cookie, so ENet allocates a peer slot only for a client the
+// Root already holds handshake state for. ENet's compressor hook is never used for
+// encryption (it falls back to plaintext); everything is sealed by the runtime.
+//
+// A broadcast is encrypted once by the Root and sent as one shared, reference-counted
+// ENetPacket to every peer that holds the current epoch; a peer not yet welcomed gets
+// nothing it cannot read.
+#ifndef NETKEY_ENET_H_
+#define NETKEY_ENET_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "netkey/participant.h"
+#include "netkey/root.h"
+#include "netkey/status.h"
+
+namespace netkey::enet {
+
+// Monotonic nanoseconds (the clock the hosts feed their state machines).
+uint64_t monotonic_ns();
+
+struct ServerOptions {
+  std::string bind_host = "127.0.0.1";
+  uint16_t port = 0;                 // 0: any free port (see ServerHost::port())
+  size_t max_peers = 4095;           // ENet's limit is 4095
+  // Per-peer timeouts tuned for games: a silent peer is dropped after 1..3 s (ENet's
+  // defaults are 5..30 s), and becomes a leave in the next batch.
+  uint32_t peer_timeout_limit = 16;
+  uint32_t peer_timeout_min_ms = 1000;
+  uint32_t peer_timeout_max_ms = 3000;
+};
+
+struct ServerStats {
+  uint64_t raw_datagrams = 0;        // pre-connection control datagrams handled
+  uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
+  uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
+  uint64_t packets_sent[4] = {};
+  uint64_t connections = 0;
+  uint64_t disconnections = 0;
+};
+
+class ServerHost {
+ public:
+  // Binds the socket and creates the Root (errors from Root::create, or kIo when the
+  // port cannot be bound).
+  static Result<std::unique_ptr<ServerHost>> create(RootConfig config, std::unique_ptr<Rng> rng,
+                                                    const ServerOptions& options);
+  ~ServerHost();
+
+  // Services ENet for up to timeout_ms: feeds the Root, runs its timers, sends what it
+  // queued. Call it every tick. Errors: kIo when the socket fails.
+  Status service(uint32_t timeout_ms);
+  // Encrypts `payload` once and queues it for every member (sent on the next service).
+  Status broadcast(std::span<const uint8_t> payload);
+
+  Root& root();
+  uint16_t port() const;
+  const ServerStats& stats() const;
+  std::optional<RootEvent> poll_event();
+  // Test and load-tool tap: sees every payload the server sends to members (after
+  // encryption). Adversary bots use it to try every packet. Not for production.
+  void set_tap(std::function<void(Channel, std::span<const uint8_t>)> tap);
+
+ private:
+  struct Impl;
+  explicit ServerHost(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ClientOptions {
+  std::string server_host = "127.0.0.1";
+  uint16_t server_port = 0;
+  uint32_t peer_timeout_limit = 16;
+  uint32_t peer_timeout_min_ms = 1000;
+  uint32_t peer_timeout_max_ms = 3000;
+};
+
+class ClientHost {
+ public:
+  static Result<std::unique_ptr<ClientHost>> create(ParticipantConfig config, std::unique_ptr<Rng> rng,
+                                                    const ClientOptions& options);
+  ~ClientHost();
+
+  // Sends the Hello (once), then services ENet for up to timeout_ms.
+  Status service(uint32_t timeout_ms);
+  // Member traffic to the Root for relay. Errors as Participant::send.
+  Status send(std::span<const uint8_t> payload);
+  // A signed goodbye, then disconnects.
+  void leave();
+  // Drops the connection without a goodbye (a crash, for tests and load tools).
+  void vanish();
+
+  Participant& participant();
+  std::optional<ParticipantEvent> poll_event();
+  bool connected() const;
+  uint64_t bytes_received(Channel c) const;
+
+ private:
+  struct Impl;
+  explicit ClientHost(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netkey::enet
+
+#endif  // NETKEY_ENET_H_

@@ -1,0 +1,177 @@
+// ClientHost: ENet around a Participant. See netkey/enet.h.
+#include <deque>
+#include <vector>
+
+#include "netkey/enet.h"
+#include "netkey/rekey_codec.h"
+#include "src/enet_common.h"
+
+namespace netkey::enet {
+
+struct ClientHost::Impl {
+  Impl(Participant p, ClientOptions o) : participant(std::move(p)), opts(std::move(o)) {}
+  Participant participant;
+  ClientOptions opts;
+  ENetHost* host = nullptr;
+  ENetAddress server{};
+  ENetPeer* peer = nullptr;
+  bool connected = false;
+  bool started = false;
+  bool gone = false;
+  std::deque<Transmit> waiting;  // reliable messages queued until the connection is up
+  std::deque<ParticipantEvent> events;
+  uint64_t received[4] = {};
+
+  static int intercept(void* self, ENetHost* host) {
+    auto* s = static_cast<Impl*>(self);
+    if (!detail::is_raw(host->receivedData, host->receivedDataLength)) return 0;
+    // Only the server we talk to may answer raw.
+    if (host->receivedAddress.host != s->server.host || host->receivedAddress.port != s->server.port) return 1;
+    const size_t n = detail::kRawPrefix.size();
+    s->participant.handle_control({host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+    s->pump();
+    return 1;
+  }
+
+  void send_now(const Transmit& t) {
+    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+    if (pkt && enet_peer_send(peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
+  }
+
+  void pump() {
+    while (auto t = participant.poll_transmit()) {
+      if (gone) continue;
+      if (connected) {
+        send_now(*t);
+      } else if (!t->reliable && t->channel == Channel::kControl) {
+        detail::send_raw(host, server, *t->bytes);  // Hello, HandshakeInit
+      } else {
+        // The first reliable message (HandshakeFinish) opens the ENet connection; the
+        // server's gate lets it through because our handshake is in flight.
+        if (peer == nullptr) peer = enet_host_connect(host, &server, kChannelCount, 0);
+        waiting.push_back(std::move(*t));
+      }
+    }
+    while (auto e = participant.poll_event()) events.push_back(std::move(*e));
+  }
+
+  void on_event(const ENetEvent& ev) {
+    const uint64_t now = monotonic_ns();
+    switch (ev.type) {
+      case ENET_EVENT_TYPE_CONNECT:
+        connected = true;
+        enet_peer_timeout(ev.peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
+        while (!waiting.empty()) {
+          send_now(waiting.front());
+          waiting.pop_front();
+        }
+        break;
+      case ENET_EVENT_TYPE_RECEIVE: {
+        std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
+        if (ev.channelID < 4) received[ev.channelID] += data.size();
+        switch (static_cast<Channel>(ev.channelID)) {
+          case Channel::kControl: participant.handle_control(data, now); break;
+          case Channel::kRekey: participant.handle_rekey(data, now); break;
+          default: participant.handle_traffic(data, now); break;
+        }
+        enet_packet_destroy(ev.packet);
+        break;
+      }
+      case ENET_EVENT_TYPE_DISCONNECT:
+        connected = false;
+        peer = nullptr;
+        gone = true;
+        break;
+      default: break;
+    }
+    pump();
+  }
+};
+
+ClientHost::ClientHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientHost::~ClientHost() {
+  if (impl_ && impl_->host) {
+    if (impl_->peer) enet_peer_reset(impl_->peer);
+    enet_host_destroy(impl_->host);
+  }
+}
+
+Result<std::unique_ptr<ClientHost>> ClientHost::create(ParticipantConfig config, std::unique_ptr<Rng> rng,
+                                                       const ClientOptions& options) {
+  NETKEY_RETURN_IF_ERROR(detail::ensure_enet());
+  auto p = Participant::create(std::move(config), std::move(rng), monotonic_ns());
+  if (!p) return p.status();
+  ENetAddress server;
+  if (enet_address_set_host(&server, options.server_host.c_str()) != 0) {
+    return Status(Errc::kIo, "cannot resolve server host " + options.server_host);
+  }
+  server.port = options.server_port;
+  ENetHost* host = enet_host_create(nullptr, 1, kChannelCount, 0, 0);
+  if (!host) return Status(Errc::kIo, "cannot create a UDP socket (file descriptor limit?)");
+  host->intercept = detail::intercept_trampoline;
+  host->maximumPacketSize = kMaxWholeBytes;
+  host->maximumWaitingData = 2 * kMaxWholeBytes;
+  auto impl = std::make_unique<Impl>(std::move(p).value(), options);
+  impl->host = host;
+  impl->server = server;
+  return std::unique_ptr<ClientHost>(new ClientHost(std::move(impl)));
+}
+
+Status ClientHost::service(uint32_t timeout_ms) {
+  Impl& s = *impl_;
+  detail::InterceptScope scope(&s, &Impl::intercept);
+  if (!s.started) {
+    s.started = true;
+    s.participant.start(monotonic_ns());
+    s.pump();
+  }
+  const uint64_t now = monotonic_ns();
+  if (auto t = s.participant.poll_timeout(); t && *t <= now) {
+    s.participant.handle_timeout(now);
+    s.pump();
+  }
+  ENetEvent ev;
+  int rc = enet_host_service(s.host, &ev, timeout_ms);
+  while (rc > 0) {
+    s.on_event(ev);
+    rc = enet_host_check_events(s.host, &ev);
+  }
+  enet_host_flush(s.host);
+  return rc < 0 ? Status(Errc::kIo, "enet_host_service failed") : Status::ok();
+}
+
+Status ClientHost::send(std::span<const uint8_t> payload) {
+  Status st = impl_->participant.send(payload, monotonic_ns());
+  if (st) impl_->pump();
+  return st;
+}
+
+void ClientHost::leave() {
+  Impl& s = *impl_;
+  s.participant.leave(monotonic_ns());
+  s.pump();
+  if (s.peer) {
+    enet_host_flush(s.host);
+    enet_peer_disconnect_later(s.peer, 0);
+  }
+}
+
+void ClientHost::vanish() {
+  Impl& s = *impl_;
+  if (s.peer) enet_peer_reset(s.peer);  // no goodbye: the server times us out
+  s.peer = nullptr;
+  s.connected = false;
+  s.gone = true;
+}
+
+Participant& ClientHost::participant() { return impl_->participant; }
+std::optional<ParticipantEvent> ClientHost::poll_event() {
+  if (impl_->events.empty()) return std::nullopt;
+  ParticipantEvent e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
+}
+bool ClientHost::connected() const { return impl_->connected; }
+uint64_t ClientHost::bytes_received(Channel c) const { return impl_->received[static_cast<size_t>(c)]; }
+
+}  // namespace netkey::enet

@@ -1,0 +1,78 @@
+#include "src/enet_common.h"
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "netkey/enet.h"
+
+namespace netkey::enet {
+
+uint64_t monotonic_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
+namespace detail {
+namespace {
+thread_local void* t_self = nullptr;
+thread_local InterceptFn t_fn = nullptr;
+}  // namespace
+
+Status ensure_enet() {
+  static std::once_flag once;
+  static int rc = 0;
+  std::call_once(once, [] {
+    rc = enet_initialize();
+    if (rc == 0) std::atexit(enet_deinitialize);
+  });
+  if (rc != 0) return Status(Errc::kIo, "enet_initialize failed");
+  return Status::ok();
+}
+
+std::string address_string(const ENetAddress& a) {
+  char ip[64] = {};
+  if (enet_address_get_host_ip(&a, ip, sizeof ip) != 0) std::strcpy(ip, "?");
+  return std::string(ip) + ":" + std::to_string(a.port);
+}
+
+bool is_raw(const uint8_t* data, size_t len) {
+  return len >= kRawPrefix.size() && std::memcmp(data, kRawPrefix.data(), kRawPrefix.size()) == 0;
+}
+
+bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> buf(kRawPrefix.size() + bytes.size());
+  std::memcpy(buf.data(), kRawPrefix.data(), kRawPrefix.size());
+  std::memcpy(buf.data() + kRawPrefix.size(), bytes.data(), bytes.size());
+  ENetBuffer b;
+  b.data = buf.data();
+  b.dataLength = buf.size();
+  return enet_socket_send(host->socket, &to, &b, 1) >= 0;
+}
+
+enet_uint32 packet_flags(Channel ch, bool reliable) {
+  if (reliable) return ENET_PACKET_FLAG_RELIABLE;
+  // State and member traffic: unsequenced (the replay window orders what matters), and
+  // fragmented unreliably if large.
+  (void)ch;
+  return ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
+}
+
+InterceptScope::InterceptScope(void* self, InterceptFn fn) {
+  t_self = self;
+  t_fn = fn;
+}
+InterceptScope::~InterceptScope() {
+  t_self = nullptr;
+  t_fn = nullptr;
+}
+
+int intercept_trampoline(ENetHost* host, ENetEvent* event) {
+  (void)event;
+  if (t_fn == nullptr) return 0;
+  return t_fn(t_self, host);
+}
+
+}  // namespace detail
+}  // namespace netkey::enet

@@ -1,0 +1,38 @@
+// Internal: ENet initialisation, addresses, the raw-datagram prefix, the intercept
+// trampoline, and packet flags per channel.
+#ifndef NETKEY_PLUGIN_ENET_COMMON_H_
+#define NETKEY_PLUGIN_ENET_COMMON_H_
+
+#include <enet/enet.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "netkey/group.h"
+#include "netkey/status.h"
+
+namespace netkey::enet::detail {
+
+inline constexpr std::array<uint8_t, 4> kRawPrefix = {0xFF, 0x4E, 0x4B, 0x01};
+
+Status ensure_enet();
+std::string address_string(const ENetAddress& a);
+bool is_raw(const uint8_t* data, size_t len);
+// Sends prefix || bytes to `to` on the host's socket. Returns false on failure.
+bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes);
+enet_uint32 packet_flags(Channel ch, bool reliable);
+
+// The intercept hook cannot carry user data in ENet 1.3, so each host sets the object
+// to call around its own enet_host_service (single-threaded per host).
+using InterceptFn = int (*)(void* self, ENetHost* host);
+struct InterceptScope {
+  InterceptScope(void* self, InterceptFn fn);
+  ~InterceptScope();
+};
+int intercept_trampoline(ENetHost* host, ENetEvent* event);
+
+}  // namespace netkey::enet::detail
+
+#endif  // NETKEY_PLUGIN_ENET_COMMON_H_

@@ -1,0 +1,254 @@
+// ServerHost: ENet around a Root. See netkey/enet.h.
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "netkey/enet.h"
+#include "netkey/rekey_codec.h"
+#include "src/enet_common.h"
+
+namespace netkey::enet {
+
+using detail::address_string;
+
+struct ServerHost::Impl {
+  Impl(Root r, ServerOptions o) : root(std::move(r)), opts(std::move(o)) {}
+  Root root;
+  ServerOptions opts;
+  ENetHost* host = nullptr;
+  ServerStats stats;
+  // PeerIds: one per address that the Root holds state for (pre-connection and
+  // connected alike), so a HandshakeFinish over ENet reaches the same Root peer as the
+  // raw HandshakeInit before it.
+  std::unordered_map<std::string, PeerId> by_address;
+  std::unordered_map<PeerId, std::string> address_of;
+  std::unordered_map<PeerId, ENetAddress> raw_address;  // for raw replies
+  std::unordered_map<PeerId, ENetPeer*> enet_peer;
+  PeerId next_id = 1;
+  uint64_t last_sweep = 0;
+  std::function<void(Channel, std::span<const uint8_t>)> tap;
+  std::deque<RootEvent> events;
+
+  PeerId id_for(const std::string& addr, const ENetAddress& a, bool* fresh) {
+    auto it = by_address.find(addr);
+    if (it != by_address.end()) {
+      *fresh = false;
+      return it->second;
+    }
+    *fresh = true;
+    PeerId id = next_id++;
+    if (next_id == 0) next_id = 1;
+    by_address[addr] = id;
+    address_of[id] = addr;
+    raw_address[id] = a;
+    return id;
+  }
+  void forget(PeerId id) {
+    auto a = address_of.find(id);
+    if (a != address_of.end()) {
+      by_address.erase(a->second);
+      address_of.erase(a);
+    }
+    raw_address.erase(id);
+    enet_peer.erase(id);
+  }
+
+  // Raw pre-connection datagrams, and the gate for everything else.
+  static int intercept(void* self, ENetHost* host) {
+    auto* s = static_cast<Impl*>(self);
+    const std::string addr = address_string(host->receivedAddress);
+    if (detail::is_raw(host->receivedData, host->receivedDataLength)) {
+      ++s->stats.raw_datagrams;
+      bool fresh = false;
+      PeerId id = s->id_for(addr, host->receivedAddress, &fresh);
+      const size_t n = detail::kRawPrefix.size();
+      s->root.handle_control(id, addr, {host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+      s->pump();
+      // Keep the id only if the Root now holds state for this address (a handshake).
+      if (fresh && !s->root.accepts_connection_from(addr)) s->forget(id);
+      return 1;
+    }
+    if (!s->root.accepts_connection_from(addr)) {
+      ++s->stats.gated_datagrams;  // no cookie echoed: ENet never sees it, no peer slot
+      return 1;
+    }
+    return 0;
+  }
+
+  void send_to(PeerId id, const Transmit& t) {
+    auto p = enet_peer.find(id);
+    if (p != enet_peer.end()) {
+      if (!t.bytes->empty()) {
+        ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+        if (pkt && enet_peer_send(p->second, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
+        count(t.channel, t.bytes->size());
+      }
+      if (t.then_disconnect) enet_peer_disconnect_later(p->second, 0);
+      return;
+    }
+    // Not connected yet: a pre-connection reply (cookie, response, refusal) goes raw.
+    auto r = raw_address.find(id);
+    if (r != raw_address.end() && !t.bytes->empty()) {
+      detail::send_raw(host, r->second, *t.bytes);
+      count(t.channel, t.bytes->size());
+    }
+  }
+  void count(Channel ch, size_t n) {
+    stats.bytes_sent[static_cast<size_t>(ch)] += n;
+    ++stats.packets_sent[static_cast<size_t>(ch)];
+  }
+
+  void pump() {
+    while (auto t = root.poll_transmit()) {
+      if (tap && (t->channel == Channel::kState || t->channel == Channel::kMember || t->channel == Channel::kRekey)) {
+        tap(t->channel, *t->bytes);
+      }
+      if (t->to == Transmit::To::kPeer) {
+        send_to(t->peer, *t);
+        continue;
+      }
+      // One shared, reference-counted packet for every member.
+      ENetPacket* pkt = enet_packet_create(t->bytes->data(), t->bytes->size(), detail::packet_flags(t->channel, t->reliable));
+      if (!pkt) continue;
+      for (PeerId id : root.member_peers()) {
+        if (id == t->except) continue;
+        auto p = enet_peer.find(id);
+        if (p == enet_peer.end()) continue;
+        if (enet_peer_send(p->second, static_cast<enet_uint8>(t->channel), pkt) == 0) count(t->channel, pkt->dataLength);
+      }
+      if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
+    }
+    while (auto e = root.poll_event()) events.push_back(std::move(*e));
+  }
+
+  void on_event(const ENetEvent& ev) {
+    const uint64_t now = monotonic_ns();
+    switch (ev.type) {
+      case ENET_EVENT_TYPE_CONNECT: {
+        const std::string addr = address_string(ev.peer->address);
+        auto it = by_address.find(addr);
+        if (it == by_address.end()) {  // should not pass the gate; refuse politely
+          enet_peer_disconnect_now(ev.peer, 0);
+          return;
+        }
+        ++stats.connections;
+        enet_peer_timeout(ev.peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
+        ev.peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(it->second));
+        enet_peer[it->second] = ev.peer;
+        break;
+      }
+      case ENET_EVENT_TYPE_RECEIVE: {
+        const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
+        std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
+        auto a = address_of.find(id);
+        if (id != 0 && a != address_of.end()) {
+          if (ev.channelID == static_cast<uint8_t>(Channel::kControl)) {
+            root.handle_control(id, a->second, data, now);
+          } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
+            root.handle_traffic(id, data, now);
+          }
+        }
+        enet_packet_destroy(ev.packet);
+        break;
+      }
+      case ENET_EVENT_TYPE_DISCONNECT: {
+        const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
+        ++stats.disconnections;
+        if (id != 0) {
+          root.peer_disconnected(id, now);
+          forget(id);
+        }
+        ev.peer->data = nullptr;
+        break;
+      }
+      default: break;
+    }
+    pump();
+  }
+};
+
+ServerHost::ServerHost(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ServerHost::~ServerHost() {
+  if (impl_ && impl_->host) enet_host_destroy(impl_->host);
+}
+
+Result<std::unique_ptr<ServerHost>> ServerHost::create(RootConfig config, std::unique_ptr<Rng> rng,
+                                                       const ServerOptions& options) {
+  NETKEY_RETURN_IF_ERROR(detail::ensure_enet());
+  auto root = Root::create(std::move(config), std::move(rng), monotonic_ns());
+  if (!root) return root.status();
+  ENetAddress addr;
+  if (enet_address_set_host(&addr, options.bind_host.c_str()) != 0) {
+    return Status(Errc::kIo, "cannot resolve bind host " + options.bind_host);
+  }
+  addr.port = options.port;
+  ENetHost* host = enet_host_create(&addr, options.max_peers, kChannelCount, 0, 0);
+  if (!host) {
+    return Status(Errc::kIo, "cannot bind UDP " + options.bind_host + ":" + std::to_string(options.port) +
+                                 " (in use, or not permitted); choose another --listen port");
+  }
+  host->intercept = detail::intercept_trampoline;
+  host->maximumPacketSize = 64 * 1024;   // control and member traffic are small
+  host->maximumWaitingData = 1u << 20;
+  auto impl = std::make_unique<Impl>(std::move(root).value(), options);
+  impl->host = host;
+  return std::unique_ptr<ServerHost>(new ServerHost(std::move(impl)));
+}
+
+Status ServerHost::service(uint32_t timeout_ms) {
+  Impl& s = *impl_;
+  detail::InterceptScope scope(&s, &Impl::intercept);
+  ENetEvent ev;
+  const uint64_t now = monotonic_ns();
+  if (auto t = s.root.poll_timeout(); t && *t <= now) {
+    s.root.handle_timeout(now);
+    s.pump();
+  }
+  enet_host_flush(s.host);
+  int rc = enet_host_service(s.host, &ev, timeout_ms);
+  while (rc > 0) {
+    s.on_event(ev);
+    rc = enet_host_check_events(s.host, &ev);
+  }
+  if (rc < 0) return Status(Errc::kIo, "enet_host_service failed");
+  const uint64_t after = monotonic_ns();
+  if (auto t = s.root.poll_timeout(); t && *t <= after) {
+    s.root.handle_timeout(after);
+    s.pump();
+  }
+  // Addresses whose handshake state the Root dropped, and that never connected.
+  if (after - s.last_sweep > 1'000'000'000) {
+    s.last_sweep = after;
+    for (auto it = s.by_address.begin(); it != s.by_address.end();) {
+      const PeerId id = it->second;
+      if (!s.enet_peer.count(id) && !s.root.accepts_connection_from(it->first)) {
+        s.address_of.erase(id);
+        s.raw_address.erase(id);
+        it = s.by_address.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  enet_host_flush(s.host);
+  return Status::ok();
+}
+
+Status ServerHost::broadcast(std::span<const uint8_t> payload) {
+  Status st = impl_->root.broadcast(payload, monotonic_ns());
+  if (st) impl_->pump();
+  return st;
+}
+
+Root& ServerHost::root() { return impl_->root; }
+uint16_t ServerHost::port() const { return impl_->host->address.port; }
+const ServerStats& ServerHost::stats() const { return impl_->stats; }
+std::optional<RootEvent> ServerHost::poll_event() {
+  if (impl_->events.empty()) return std::nullopt;
+  RootEvent e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
+}
+void ServerHost::set_tap(std::function<void(Channel, std::span<const uint8_t>)> tap) { impl_->tap = std::move(tap); }
+
+}  // namespace netkey::enet

@@ -1,0 +1,141 @@
+// The ENet binding over real UDP on 127.0.0.1: a server and clients in one process.
+#include <gtest/gtest.h>
+
+#include <enet/enet.h>
+
+#include <thread>
+
+#include "netkey/enet.h"
+#include "sim/identities.h"
+
+namespace netkey::testing {
+namespace {
+
+using enet::ClientHost;
+using enet::ServerHost;
+
+struct Loopback {
+  Identities ids{3};
+  std::vector<uint8_t> charter;
+  std::unique_ptr<ServerHost> server;
+  std::vector<std::unique_ptr<ClientHost>> clients;
+  uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
+
+  explicit Loopback(size_t subjects, CharterFields f = Identities::default_fields(0xe7e7)) {
+    std::vector<std::string> acl;
+    for (size_t i = 1; i <= subjects; ++i) acl.push_back("p" + std::to_string(i));
+    charter = ids.charter(f, acl);
+    const Identity& r = ids.get("root", Role::kRoot, 9);
+    RootConfig rc;
+    rc.charter = charter;
+    rc.ca_public_key = ids.ca().public_key();
+    rc.certificate = r.certificate;
+    rc.signing_seed = r.seed.clone();
+    rc.unix_time_at_zero = unix_zero;
+    auto s = ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), enet::ServerOptions{});
+    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+    server = std::move(s).value();
+  }
+  ClientHost& add(const Identity& id) {
+    ParticipantConfig pc;
+    pc.charter = charter;
+    pc.ca_public_key = ids.ca().public_key();
+    pc.certificate = id.certificate;
+    pc.signing_seed = id.seed.clone();
+    pc.unix_time_at_zero = unix_zero;
+    enet::ClientOptions co;
+    co.server_port = server->port();
+    auto c = ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
+    EXPECT_TRUE(c.is_ok()) << c.status().to_string();
+    clients.push_back(std::move(c).value());
+    return *clients.back();
+  }
+  void run_ms(int ms) {
+    const uint64_t end = enet::monotonic_ns() + static_cast<uint64_t>(ms) * 1'000'000;
+    while (enet::monotonic_ns() < end) {
+      ASSERT_TRUE(server->service(1).is_ok());
+      for (auto& c : clients) ASSERT_TRUE(c->service(0).is_ok());
+    }
+  }
+  template <typename F>
+  bool run_until(int max_ms, F done) {
+    const uint64_t end = enet::monotonic_ns() + static_cast<uint64_t>(max_ms) * 1'000'000;
+    while (enet::monotonic_ns() < end) {
+      run_ms(5);
+      if (done()) return true;
+    }
+    return false;
+  }
+};
+
+TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
+  Loopback lb(10);
+  for (size_t i = 1; i <= 4; ++i) lb.add(lb.ids.get("p" + std::to_string(i)));
+  ASSERT_TRUE(lb.run_until(5000, [&] { return lb.server->root().member_count() == 4; }));
+  ASSERT_TRUE(lb.run_until(2000, [&] {
+    for (auto& c : lb.clients) {
+      if (!c->participant().has_net_key() || c->participant().epoch() != lb.server->root().epoch()) return false;
+    }
+    return true;
+  }));
+  for (auto& c : lb.clients) EXPECT_TRUE(c->participant().net_key() == lb.server->root().net_key());
+  EXPECT_EQ(lb.server->stats().connections, 4u);
+
+  // One encrypted broadcast reaches everyone; a member's message is relayed to the others.
+  std::vector<uint8_t> snap(300, 9);
+  ASSERT_TRUE(lb.server->broadcast(snap).is_ok());
+  ASSERT_TRUE(lb.clients[0]->send(std::vector<uint8_t>{1, 2, 3}).is_ok());
+  std::vector<int> msgs(lb.clients.size(), 0);
+  ASSERT_TRUE(lb.run_until(2000, [&] {
+    for (size_t i = 0; i < lb.clients.size(); ++i) {
+      while (auto e = lb.clients[i]->poll_event()) msgs[i] += e->kind == ParticipantEvent::Kind::kMessage;
+    }
+    return msgs[0] >= 1 && msgs[1] >= 2 && msgs[2] >= 2 && msgs[3] >= 2;
+  }));
+
+  // A goodbye, and a crash: both become leaves; the rest rekey and agree.
+  const uint64_t epoch = lb.server->root().epoch();
+  lb.clients[1]->leave();
+  lb.clients[2]->vanish();
+  ASSERT_TRUE(lb.run_until(8000, [&] { return lb.server->root().member_count() == 2; }));
+  ASSERT_TRUE(lb.run_until(2000, [&] {
+    return lb.clients[0]->participant().epoch() == lb.server->root().epoch() &&
+           lb.clients[3]->participant().epoch() == lb.server->root().epoch();
+  }));
+  EXPECT_GT(lb.server->root().epoch(), epoch);
+  EXPECT_TRUE(lb.clients[0]->participant().net_key() == lb.server->root().net_key());
+  EXPECT_FALSE(lb.clients[1]->participant().epoch() == lb.server->root().epoch());
+}
+
+TEST(EnetLoopback, StrangerIsRefusedAndNeverGetsAPeerSlot) {
+  Loopback lb(2);
+  ClientHost& stranger = lb.add(lb.ids.get("stranger"));
+  ASSERT_TRUE(lb.run_until(3000, [&] { return stranger.participant().state() == Participant::State::kRefused; }));
+  EXPECT_EQ(lb.server->root().stats().refusals[static_cast<size_t>(RefusalReason::kNotOnAcl)], 1u);
+  EXPECT_EQ(lb.server->stats().connections, 0u);
+}
+
+TEST(EnetLoopback, ConnectWithoutACookieIsGatedBeforeEnetAllocatesAPeer) {
+  Loopback lb(2);
+  ASSERT_TRUE(enet_initialize() == 0);
+  ENetHost* raw = enet_host_create(nullptr, 1, 4, 0, 0);
+  ASSERT_NE(raw, nullptr);
+  ENetAddress a;
+  enet_address_set_host(&a, "127.0.0.1");
+  a.port = lb.server->port();
+  ENetPeer* p = enet_host_connect(raw, &a, 4, 0);
+  ASSERT_NE(p, nullptr);
+  ENetEvent ev;
+  bool connected = false;
+  for (int i = 0; i < 100 && !connected; ++i) {
+    ASSERT_TRUE(lb.server->service(5).is_ok());
+    connected = enet_host_service(raw, &ev, 5) > 0 && ev.type == ENET_EVENT_TYPE_CONNECT;
+  }
+  EXPECT_FALSE(connected);
+  EXPECT_GT(lb.server->stats().gated_datagrams, 0u);
+  EXPECT_EQ(lb.server->stats().connections, 0u);
+  enet_host_destroy(raw);
+}
+
+}  // namespace
+}  // namespace netkey::testing
