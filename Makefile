@@ -1,7 +1,7 @@
 # netkey: two commands on a fresh Debian 12 machine.
 #   make test   install missing packages, build the sanitizer preset, run the `quick` tests
 #   make demo   install missing packages, build the release preset, run the demo
-# Other targets: make bench, make soak, make format, make clean.
+# Other targets: make demo-pki, make bench, make soak, make format, make clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
@@ -14,7 +14,7 @@ DEB_PACKAGES := cmake g++ make pkg-config libsodium-dev libflatbuffers-dev flatb
 # CI builds treat warnings as errors.
 WERROR := $(if $(CI),ON,OFF)
 
-.PHONY: deps test demo bench soak format clean configure-dev configure-release
+.PHONY: deps test demo demo-pki bench soak format clean configure-dev configure-release
 
 deps:
 	@missing=""; \
@@ -43,6 +43,10 @@ test: configure-dev
 	ctest --preset dev -L quick
 
 demo: configure-release
+	cmake --build --preset release
+	./build/release/samples/netkey-arena
+
+demo-pki: configure-release
 	cmake --build --preset release
 	./samples/demo.sh build/release
 

@@ -240,6 +240,11 @@ Status ServerHost::broadcast(std::span<const uint8_t> payload) {
   return st;
 }
 
+void ServerHost::submit_control(std::span<const uint8_t> bytes) {
+  impl_->root.handle_control(0xfffffff0u, "local", bytes, monotonic_ns());
+  impl_->pump();
+}
+
 Root& ServerHost::root() { return impl_->root; }
 uint16_t ServerHost::port() const { return impl_->host->address.port; }
 const ServerStats& ServerHost::stats() const { return impl_->stats; }

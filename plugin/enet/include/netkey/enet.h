@@ -67,6 +67,9 @@ class ServerHost {
   Status service(uint32_t timeout_ms);
   // Encrypts `payload` once and queues it for every member (sent on the next service).
   Status broadcast(std::span<const uint8_t> payload);
+  // A control message from an in-process authority (the matchmaker's signed ACL
+  // update, when it runs inside the server). It is verified like any other.
+  void submit_control(std::span<const uint8_t> bytes);
 
   Root& root();
   uint16_t port() const;

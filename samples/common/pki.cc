@@ -1,8 +1,9 @@
-#include "sim/identities.h"
+#include "common/pki.h"
 
-namespace netkey::testing {
+namespace netkey::demo {
 
-Identities::Identities(uint64_t seed) : rng_(seed), ca_(SigningKey::generate(rng_)) {}
+Identities::Identities(uint64_t seed, uint64_t base_unix, uint64_t valid_s)
+    : rng_(seed), base_(base_unix), valid_(valid_s), ca_(SigningKey::generate(rng_)) {}
 
 const Identity& Identities::get(const std::string& subject, Role role, uint8_t clearance, bool expired) {
   const std::string key = subject + "/" + std::string(role_name(role)) + "/" + std::to_string(clearance) +
@@ -19,8 +20,8 @@ const Identity& Identities::get(const std::string& subject, Role role, uint8_t c
   f.role = role;
   f.public_key = k.public_key();
   f.clearance = clearance;
-  f.not_before = expired ? kSimUnixTime - 20000 : kSimUnixTime - 3600;
-  f.not_after = expired ? kSimUnixTime - 10000 : kSimUnixTime + 30 * 86400;
+  f.not_before = expired ? base_ - 20000 : base_ - 3600;
+  f.not_after = expired ? base_ - 10000 : base_ + valid_;
   id.certificate = issue_certificate(ca_, f).value();
   return ids_.emplace(key, std::move(id)).first->second;
 }
@@ -35,13 +36,13 @@ Identity Identities::foreign(const std::string& subject) {
   f.role = Role::kParticipant;
   f.public_key = SigningKey::from_seed(id.seed).public_key();
   f.clearance = 9;
-  f.not_before = kSimUnixTime - 3600;
-  f.not_after = kSimUnixTime + 86400;
+  f.not_before = base_ - 3600;
+  f.not_after = base_ + valid_;
   id.certificate = issue_certificate(other, f).value();
   return id;
 }
 
-CharterFields Identities::default_fields(uint64_t session_id) {
+CharterFields Identities::default_fields(uint64_t session_id, uint64_t base_unix, uint64_t valid_s) {
   CharterFields f;
   f.session_id = session_id;
   f.classification = 1;
@@ -49,8 +50,8 @@ CharterFields Identities::default_fields(uint64_t session_id) {
   f.batch_window_ms = 50;
   f.max_batch = 256;
   f.member_cap = 2000;
-  f.not_before = kSimUnixTime - 3600;
-  f.not_after = kSimUnixTime + 86400;
+  f.not_before = base_unix - 3600;
+  f.not_after = base_unix + valid_s;
   return f;
 }
 
@@ -64,4 +65,4 @@ std::vector<uint8_t> Identities::charter(CharterFields f, const std::vector<std:
   return sign_charter(f, SigningKey::from_seed(init.seed), init.certificate).value();
 }
 
-}  // namespace netkey::testing
+}  // namespace netkey::demo

@@ -1,0 +1,370 @@
+// netkey-arena: an authoritative arena server and its bots over ENet (UDP loopback).
+//
+// With no flags (what `make demo` runs) it is embedded: the server and 200 bots in one
+// process, with churn (single joins and leaves, bulk waves every 10 s) and a kick by the
+// List Controller halfway through. Players move and shoot; the server broadcasts 30 Hz
+// snapshots under the net key, encrypted once for everyone. A status line each second;
+// a summary at the end (and a JSON report with --report).
+//
+//   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
+//   netkey-arena --listen PORT [--seconds S]        the server alone
+//   netkey-arena --connect HOST:PORT [--bots N] ...  bots alone
+//
+// Identities come from a fixed demo PKI (samples/common/pki.h) so separate processes
+// agree; real deployments issue them with netkey-ca.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "common/adversary.h"
+#include "common/swarm.h"
+#include "netkey/enet.h"
+#include "netkey/list_controller.h"
+
+using namespace netkey;
+using demo::Identities;
+
+namespace {
+
+struct Options {
+  size_t bots = 200;
+  double seconds = 30;
+  double churn = -1;  // default: 10 % of the bots join and 10 % leave per second
+  int degree = 4;
+  std::string report;
+  int listen = -1;
+  std::string connect;
+  bool check = false;
+  bool quiet = false;
+};
+
+[[noreturn]] void usage(const char* msg) {
+  std::fprintf(stderr,
+               "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
+               "[--report FILE] [--check] [--quiet]\n       netkey-arena --listen PORT [--seconds S]\n"
+               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
+               msg);
+  std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+      return argv[++i];
+    };
+    auto num = [&](const std::string& v) {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d < 0) usage(("not a number: " + v).c_str());
+      return d;
+    };
+    if (a == "--bots") o.bots = static_cast<size_t>(num(next()));
+    else if (a == "--seconds") o.seconds = num(next());
+    else if (a == "--churn") o.churn = num(next());
+    else if (a == "--degree") o.degree = static_cast<int>(num(next()));
+    else if (a == "--report") o.report = next();
+    else if (a == "--listen") o.listen = static_cast<int>(num(next()));
+    else if (a == "--connect") o.connect = next();
+    else if (a == "--check") o.check = true;
+    else if (a == "--quiet") o.quiet = true;
+    else usage(("unknown flag " + a).c_str());
+  }
+  if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
+  if (o.bots > 3000) usage("--bots must be at most 3000 here");
+  if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
+  return o;
+}
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+// --- the game: players move on a 1000x1000 field and shoot whoever is near. ----------
+struct Player {
+  int16_t x = 500, y = 500;
+  uint16_t score = 0;
+};
+
+class Arena {
+ public:
+  void on_input(MemberId id, std::span<const uint8_t> in) {
+    if (in.size() < 3) return;
+    Player& p = players_[id];
+    p.x = static_cast<int16_t>(std::clamp(p.x + (static_cast<int>(in[0]) - 1) * 5, 0, 1000));
+    p.y = static_cast<int16_t>(std::clamp(p.y + (static_cast<int>(in[1]) - 1) * 5, 0, 1000));
+    if (in[2]) {
+      for (auto& [other, q] : players_) {
+        if (other != id && std::abs(q.x - p.x) + std::abs(q.y - p.y) < 60) {
+          ++p.score;
+          break;
+        }
+      }
+    }
+  }
+  void join(MemberId id) { players_[id]; }
+  void leave(MemberId id) { players_.erase(id); }
+  // tick u32, count u16, then up to 120 players: id u16, x i16, y i16, score u16.
+  std::vector<uint8_t> snapshot(uint32_t tick) const {
+    std::vector<uint8_t> s;
+    auto put16 = [&](uint32_t v) {
+      s.push_back(static_cast<uint8_t>(v));
+      s.push_back(static_cast<uint8_t>(v >> 8));
+    };
+    put16(tick);
+    put16(tick >> 16);
+    const size_t n = std::min<size_t>(players_.size(), 120);
+    put16(static_cast<uint32_t>(n));
+    size_t k = 0;
+    for (const auto& [id, p] : players_) {
+      if (k++ == n) break;
+      put16(id);
+      put16(static_cast<uint16_t>(p.x));
+      put16(static_cast<uint16_t>(p.y));
+      put16(p.score);
+    }
+    return s;
+  }
+  size_t size() const { return players_.size(); }
+
+ private:
+  std::map<MemberId, Player> players_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  raise_fd_limit();
+  Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
+  // The elected Root and List Controller of the demo charter.
+  ids.get("root", Role::kRoot, 9);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false);
+  const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
+  const bool run_server = o.connect.empty();
+  const bool run_bots = o.listen < 0;
+
+  std::unique_ptr<enet::ServerHost> server;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  if (run_server) {
+    const demo::Identity& r = ids.get("root", Role::kRoot, 9);
+    RootConfig rc;
+    rc.charter = charter;
+    rc.ca_public_key = ids.ca().public_key();
+    rc.certificate = r.certificate;
+    rc.signing_seed = r.seed.clone();
+    rc.unix_time_at_zero = unix_zero;
+    enet::ServerOptions so;
+    so.port = o.listen > 0 ? static_cast<uint16_t>(o.listen) : 0;
+    auto s = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
+    if (!s) {
+      std::fprintf(stderr, "netkey-arena: %s\n", s.status().to_string().c_str());
+      return 1;
+    }
+    server = std::move(s).value();
+    port = server->port();
+  } else {
+    auto colon = o.connect.rfind(':');
+    if (colon == std::string::npos) usage("--connect wants HOST:PORT");
+    host = o.connect.substr(0, colon);
+    port = static_cast<uint16_t>(std::atoi(o.connect.c_str() + colon + 1));
+  }
+
+  demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
+  std::map<MemberId, bool> departing;
+  if (server) {
+    server->set_tap([&](Channel ch, std::span<const uint8_t> b) { adversary.observe(ch, b); });
+  }
+  std::unique_ptr<demo::Swarm> swarm;
+  if (run_bots) {
+    demo::SwarmOptions so;
+    so.bots = o.bots;
+    so.churn_per_s = o.churn;
+    so.host = host;
+    so.port = port;
+    so.seed = 0xb075;
+    so.last_subject = demo::kDemoSubjects;
+    swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
+    // A departing bot hands every key it holds to the adversary (it keeps them forever).
+    swarm->set_on_departure([&](MemberId id, const Participant& p) {
+      if (server) adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
+      departing[id] = true;
+    });
+  }
+  std::printf("netkey-arena: %s on 127.0.0.1:%u, %zu bots, %.0f s, churn %.0f/s (joins + leaves), degree %d\n",
+              run_server && run_bots ? "embedded server + bots" : run_server ? "server" : "bots", port, o.bots,
+              o.seconds, o.churn, o.degree);
+
+  const demo::Identity& lc_id = ids.get("lc", Role::kListController, 9);
+  ListController lc(demo::kDemoSession, lc_id.seed, lc_id.certificate);
+  Arena arena;
+  const uint64_t start = enet::monotonic_ns();
+  const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, o.seconds - 3) * 1e9);
+  const uint64_t end = start + static_cast<uint64_t>(o.seconds * 1e9);
+  uint64_t next_snapshot = start, next_status = start + 1'000'000'000, last_bytes = 0;
+  uint64_t last_epoch = 0, rekeys_this_second = 0, tick = 0;
+  bool kicked = false;
+  std::map<uint64_t, uint64_t> commit_at;  // epoch -> time
+  std::vector<double> commit_latency_ms;
+  while (enet::monotonic_ns() < end) {
+    const uint64_t now = enet::monotonic_ns();
+    if (server) {
+      if (!server->service(1)) break;
+      while (auto e = server->poll_event()) {
+        switch (e->kind) {
+          case RootEvent::Kind::kJoined: arena.join(e->member); break;
+          case RootEvent::Kind::kLeft:
+            arena.leave(e->member);
+            adversary.removed(e->member, e->epoch);
+            break;
+          case RootEvent::Kind::kMessage: arena.on_input(e->member, e->payload); break;
+          case RootEvent::Kind::kRekeyed:
+            ++rekeys_this_second;
+            commit_at[e->epoch] = now;
+            break;
+          default: break;
+        }
+      }
+      if (now >= next_snapshot) {
+        next_snapshot += 33'333'333;
+        (void)server->broadcast(arena.snapshot(static_cast<uint32_t>(tick++)));
+      }
+      // Halfway: the matchmaker kicks a player (a security removal: rekeyed at once).
+      if (!kicked && swarm && now > start + static_cast<uint64_t>(o.seconds * 5e8)) {
+        if (auto victim = swarm->random_member_subject()) {
+          kicked = true;
+          server->submit_control(*lc.remove({*victim}).value());
+          if (!o.quiet) std::printf("  [%4.1fs] list controller kicks %s\n", static_cast<double>(now - start) / 1e9, victim->c_str());
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (swarm) {
+      if (now >= churn_stop) swarm->set_churn(false);
+      swarm->tick(now);
+      // Commit-to-convergence latency (embedded): every bot in the group past the epoch.
+      const uint64_t lo = swarm->min_epoch();
+      for (auto it = commit_at.begin(); it != commit_at.end() && it->first <= lo;) {
+        commit_latency_ms.push_back(static_cast<double>(now - it->second) / 1e6);
+        it = commit_at.erase(it);
+      }
+    }
+    if (now >= next_status) {
+      next_status += 1'000'000'000;
+      const uint64_t epoch = server ? server->root().epoch() : (swarm ? swarm->max_epoch() : 0);
+      uint64_t bytes = 0;
+      if (server) for (uint64_t b : server->stats().bytes_sent) bytes += b;
+      std::string drops;
+      if (swarm) {
+        for (const auto& [r, n] : swarm->stats().undecryptable) drops += " " + r + "=" + std::to_string(n);
+        for (const auto& [r, n] : swarm->stats().transitions) drops += " " + r + "=" + std::to_string(n);
+      }
+      if (server) {
+        const DropCounters& d = server->root().traffic_drops();
+        for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+          if (d.by_reason[r]) drops += " relay:" + std::string(drop_reason_name(static_cast<DropReason>(r))) + "=" + std::to_string(d.by_reason[r]);
+        }
+      }
+      const auto& lat = swarm ? swarm->stats().leave_latency_ms : commit_latency_ms;
+      if (!o.quiet) {
+        std::printf("  [%4.1fs] members %4zu  epoch %5llu  rekeys/s %3llu  rekey latency p50 %5.1f ms p99 %6.1f ms  "
+                    "%7.1f KB/s  drops:%s\n",
+                    static_cast<double>(now - start) / 1e9, server ? server->root().member_count() : swarm->in_group(),
+                    static_cast<unsigned long long>(epoch), static_cast<unsigned long long>(rekeys_this_second),
+                    percentile(lat, 50), percentile(lat, 99), static_cast<double>(bytes - last_bytes) / 1024.0,
+                    drops.empty() ? " none" : drops.c_str());
+        std::fflush(stdout);
+      }
+      last_bytes = bytes;
+      last_epoch = epoch;
+      rekeys_this_second = 0;
+    }
+  }
+  (void)last_epoch;
+
+  // Let the last rekeys land before judging convergence.
+  bool converged = true;
+  if (swarm) {
+    swarm->set_churn(false);
+    const uint64_t settle_end = enet::monotonic_ns() + 5'000'000'000;
+    for (;;) {
+      const uint64_t now = enet::monotonic_ns();
+      if (server) (void)server->service(1);
+      swarm->tick(now);
+      converged = server ? swarm->converged(server->root().epoch(), server->root().has_net_key() ? &server->root().net_key() : nullptr)
+                         : swarm->min_epoch() == swarm->max_epoch();
+      if (converged || now > settle_end) break;
+    }
+  }
+
+  // Summary and report.
+  demo::SwarmStats empty;
+  demo::SwarmStats& st = swarm ? swarm->stats() : empty;
+  const auto& lat = swarm ? st.leave_latency_ms : commit_latency_ms;
+  uint64_t undecryptable = 0;
+  for (const auto& [r, n] : st.undecryptable) undecryptable += n;
+  const double bot_s = std::max(1.0, st.bot_seconds);
+  uint64_t server_bytes = 0;
+  if (server) for (uint64_t b : server->stats().bytes_sent) server_bytes += b;
+  std::printf("summary: %s, epoch %llu after %llu rekeys; %llu joins, %llu leaves, kick seen by %llu bot(s)\n",
+              converged ? "every bot holds the server's epoch and key" : "NOT CONVERGED",
+              static_cast<unsigned long long>(server ? server->root().epoch() : (swarm ? swarm->max_epoch() : 0)),
+              static_cast<unsigned long long>(server ? server->root().stats().commits : 0),
+              static_cast<unsigned long long>(st.joins), static_cast<unsigned long long>(st.leaves),
+              static_cast<unsigned long long>(st.kicks_seen));
+  std::printf("         rekey latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples, %llu timeouts)\n",
+              percentile(lat, 50), percentile(lat, 99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
+              lat.size(), static_cast<unsigned long long>(st.latency_timeouts));
+  std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu; "
+              "adversary: %zu removed bots kept their keys, %llu attempts, %llu post-removal decryptions\n",
+              static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
+              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable),
+              adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
+              static_cast<unsigned long long>(adversary.violations()));
+  if (!o.report.empty()) {
+    std::ofstream f(o.report);
+    auto obj = [](const std::map<std::string, uint64_t>& m) {
+      std::string s = "{";
+      for (const auto& [k, v] : m) s += (s.size() > 1 ? ", \"" : "\"") + k + "\": " + std::to_string(v);
+      return s + "}";
+    };
+    f << "{\n  \"bots\": " << o.bots << ",\n  \"seconds\": " << o.seconds << ",\n  \"churn_per_s\": " << o.churn
+      << ",\n  \"degree\": " << o.degree << ",\n  \"epochs\": " << (server ? server->root().epoch() : 0)
+      << ",\n  \"rekeys\": " << (server ? server->root().stats().commits : 0) << ",\n  \"rekey_latency_ms\": {\"p50\": "
+      << percentile(lat, 50) << ", \"p99\": " << percentile(lat, 99)
+      << ", \"max\": " << (lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end())) << "},\n  \"undecryptable\": "
+      << obj(st.undecryptable) << ",\n  \"transitions\": " << obj(st.transitions)
+      << ",\n  \"adversary_decryptions\": " << adversary.violations() << ",\n  \"adversary_attempts\": " << adversary.attempts()
+      << ",\n  \"rekey_bytes_per_bot_per_s\": " << static_cast<double>(st.rekey_bytes) / bot_s
+      << ",\n  \"state_bytes_per_bot_per_s\": " << static_cast<double>(st.state_bytes) / bot_s
+      << ",\n  \"server_bytes\": " << server_bytes << ",\n  \"converged\": " << (converged ? "true" : "false") << "\n}\n";
+  }
+  if (o.check) {
+    bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0);
+    if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
+    return ok ? 0 : 1;
+  }
+  return 0;
+}

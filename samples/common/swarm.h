@@ -1,0 +1,107 @@
+// A swarm of ENet bots for the arena demo and the load-bot tool: it connects bots,
+// drives churn (single joins and leaves, bulk waves), sends player input, and measures
+// from the bots' side.
+#ifndef NETKEY_SAMPLES_COMMON_SWARM_H_
+#define NETKEY_SAMPLES_COMMON_SWARM_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/pki.h"
+#include "netkey/enet.h"
+
+namespace netkey::demo {
+
+struct SwarmOptions {
+  size_t bots = 200;             // bots kept connected
+  double churn_per_s = 40;       // joins + leaves per second (half each)
+  double bulk_every_s = 10;      // a bulk wave: bulk_fraction leave and join at once
+  double bulk_fraction = 0.1;
+  double input_hz = 10;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  uint64_t seed = 1;
+  size_t first_subject = 1;      // subjects bot<first>, bot<first+1>, ...
+  size_t last_subject = 10000;
+};
+
+struct SwarmStats {
+  std::vector<double> leave_latency_ms;  // leave requested -> every remaining bot past that epoch
+  uint64_t latency_timeouts = 0;         // not converged within 10 s
+  std::map<std::string, uint64_t> undecryptable;  // drop reasons other than epoch transitions
+  std::map<std::string, uint64_t> transitions;    // unknown/expired epoch, buffer full
+  uint64_t rekey_bytes = 0, state_bytes = 0;      // received by bots
+  uint64_t messages = 0, refusals = 0, joins = 0, leaves = 0, kicks_seen = 0;
+  double bot_seconds = 0;                         // integral of connected bots over time
+};
+
+class Swarm {
+ public:
+  // Called when a bot is about to go (leave, vanish or removal), with everything it holds.
+  using OnDeparture = std::function<void(MemberId, const Participant&)>;
+
+  Swarm(SwarmOptions opts, const Identities* ids, std::vector<uint8_t> charter, Ed25519PublicKey ca, uint64_t unix_zero);
+  void set_on_departure(OnDeparture fn) { on_departure_ = std::move(fn); }
+  void set_churn(bool on) { churn_ = on; }
+
+  // Services every bot once (ENet timeout 0), runs churn and input, updates metrics.
+  void tick(uint64_t now_ns);
+
+  size_t alive() const;        // bots not gone
+  size_t in_group() const;     // welcomed or in group
+  uint64_t max_epoch() const;
+  uint64_t min_epoch() const;  // over bots in the group
+  // True when every bot in the group holds `epoch` and the key `net`.
+  bool converged(uint64_t epoch, const SymmetricKey* net) const;
+  SwarmStats& stats() { return stats_; }
+  // A random bot in the group (for kicks); empty when none.
+  std::optional<std::string> random_member_subject();
+
+ private:
+  struct Bot {
+    std::unique_ptr<enet::ClientHost> host;
+    std::string subject;
+    bool gone = false;
+    uint64_t next_input = 0;
+    uint64_t removed_at_epoch_request = 0;
+  };
+  struct PendingLeave {
+    uint64_t at_ns;
+    uint64_t epoch_before;
+  };
+  void add_bot(uint64_t now);
+  void remove_bot(size_t i, bool goodbye);
+  void collect(Bot& b);
+
+  SwarmOptions opts_;
+  const Identities* ids_;
+  std::vector<uint8_t> charter_;
+  Ed25519PublicKey ca_;
+  uint64_t unix_zero_;
+  DeterministicRng rng_;
+  std::vector<Bot> bots_;
+  size_t next_subject_;
+  bool churn_ = true;
+  double join_credit_ = 0, leave_credit_ = 0;
+  uint64_t last_tick_ = 0, next_bulk_ = 0, start_ = 0;
+  std::vector<PendingLeave> pending_;
+  OnDeparture on_departure_;
+  SwarmStats stats_;
+};
+
+// Demo PKI parameters shared by the arena server and its bots in other processes.
+inline constexpr uint64_t kDemoPkiSeed = 0x4e4b4152454e41;  // "NKARENA"
+inline constexpr uint64_t kDemoBaseUnix = 1'700'000'000;     // 2023-11
+inline constexpr uint64_t kDemoValidSeconds = 100ull * 365 * 86400;
+inline constexpr uint64_t kDemoSession = 0xa7e7a;
+inline constexpr size_t kDemoSubjects = 10000;
+std::string bot_subject(size_t i);
+// The arena's charter (degree, batch window, broadcast auth) over bot1..bot10000.
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts);
+
+}  // namespace netkey::demo
+
+#endif  // NETKEY_SAMPLES_COMMON_SWARM_H_
