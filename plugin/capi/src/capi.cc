@@ -1,0 +1,249 @@
+// The C ABI over netkey::enet. Every entry point catches everything: no exception
+// crosses into C.
+#include "netkey.h"
+
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "netkey/enet.h"
+#include "netkey/keyfile.h"
+
+using namespace netkey;
+
+struct netkey_server {
+  std::unique_ptr<enet::ServerHost> host;
+  netkey_server_callbacks cb{};
+};
+
+struct netkey_client {
+  std::unique_ptr<enet::ClientHost> host;
+  netkey_client_callbacks cb{};
+  bool said_left = false;
+};
+
+namespace {
+
+int code_of(Errc e) {
+  switch (e) {
+    case Errc::kOk: return NETKEY_OK;
+    case Errc::kInvalidArgument: return NETKEY_ERR_INVALID_ARGUMENT;
+    case Errc::kIo: return NETKEY_ERR_IO;
+    case Errc::kMalformed:
+    case Errc::kTooLarge: return NETKEY_ERR_MALFORMED;
+    case Errc::kUnsupported: return NETKEY_ERR_UNSUPPORTED;
+    default: return NETKEY_ERR_REFUSED;
+  }
+}
+
+int read_all(const char* path, std::vector<uint8_t>& out) {
+  if (path == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return NETKEY_ERR_IO;
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  if (out.size() > (1u << 20)) return NETKEY_ERR_MALFORMED;
+  return NETKEY_OK;
+}
+
+struct Identity {
+  std::vector<uint8_t> charter, certificate;
+  Ed25519PublicKey ca;
+  SigningSeed seed;
+};
+
+int load(const char* charter, const char* ca_pub, const char* cert, const char* key, Identity& id) {
+  std::vector<uint8_t> ca_text, key_text;
+  int rc;
+  if ((rc = read_all(charter, id.charter)) || (rc = read_all(ca_pub, ca_text)) || (rc = read_all(cert, id.certificate)) ||
+      (rc = read_all(key, key_text))) {
+    return rc;
+  }
+  auto ca = parse_ca_public_file(std::string(ca_text.begin(), ca_text.end()));
+  auto sk = parse_secret_key_file(std::string(key_text.begin(), key_text.end()));
+  std::memset(key_text.data(), 0, key_text.size());
+  if (!ca || !sk) return NETKEY_ERR_MALFORMED;
+  id.ca = ca->public_key;
+  id.seed = std::move(sk->seed);
+  return NETKEY_OK;
+}
+
+uint64_t unix_zero() { return static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000; }
+
+}  // namespace
+
+extern "C" {
+
+const char* netkey_strerror(int code) {
+  switch (code) {
+    case NETKEY_OK: return "ok";
+    case NETKEY_ERR_INVALID_ARGUMENT: return "invalid argument: a NULL handle or pointer, a missing path, or a size over the limit";
+    case NETKEY_ERR_IO: return "I/O error: a file could not be read, or the UDP socket could not be bound";
+    case NETKEY_ERR_MALFORMED: return "malformed: a file is not a netkey certificate, key, CA or charter";
+    case NETKEY_ERR_REFUSED: return "refused: the charter, certificate or CA did not verify (expired, wrong role, other CA, or not the elected server)";
+    case NETKEY_ERR_NOT_READY: return "not ready: not in the group yet, or no members yet";
+    case NETKEY_ERR_UNSUPPORTED: return "unsupported on this machine (e.g. AES-256-GCM without AES-NI): use chacha20poly1305";
+    case NETKEY_ERR_INTERNAL: return "internal error (a bug): please report it";
+    default: return "unknown netkey error code";
+  }
+}
+
+void netkey_server_config_default(netkey_server_config* c) {
+  if (c == nullptr) return;
+  std::memset(c, 0, sizeof *c);
+  c->bind_host = "127.0.0.1";
+}
+
+int netkey_server_create(const netkey_server_config* c, netkey_server** out) try {
+  if (c == nullptr || out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  Identity id;
+  if (int rc = load(c->charter_path, c->ca_public_path, c->certificate_path, c->key_path, id)) return rc;
+  RootConfig rc;
+  rc.charter = std::move(id.charter);
+  rc.ca_public_key = id.ca;
+  rc.certificate = std::move(id.certificate);
+  rc.signing_seed = std::move(id.seed);
+  rc.unix_time_at_zero = unix_zero();
+  enet::ServerOptions so;
+  so.bind_host = c->bind_host ? c->bind_host : "127.0.0.1";
+  so.port = c->port;
+  auto host = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
+  if (!host) return code_of(host.code());
+  auto* s = new netkey_server;
+  s->host = std::move(host).value();
+  s->cb = c->callbacks;
+  *out = s;
+  return NETKEY_OK;
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_poll(netkey_server* s, uint32_t timeout_ms) try {
+  if (s == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  Status st = s->host->service(timeout_ms);
+  while (auto e = s->host->poll_event()) {
+    const auto& cb = s->cb;
+    switch (e->kind) {
+      case RootEvent::Kind::kJoined:
+        if (cb.joined) cb.joined(cb.user, e->member, e->subject.c_str(), e->epoch);
+        break;
+      case RootEvent::Kind::kLeft:
+        if (cb.left) cb.left(cb.user, e->member, e->subject.c_str(), e->epoch);
+        break;
+      case RootEvent::Kind::kRekeyed:
+        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
+        break;
+      case RootEvent::Kind::kMessage:
+        if (cb.message) cb.message(cb.user, e->member, e->payload.data(), e->payload.size());
+        break;
+      case RootEvent::Kind::kRefused:
+        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
+        break;
+    }
+  }
+  return st ? NETKEY_OK : code_of(st.code());
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) try {
+  if (s == nullptr || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (!s->host->root().has_net_key()) return NETKEY_ERR_NOT_READY;
+  Status st = s->host->broadcast({data, size});
+  return st ? NETKEY_OK : code_of(st.code());
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+uint16_t netkey_server_port(const netkey_server* s) { return s ? s->host->port() : 0; }
+uint64_t netkey_server_epoch(const netkey_server* s) { return s ? s->host->root().epoch() : 0; }
+size_t netkey_server_member_count(const netkey_server* s) { return s ? s->host->root().member_count() : 0; }
+void netkey_server_destroy(netkey_server* s) { delete s; }
+
+void netkey_client_config_default(netkey_client_config* c) {
+  if (c == nullptr) return;
+  std::memset(c, 0, sizeof *c);
+  c->server_host = "127.0.0.1";
+}
+
+int netkey_client_create(const netkey_client_config* c, netkey_client** out) try {
+  if (c == nullptr || out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  Identity id;
+  if (int rc = load(c->charter_path, c->ca_public_path, c->certificate_path, c->key_path, id)) return rc;
+  ParticipantConfig pc;
+  pc.charter = std::move(id.charter);
+  pc.ca_public_key = id.ca;
+  pc.certificate = std::move(id.certificate);
+  pc.signing_seed = std::move(id.seed);
+  pc.unix_time_at_zero = unix_zero();
+  enet::ClientOptions co;
+  co.server_host = c->server_host ? c->server_host : "127.0.0.1";
+  co.server_port = c->server_port;
+  auto host = enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
+  if (!host) return code_of(host.code());
+  auto* cl = new netkey_client;
+  cl->host = std::move(host).value();
+  cl->cb = c->callbacks;
+  *out = cl;
+  return NETKEY_OK;
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_client_poll(netkey_client* c, uint32_t timeout_ms) try {
+  if (c == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  Status st = c->host->service(timeout_ms);
+  const auto& cb = c->cb;
+  while (auto e = c->host->poll_event()) {
+    switch (e->kind) {
+      case ParticipantEvent::Kind::kWelcomed:
+        if (cb.joined) cb.joined(cb.user, c->host->participant().member_id(), e->epoch);
+        break;
+      case ParticipantEvent::Kind::kRekeyed:
+        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
+        break;
+      case ParticipantEvent::Kind::kMessage:
+        if (cb.message) cb.message(cb.user, e->sender, e->payload.data(), e->payload.size());
+        break;
+      case ParticipantEvent::Kind::kRefused:
+        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
+        break;
+      case ParticipantEvent::Kind::kResyncRequested: break;
+    }
+  }
+  const auto state = c->host->participant().state();
+  if (!c->said_left && (state == Participant::State::kLeft || state == Participant::State::kRemoved)) {
+    c->said_left = true;
+    if (cb.left) cb.left(cb.user);
+  }
+  return st ? NETKEY_OK : code_of(st.code());
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_client_send(netkey_client* c, const uint8_t* data, size_t size) try {
+  if (c == nullptr || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (!c->host->participant().has_net_key()) return NETKEY_ERR_NOT_READY;
+  Status st = c->host->send({data, size});
+  return st ? NETKEY_OK : code_of(st.code());
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_client_leave(netkey_client* c) try {
+  if (c == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  c->host->leave();
+  return NETKEY_OK;
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+uint64_t netkey_client_epoch(const netkey_client* c) { return c ? c->host->participant().epoch() : 0; }
+uint32_t netkey_client_member_id(const netkey_client* c) { return c ? c->host->participant().member_id() : 0; }
+void netkey_client_destroy(netkey_client* c) { delete c; }
+
+}  // extern "C"
