@@ -18,18 +18,19 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "common/adversary.h"
+#include "common/report.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
 #include "netkey/list_controller.h"
 
 using namespace netkey;
 using demo::Identities;
+using demo::percentile;
 
 namespace {
 
@@ -43,12 +44,13 @@ struct Options {
   std::string connect;
   bool check = false;
   bool quiet = false;
+  int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet]\n       netkey-arena --listen PORT [--seconds S]\n"
+               "[--report FILE] [--check] [--quiet]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
                "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
                msg);
   std::exit(2);
@@ -77,6 +79,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--connect") o.connect = next();
     else if (a == "--check") o.check = true;
     else if (a == "--quiet") o.quiet = true;
+    else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
     else usage(("unknown flag " + a).c_str());
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
@@ -91,13 +94,6 @@ void raise_fd_limit() {
     r.rlim_cur = r.rlim_max;
     setrlimit(RLIMIT_NOFILE, &r);
   }
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
 }
 
 // --- the game: players move on a 1000x1000 field and shoot whoever is near. ----------
@@ -193,8 +189,13 @@ int main(int argc, char** argv) {
 
   demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
   std::map<MemberId, bool> departing;
+  std::unique_ptr<demo::Mirror> mirror;
+  if (o.mirror > 0) mirror = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o.mirror)));
   if (server) {
-    server->set_tap([&](Channel ch, std::span<const uint8_t> b) { adversary.observe(ch, b); });
+    server->set_tap([&](Channel ch, std::span<const uint8_t> b) {
+      adversary.observe(ch, b);
+      if (mirror) mirror->send_packet(ch, b);
+    });
   }
   std::unique_ptr<demo::Swarm> swarm;
   if (run_bots) {
@@ -237,6 +238,7 @@ int main(int argc, char** argv) {
           case RootEvent::Kind::kLeft:
             arena.leave(e->member);
             adversary.removed(e->member, e->epoch);
+            if (mirror) mirror->send_removal(e->member, e->epoch);
             break;
           case RootEvent::Kind::kMessage: arena.on_input(e->member, e->payload); break;
           case RootEvent::Kind::kRekeyed:
@@ -319,7 +321,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Summary and report.
+  // Summary and report. CPU is this process's (in --listen mode: the server alone).
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  const double wall_s = static_cast<double>(enet::monotonic_ns() - start) / 1e9;
   demo::SwarmStats empty;
   demo::SwarmStats& st = swarm ? swarm->stats() : empty;
   const auto& lat = swarm ? st.leave_latency_ms : commit_latency_ms;
@@ -328,6 +335,13 @@ int main(int argc, char** argv) {
   const double bot_s = std::max(1.0, st.bot_seconds);
   uint64_t server_bytes = 0;
   if (server) for (uint64_t b : server->stats().bytes_sent) server_bytes += b;
+  if (!run_bots) {
+    std::printf("summary: server epoch %llu after %llu rekeys; %llu refusals; %llu bytes sent\n",
+                static_cast<unsigned long long>(server->root().epoch()),
+                static_cast<unsigned long long>(server->root().stats().commits),
+                static_cast<unsigned long long>(server->root().stats().refusals_total()),
+                static_cast<unsigned long long>(server_bytes));
+  } else {
   std::printf("summary: %s, epoch %llu after %llu rekeys; %llu joins, %llu leaves, kick seen by %llu bot(s)\n",
               converged ? "every bot holds the server's epoch and key" : "NOT CONVERGED",
               static_cast<unsigned long long>(server ? server->root().epoch() : (swarm ? swarm->max_epoch() : 0)),
@@ -343,23 +357,28 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable),
               adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
               static_cast<unsigned long long>(adversary.violations()));
+  }
+  std::printf("         process CPU %.2f s over %.1f s (%.0f ms of CPU per second)%s\n", cpu_s, wall_s,
+              1000.0 * cpu_s / wall_s, run_bots ? ", bots included" : ", the server alone");
   if (!o.report.empty()) {
-    std::ofstream f(o.report);
-    auto obj = [](const std::map<std::string, uint64_t>& m) {
-      std::string s = "{";
-      for (const auto& [k, v] : m) s += (s.size() > 1 ? ", \"" : "\"") + k + "\": " + std::to_string(v);
-      return s + "}";
-    };
-    f << "{\n  \"bots\": " << o.bots << ",\n  \"seconds\": " << o.seconds << ",\n  \"churn_per_s\": " << o.churn
-      << ",\n  \"degree\": " << o.degree << ",\n  \"epochs\": " << (server ? server->root().epoch() : 0)
-      << ",\n  \"rekeys\": " << (server ? server->root().stats().commits : 0) << ",\n  \"rekey_latency_ms\": {\"p50\": "
-      << percentile(lat, 50) << ", \"p99\": " << percentile(lat, 99)
-      << ", \"max\": " << (lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end())) << "},\n  \"undecryptable\": "
-      << obj(st.undecryptable) << ",\n  \"transitions\": " << obj(st.transitions)
-      << ",\n  \"adversary_decryptions\": " << adversary.violations() << ",\n  \"adversary_attempts\": " << adversary.attempts()
-      << ",\n  \"rekey_bytes_per_bot_per_s\": " << static_cast<double>(st.rekey_bytes) / bot_s
-      << ",\n  \"state_bytes_per_bot_per_s\": " << static_cast<double>(st.state_bytes) / bot_s
-      << ",\n  \"server_bytes\": " << server_bytes << ",\n  \"converged\": " << (converged ? "true" : "false") << "\n}\n";
+    demo::JsonReport r;
+    r.number("bots", static_cast<double>(o.bots));
+    r.number("seconds", o.seconds);
+    r.number("churn_per_s", o.churn);
+    r.number("degree", o.degree);
+    r.number("epochs", static_cast<double>(server ? server->root().epoch() : 0));
+    r.number("rekeys", static_cast<double>(server ? server->root().stats().commits : 0));
+    r.latency("rekey_latency_ms", lat);
+    r.counts("undecryptable", st.undecryptable);
+    r.counts("transitions", st.transitions);
+    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
+    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
+    r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
+    r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
+    r.number("server_bytes", static_cast<double>(server_bytes));
+    r.number("process_cpu_ms_per_s", 1000.0 * cpu_s / wall_s);
+    r.boolean("converged", converged);
+    if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
   }
   if (o.check) {
     bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0);

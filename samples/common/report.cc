@@ -1,0 +1,102 @@
+#include "common/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace netkey::demo {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::min(i == 0 ? 0 : i - 1, v.size() - 1)];
+}
+
+void JsonReport::number(const std::string& key, double v) {
+  std::ostringstream o;
+  o << v;
+  fields_.emplace_back(key, o.str());
+}
+void JsonReport::boolean(const std::string& key, bool v) { fields_.emplace_back(key, v ? "true" : "false"); }
+void JsonReport::counts(const std::string& key, const std::map<std::string, uint64_t>& m) {
+  std::string s = "{";
+  for (const auto& [k, v] : m) s += (s.size() > 1 ? ", \"" : "\"") + k + "\": " + std::to_string(v);
+  fields_.emplace_back(key, s + "}");
+}
+void JsonReport::latency(const std::string& key, const std::vector<double>& ms) {
+  std::ostringstream o;
+  o << "{\"p50\": " << percentile(ms, 50) << ", \"p99\": " << percentile(ms, 99)
+    << ", \"max\": " << (ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end())) << ", \"samples\": " << ms.size() << "}";
+  fields_.emplace_back(key, o.str());
+}
+bool JsonReport::write(const std::string& path) const {
+  std::ofstream f(path);
+  if (!f) return false;
+  f << "{\n";
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    f << "  \"" << fields_[i].first << "\": " << fields_[i].second << (i + 1 < fields_.size() ? ",\n" : "\n");
+  }
+  f << "}\n";
+  return static_cast<bool>(f);
+}
+
+Mirror Mirror::sender(uint16_t port) {
+  Mirror m;
+  enet_initialize();
+  m.socket_ = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
+  enet_address_set_host(&m.to_, "127.0.0.1");
+  m.to_.port = port;
+  return m;
+}
+
+Mirror Mirror::receiver(uint16_t port) {
+  Mirror m;
+  enet_initialize();
+  m.socket_ = enet_socket_create(ENET_SOCKET_TYPE_DATAGRAM);
+  ENetAddress a;
+  enet_address_set_host(&a, "127.0.0.1");
+  a.port = port;
+  if (m.socket_ == ENET_SOCKET_NULL || enet_socket_bind(m.socket_, &a) != 0) {
+    if (m.socket_ != ENET_SOCKET_NULL) enet_socket_destroy(m.socket_);
+    m.socket_ = ENET_SOCKET_NULL;
+    return m;
+  }
+  enet_socket_set_option(m.socket_, ENET_SOCKOPT_NONBLOCK, 1);
+  enet_socket_set_option(m.socket_, ENET_SOCKOPT_RCVBUF, 8 << 20);
+  return m;
+}
+
+Mirror::Mirror(Mirror&& o) noexcept : socket_(o.socket_), to_(o.to_) { o.socket_ = ENET_SOCKET_NULL; }
+Mirror::~Mirror() {
+  if (socket_ != ENET_SOCKET_NULL) enet_socket_destroy(socket_);
+}
+
+void Mirror::send_packet(Channel ch, std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> d(1 + bytes.size());
+  d[0] = static_cast<uint8_t>(ch);
+  std::copy(bytes.begin(), bytes.end(), d.begin() + 1);
+  ENetBuffer b{d.data(), d.size()};
+  enet_socket_send(socket_, &to_, &b, 1);
+}
+
+void Mirror::send_removal(uint32_t member, uint64_t epoch) {
+  uint8_t d[13] = {0x10};
+  for (int i = 0; i < 4; ++i) d[1 + i] = static_cast<uint8_t>(member >> (8 * i));
+  for (int i = 0; i < 8; ++i) d[5 + i] = static_cast<uint8_t>(epoch >> (8 * i));
+  ENetBuffer b{d, sizeof d};
+  enet_socket_send(socket_, &to_, &b, 1);
+}
+
+bool Mirror::receive(std::vector<uint8_t>& out) {
+  out.resize(65536);
+  ENetBuffer b{out.data(), out.size()};
+  ENetAddress from;
+  const int n = enet_socket_receive(socket_, &from, &b, 1);
+  if (n <= 0) return false;
+  out.resize(static_cast<size_t>(n));
+  return true;
+}
+
+}  // namespace netkey::demo

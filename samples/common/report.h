@@ -1,0 +1,58 @@
+// Small helpers shared by netkey-arena and netkey-loadbots: percentiles, a flat JSON
+// report writer, and the test-only traffic mirror (the server copies everything it
+// sends, and each removal, to a local UDP port so a separate load-bot process can run
+// the adversary).
+#ifndef NETKEY_SAMPLES_COMMON_REPORT_H_
+#define NETKEY_SAMPLES_COMMON_REPORT_H_
+
+#include <enet/enet.h>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "netkey/group.h"
+
+namespace netkey::demo {
+
+double percentile(std::vector<double> v, double p);
+
+class JsonReport {
+ public:
+  void number(const std::string& key, double v);
+  void boolean(const std::string& key, bool v);
+  void counts(const std::string& key, const std::map<std::string, uint64_t>& m);
+  void latency(const std::string& key, const std::vector<double>& ms);  // {"p50","p99","max"}
+  // Errors: false when the file cannot be written.
+  bool write(const std::string& path) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+// Mirror datagrams: byte 0 is the channel (0..3) followed by the payload, or 0x10
+// followed by le32(member) || le64(epoch) for a removal.
+class Mirror {
+ public:
+  // Sender side: to 127.0.0.1:port. Receiver side: bound to 127.0.0.1:port, non-blocking.
+  static Mirror sender(uint16_t port);
+  static Mirror receiver(uint16_t port);
+  Mirror(Mirror&&) noexcept;
+  ~Mirror();
+  bool ok() const { return socket_ != ENET_SOCKET_NULL; }
+  void send_packet(Channel ch, std::span<const uint8_t> bytes);
+  void send_removal(uint32_t member, uint64_t epoch);
+  // Returns false when nothing is waiting.
+  bool receive(std::vector<uint8_t>& out);
+
+ private:
+  Mirror() = default;
+  ENetSocket socket_ = ENET_SOCKET_NULL;
+  ENetAddress to_{};
+};
+
+}  // namespace netkey::demo
+
+#endif  // NETKEY_SAMPLES_COMMON_REPORT_H_

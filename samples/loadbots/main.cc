@@ -1,0 +1,180 @@
+// netkey-loadbots: N bots against a running arena server, with churn, measured from the
+// bots' side.
+//
+//   netkey-arena --listen 7777 --mirror 7778 &
+//   netkey-loadbots --connect 127.0.0.1:7777 --bots 1000 --seconds 60 --churn 200
+//                   --adversaries 50 --mirror 7778 --report load.json
+//
+// Measures: the time from a leave being requested until every remaining bot decrypts
+// under a later epoch (p50, p99, max); undecryptable packets by reason; bytes per bot per
+// second of rekeys and of state. Adversary bots: the first K departing bots keep every
+// key they held and try every packet the server sends afterwards (seen through the
+// server's test-only --mirror); adversary_decryptions counts their successes and must
+// be 0. Exit status 1 with --check when it is not, or when bots did not converge.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "common/adversary.h"
+#include "common/report.h"
+#include "common/swarm.h"
+
+using namespace netkey;
+
+namespace {
+
+[[noreturn]] void usage(const std::string& msg) {
+  std::fprintf(stderr,
+               "netkey-loadbots: %s\nusage: netkey-loadbots --connect HOST:PORT [--bots N] [--seconds S] [--churn R] "
+               "[--adversaries K] [--mirror PORT] [--degree D] [--first-subject I] [--report FILE] [--check]\n",
+               msg.c_str());
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string connect, report;
+  double bots = 100, seconds = 30, churn = -1, adversaries = 0, mirror_port = -1, degree = 4, first = 1;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage("missing value for " + a);
+      return argv[++i];
+    };
+    auto num = [&](const std::string& v) {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d < 0) usage("not a number: " + v);
+      return d;
+    };
+    if (a == "--connect") connect = next();
+    else if (a == "--bots") bots = num(next());
+    else if (a == "--seconds") seconds = num(next());
+    else if (a == "--churn") churn = num(next());
+    else if (a == "--adversaries") adversaries = num(next());
+    else if (a == "--mirror") mirror_port = num(next());
+    else if (a == "--degree") degree = num(next());
+    else if (a == "--first-subject") first = num(next());
+    else if (a == "--report") report = next();
+    else if (a == "--check") check = true;
+    else usage("unknown flag " + a);
+  }
+  if (connect.empty()) usage("--connect HOST:PORT is required");
+  const auto colon = connect.rfind(':');
+  if (colon == std::string::npos) usage("--connect wants HOST:PORT");
+  if (bots < 1 || bots > 3000) usage("--bots must be 1..3000");
+  if (churn < 0) churn = bots / 5;  // 10 % join and 10 % leave per second
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  demo::Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
+  ids.get("root", Role::kRoot, 9);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false);
+  const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
+  demo::SwarmOptions so;
+  so.bots = static_cast<size_t>(bots);
+  so.churn_per_s = churn;
+  so.host = connect.substr(0, colon);
+  so.port = static_cast<uint16_t>(std::atoi(connect.c_str() + colon + 1));
+  so.first_subject = static_cast<size_t>(first);
+  so.seed = 0x10adb075;
+  demo::Swarm swarm(so, &ids, charter, ids.ca().public_key(), unix_zero);
+
+  demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
+  size_t recruited = 0;
+  swarm.set_on_departure([&](MemberId id, const Participant& p) {
+    if (recruited < static_cast<size_t>(adversaries)) {
+      ++recruited;
+      adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
+    }
+  });
+  std::unique_ptr<demo::Mirror> mirror;
+  if (mirror_port > 0) {
+    mirror = std::make_unique<demo::Mirror>(demo::Mirror::receiver(static_cast<uint16_t>(mirror_port)));
+    if (!mirror->ok()) usage("cannot bind the mirror port " + std::to_string(static_cast<int>(mirror_port)));
+  } else if (adversaries > 0) {
+    std::fprintf(stderr, "netkey-loadbots: --adversaries needs the server's traffic: start the server with --mirror "
+                         "PORT and pass the same --mirror PORT here\n");
+    return 2;
+  }
+  std::printf("netkey-loadbots: %zu bots to %s, %.0f s, churn %.0f/s, %zu adversaries\n", so.bots, connect.c_str(),
+              seconds, churn, static_cast<size_t>(adversaries));
+  const uint64_t start = enet::monotonic_ns();
+  const uint64_t end = start + static_cast<uint64_t>(seconds * 1e9);
+  const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, seconds - 3) * 1e9);
+  uint64_t next_status = start + 1'000'000'000;
+  std::vector<uint8_t> buf;
+  for (;;) {
+    const uint64_t now = enet::monotonic_ns();
+    if (now >= churn_stop) swarm.set_churn(false);
+    swarm.tick(now);
+    while (mirror && mirror->receive(buf)) {
+      if (buf.empty()) continue;
+      if (buf[0] == 0x10 && buf.size() == 13) {
+        uint32_t m = 0;
+        uint64_t e = 0;
+        for (int i = 3; i >= 0; --i) m = m << 8 | buf[static_cast<size_t>(1 + i)];
+        for (int i = 7; i >= 0; --i) e = e << 8 | buf[static_cast<size_t>(5 + i)];
+        adversary.removed(m, e);
+      } else if (buf[0] < 4) {
+        adversary.observe(static_cast<Channel>(buf[0]), std::span<const uint8_t>(buf).subspan(1));
+      }
+    }
+    if (now >= next_status) {
+      next_status += 1'000'000'000;
+      const auto& st = swarm.stats();
+      std::printf("  [%4.1fs] bots in group %4zu  epochs %llu..%llu  leave->rekey p50 %5.1f ms p99 %6.1f ms\n",
+                  static_cast<double>(now - start) / 1e9, swarm.in_group(),
+                  static_cast<unsigned long long>(swarm.min_epoch()), static_cast<unsigned long long>(swarm.max_epoch()),
+                  demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99));
+      std::fflush(stdout);
+    }
+    if (now >= end && swarm.min_epoch() == swarm.max_epoch()) break;
+    if (now >= end + 5'000'000'000) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  const auto& st = swarm.stats();
+  const bool converged = swarm.min_epoch() == swarm.max_epoch() && swarm.in_group() > 0;
+  uint64_t undecryptable = 0;
+  for (const auto& [r, n] : st.undecryptable) undecryptable += n;
+  const double bot_s = std::max(1.0, st.bot_seconds);
+  std::printf("summary: %s at epoch %llu; %llu joins, %llu leaves; leave->rekey p50 %.1f ms, p99 %.1f ms; "
+              "undecryptable %llu; rekeys %.0f B/s and state %.0f B/s per bot; adversary: %zu bots, %llu "
+              "attempts, %llu post-removal decryptions\n",
+              converged ? "converged" : "NOT CONVERGED", static_cast<unsigned long long>(swarm.max_epoch()),
+              static_cast<unsigned long long>(st.joins), static_cast<unsigned long long>(st.leaves),
+              demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99),
+              static_cast<unsigned long long>(undecryptable), static_cast<double>(st.rekey_bytes) / bot_s,
+              static_cast<double>(st.state_bytes) / bot_s, adversary.members(),
+              static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.violations()));
+  if (!report.empty()) {
+    demo::JsonReport r;
+    r.number("bots", bots);
+    r.number("seconds", seconds);
+    r.number("churn_per_s", churn);
+    r.number("epochs", static_cast<double>(swarm.max_epoch()));
+    r.latency("rekey_latency_ms", st.leave_latency_ms);
+    r.counts("undecryptable", st.undecryptable);
+    r.counts("transitions", st.transitions);
+    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
+    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
+    r.number("adversaries", static_cast<double>(adversary.members()));
+    r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
+    r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
+    r.boolean("converged", converged);
+    if (!r.write(report)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", report.c_str());
+  }
+  if (check && (!converged || undecryptable != 0 || adversary.violations() != 0)) {
+    std::fprintf(stderr, "netkey-loadbots: --check failed\n");
+    return 1;
+  }
+  return 0;
+}
