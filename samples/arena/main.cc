@@ -45,12 +45,13 @@ struct Options {
   bool check = false;
   bool quiet = false;
   int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
+  std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
+               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
                "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
                msg);
   std::exit(2);
@@ -80,11 +81,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--check") o.check = true;
     else if (a == "--quiet") o.quiet = true;
     else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
+    else if (a == "--rekey") o.rekey = next();
     else usage(("unknown flag " + a).c_str());
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
+  if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
   return o;
 }
 
@@ -171,6 +174,14 @@ int main(int argc, char** argv) {
     rc.certificate = r.certificate;
     rc.signing_seed = r.seed.clone();
     rc.unix_time_at_zero = unix_zero;
+    // Embedded with many bots, every bot shares this process's two cores: verifying a
+    // signed Whole per bot per rekey would starve the loop, so the Root sends Slices
+    // (one AEAD open per bot). Separate machines would not need this.
+    const bool many_local_bots = run_bots && o.bots >= 300;
+    rc.rekey_encoding = o.rekey == "slices" || (o.rekey == "auto" && many_local_bots)
+                            ? RootConfig::RekeyEncoding::kSlices
+                            : o.rekey == "whole" ? RootConfig::RekeyEncoding::kWhole : RootConfig::RekeyEncoding::kAuto;
+    rc.relay_member_traffic = false;  // authoritative: inputs are for the server only
     enet::ServerOptions so;
     so.port = o.listen > 0 ? static_cast<uint16_t>(o.listen) : 0;
     auto s = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);

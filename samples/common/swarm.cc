@@ -146,6 +146,31 @@ void Swarm::tick(uint64_t now) {
       ++it;
     }
   }
+  if (now >= next_accounting_) {
+    next_accounting_ = now + 250'000'000;
+    account();
+  }
+  // Finished bots can be destroyed once counted; keep the vector small.
+  if (bots_.size() > 2 * opts_.bots + 64) {
+    for (const auto& b : bots_) {
+      if (!b.gone) continue;
+      const Participant& p = b.host->participant();
+      retired_.rekey_bytes += p.stats().rekey_bytes;
+      retired_.state_bytes += p.stats().state_bytes;
+      const DropCounters& d = p.traffic_drops();
+      for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+        if (d.by_reason[r] == 0) continue;
+        const auto reason = static_cast<DropReason>(r);
+        const bool transition = reason == DropReason::kUnknownEpoch || reason == DropReason::kEpochExpired ||
+                                reason == DropReason::kBufferFull;
+        (transition ? retired_.transitions : retired_.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
+      }
+    }
+    bots_.erase(std::remove_if(bots_.begin(), bots_.end(), [](const Bot& b) { return b.gone; }), bots_.end());
+  }
+}
+
+void Swarm::account() {
   // Drop accounting and byte counts, for finished bots too (cumulative per bot).
   stats_.undecryptable.clear();
   stats_.transitions.clear();
@@ -163,10 +188,10 @@ void Swarm::tick(uint64_t now) {
       (transition ? stats_.transitions : stats_.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
     }
   }
-  // Finished bots can be destroyed once counted; keep the vector small.
-  if (bots_.size() > 2 * opts_.bots + 64) {
-    bots_.erase(std::remove_if(bots_.begin(), bots_.end(), [](const Bot& b) { return b.gone; }), bots_.end());
-  }
+  stats_.rekey_bytes += retired_.rekey_bytes;
+  stats_.state_bytes += retired_.state_bytes;
+  for (const auto& [k, v] : retired_.undecryptable) stats_.undecryptable[k] += v;
+  for (const auto& [k, v] : retired_.transitions) stats_.transitions[k] += v;
 }
 
 size_t Swarm::alive() const {

@@ -56,7 +56,10 @@ class Swarm {
   uint64_t min_epoch() const;  // over bots in the group
   // True when every bot in the group holds `epoch` and the key `net`.
   bool converged(uint64_t epoch, const SymmetricKey* net) const;
-  SwarmStats& stats() { return stats_; }
+  SwarmStats& stats() {
+    account();
+    return stats_;
+  }
   // A random bot in the group (for kicks); empty when none.
   std::optional<std::string> random_member_subject();
 
@@ -90,6 +93,9 @@ class Swarm {
   std::vector<PendingLeave> pending_;
   OnDeparture on_departure_;
   SwarmStats stats_;
+  uint64_t next_accounting_ = 0;
+  SwarmStats retired_;  // counts of bots already destroyed
+  void account();
 };
 
 // Demo PKI parameters shared by the arena server and its bots in other processes.

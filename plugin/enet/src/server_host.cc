@@ -240,6 +240,19 @@ Status ServerHost::broadcast(std::span<const uint8_t> payload) {
   return st;
 }
 
+void ServerHost::broadcast_plaintext_for_benchmark(std::span<const uint8_t> payload) {
+  Impl& s = *impl_;
+  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), detail::packet_flags(Channel::kState, false));
+  if (!pkt) return;
+  for (PeerId id : s.root.member_peers()) {
+    auto p = s.enet_peer.find(id);
+    if (p != s.enet_peer.end()) enet_peer_send(p->second, static_cast<enet_uint8>(Channel::kState), pkt);
+  }
+  if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
+}
+
+void ServerHost::flush() { enet_host_flush(impl_->host); }
+
 void ServerHost::submit_control(std::span<const uint8_t> bytes) {
   impl_->root.handle_control(0xfffffff0u, "local", bytes, monotonic_ns());
   impl_->pump();

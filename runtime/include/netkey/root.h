@@ -61,6 +61,10 @@ struct RootConfig {
   enum class RekeyEncoding : uint8_t { kAuto, kSlices, kWhole };
   RekeyEncoding rekey_encoding = RekeyEncoding::kAuto;
   size_t auto_whole_max_bytes = 4096;
+  // Relay verified member traffic to every other member (peer-to-peer style chat, voice).
+  // An authoritative game server that only consumes player input turns this off: the
+  // input still reaches it as a kMessage event.
+  bool relay_member_traffic = true;
   TrafficConfig traffic;                 // group id, suite, signing come from the charter
 };
 

@@ -540,7 +540,9 @@ void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t 
   }
   RootEvent e{RootEvent::Kind::kMessage};
   if (s.relay.check(bytes, static_cast<SenderId>(it->second.member), now_ns, &e.payload)) return;
-  s.send_all(Channel::kMember, false, std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end()), peer);
+  if (s.config.relay_member_traffic) {
+    s.send_all(Channel::kMember, false, std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end()), peer);
+  }
   e.member = it->second.member;
   s.events.push_back(std::move(e));
 }

@@ -67,6 +67,12 @@ class ServerHost {
   Status service(uint32_t timeout_ms);
   // Encrypts `payload` once and queues it for every member (sent on the next service).
   Status broadcast(std::span<const uint8_t> payload);
+  // Benchmark baseline only: the same one-packet fan-out to every member, unencrypted.
+  // Never use it for game traffic.
+  void broadcast_plaintext_for_benchmark(std::span<const uint8_t> payload);
+  // Sends everything queued now (ENet flush), without waiting for events.
+  void flush();
+
   // A control message from an in-process authority (the matchmaker's signed ACL
   // update, when it runs inside the server). It is verified like any other.
   void submit_control(std::span<const uint8_t> bytes);
