@@ -35,13 +35,7 @@ struct World {
     ids.get("root", Role::kRoot, 9);
     auto charter = demo::demo_charter(ids, 4, false);
     const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
-    const demo::Identity& r = ids.get("root", Role::kRoot, 9);
-    RootConfig rc;
-    rc.charter = charter;
-    rc.ca_public_key = ids.ca().public_key();
-    rc.certificate = r.certificate;
-    rc.signing_seed = r.seed.clone();
-    rc.unix_time_at_zero = unix_zero;
+    RootConfig rc = ids.root_config(charter, unix_zero);
     // 1000 clients share this process: Slices (one AEAD open per client per rekey, not a
     // signature check) and ENet's lenient default timeouts keep the shared loop alive.
     rc.rekey_encoding = RootConfig::RekeyEncoding::kSlices;
@@ -51,13 +45,7 @@ struct World {
     so.peer_timeout_max_ms = 30000;
     server = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so).value();
     for (size_t i = 1; i <= n; ++i) {
-      const demo::Identity& id = ids.get(demo::bot_subject(i));
-      ParticipantConfig pc;
-      pc.charter = charter;
-      pc.ca_public_key = ids.ca().public_key();
-      pc.certificate = id.certificate;
-      pc.signing_seed = id.seed.clone();
-      pc.unix_time_at_zero = unix_zero;
+      ParticipantConfig pc = ids.participant_config(ids.get(demo::bot_subject(i)), charter, unix_zero);
       enet::ClientOptions co;
       co.server_port = server->port();
       clients.push_back(enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co).value());

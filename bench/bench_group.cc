@@ -32,13 +32,7 @@ class Direct {
     f.max_batch = 100000;
     f.member_cap = 65535;
     charter_ = ids_.charter(f, acl);
-    const Identity& r = ids_.get("root", Role::kRoot, 9);
-    RootConfig rc;
-    rc.charter = charter_;
-    rc.ca_public_key = ids_.ca().public_key();
-    rc.certificate = r.certificate;
-    rc.signing_seed = r.seed.clone();
-    rc.unix_time_at_zero = kSimUnixTime;
+    RootConfig rc = ids_.root_config(charter_, kSimUnixTime);
     rc.max_handshakes_per_address_per_s = 1u << 30;
     rc.rekey_encoding = enc;
     root_ = std::make_unique<Root>(Root::create(std::move(rc), std::make_unique<DeterministicRng>(2), 0).value());
@@ -47,13 +41,7 @@ class Direct {
   // Runs the handshake of participant `i`; Root time is accumulated in `state` only
   // between ResumeTiming/PauseTiming. Returns the participant (welcome pending).
   std::unique_ptr<Participant> handshake(size_t i, benchmark::State* state) {
-    const Identity& id = ids_.get("p" + std::to_string(i));
-    ParticipantConfig pc;
-    pc.charter = charter_;
-    pc.ca_public_key = ids_.ca().public_key();
-    pc.certificate = id.certificate;
-    pc.signing_seed = id.seed.clone();
-    pc.unix_time_at_zero = kSimUnixTime;
+    ParticipantConfig pc = ids_.participant_config(ids_.get("p" + std::to_string(i)), charter_, kSimUnixTime);
     auto p = std::make_unique<Participant>(
         Participant::create(std::move(pc), std::make_unique<DeterministicRng>(100 + i), now_).value());
     const PeerId peer = static_cast<PeerId>(i + 1);

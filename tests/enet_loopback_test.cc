@@ -25,24 +25,13 @@ struct Loopback {
     std::vector<std::string> acl;
     for (size_t i = 1; i <= subjects; ++i) acl.push_back("p" + std::to_string(i));
     charter = ids.charter(f, acl);
-    const Identity& r = ids.get("root", Role::kRoot, 9);
-    RootConfig rc;
-    rc.charter = charter;
-    rc.ca_public_key = ids.ca().public_key();
-    rc.certificate = r.certificate;
-    rc.signing_seed = r.seed.clone();
-    rc.unix_time_at_zero = unix_zero;
+    RootConfig rc = ids.root_config(charter, unix_zero);
     auto s = ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), enet::ServerOptions{});
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     server = std::move(s).value();
   }
   ClientHost& add(const Identity& id) {
-    ParticipantConfig pc;
-    pc.charter = charter;
-    pc.ca_public_key = ids.ca().public_key();
-    pc.certificate = id.certificate;
-    pc.signing_seed = id.seed.clone();
-    pc.unix_time_at_zero = unix_zero;
+    ParticipantConfig pc = ids.participant_config(id, charter, unix_zero);
     enet::ClientOptions co;
     co.server_port = server->port();
     auto c = ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);

@@ -167,13 +167,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   if (run_server) {
-    const demo::Identity& r = ids.get("root", Role::kRoot, 9);
-    RootConfig rc;
-    rc.charter = charter;
-    rc.ca_public_key = ids.ca().public_key();
-    rc.certificate = r.certificate;
-    rc.signing_seed = r.seed.clone();
-    rc.unix_time_at_zero = unix_zero;
+    RootConfig rc = ids.root_config(charter, unix_zero);
     // Embedded with many bots, every bot shares this process's two cores: verifying a
     // signed Whole per bot per rekey would starve the loop, so the Root sends Slices
     // (one AEAD open per bot). Separate machines would not need this.

@@ -55,6 +55,28 @@ CharterFields Identities::default_fields(uint64_t session_id, uint64_t base_unix
   return f;
 }
 
+RootConfig Identities::root_config(const std::vector<uint8_t>& charter, uint64_t unix_zero) {
+  const Identity& r = get("root", Role::kRoot, 9);
+  RootConfig rc;
+  rc.charter = charter;
+  rc.ca_public_key = ca_.public_key();
+  rc.certificate = r.certificate;
+  rc.signing_seed = r.seed.clone();
+  rc.unix_time_at_zero = unix_zero;
+  return rc;
+}
+
+ParticipantConfig Identities::participant_config(const Identity& id, const std::vector<uint8_t>& charter,
+                                                 uint64_t unix_zero) {
+  ParticipantConfig pc;
+  pc.charter = charter;
+  pc.ca_public_key = ca_.public_key();
+  pc.certificate = id.certificate;
+  pc.signing_seed = id.seed.clone();
+  pc.unix_time_at_zero = unix_zero;
+  return pc;
+}
+
 std::vector<uint8_t> Identities::charter(CharterFields f, const std::vector<std::string>& participants) {
   const Identity& root = get("root", Role::kRoot, 9);
   const Identity& lc = get("lc", Role::kListController, 9);

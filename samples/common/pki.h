@@ -11,6 +11,8 @@
 
 #include "netkey/certificate.h"
 #include "netkey/charter.h"
+#include "netkey/participant.h"
+#include "netkey/root.h"
 #include "netkey/random.h"
 #include "netkey/sign.h"
 
@@ -39,6 +41,10 @@ class Identities {
   std::vector<uint8_t> charter(CharterFields fields, const std::vector<std::string>& participants);
   static CharterFields default_fields(uint64_t session_id, uint64_t base_unix = kSimUnixTime,
                                       uint64_t valid_s = 86400);
+  // The config of the elected Root ("root") for `charter`; Unix time = unix_zero + now/1e9.
+  RootConfig root_config(const std::vector<uint8_t>& charter, uint64_t unix_zero);
+  // The config of participant `id` for `charter`.
+  ParticipantConfig participant_config(const Identity& id, const std::vector<uint8_t>& charter, uint64_t unix_zero);
 
  private:
   DeterministicRng rng_;

@@ -6,6 +6,22 @@ namespace netkey::demo {
 
 std::string bot_subject(size_t i) { return "bot" + std::to_string(i); }
 
+namespace {
+// Adds one bot's bytes and drops to `into`: epoch transitions apart from real failures.
+void tally(const Participant& p, SwarmStats& into) {
+  into.rekey_bytes += p.stats().rekey_bytes;
+  into.state_bytes += p.stats().state_bytes;
+  const DropCounters& d = p.traffic_drops();
+  for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+    if (d.by_reason[r] == 0) continue;
+    const auto reason = static_cast<DropReason>(r);
+    const bool transition = reason == DropReason::kUnknownEpoch || reason == DropReason::kEpochExpired ||
+                            reason == DropReason::kBufferFull;
+    (transition ? into.transitions : into.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
+  }
+}
+}  // namespace
+
 std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts) {
   CharterFields f = Identities::default_fields(kDemoSession, kDemoBaseUnix, kDemoValidSeconds);
   f.degree = degree;
@@ -32,12 +48,7 @@ Swarm::Swarm(SwarmOptions opts, const Identities* ids, std::vector<uint8_t> char
 void Swarm::add_bot(uint64_t now) {
   if (next_subject_ > opts_.last_subject) return;  // pool exhausted
   const Identity& id = const_cast<Identities*>(ids_)->get(bot_subject(next_subject_++));
-  ParticipantConfig pc;
-  pc.charter = charter_;
-  pc.ca_public_key = ca_;
-  pc.certificate = id.certificate;
-  pc.signing_seed = id.seed.clone();
-  pc.unix_time_at_zero = unix_zero_;
+  ParticipantConfig pc = const_cast<Identities*>(ids_)->participant_config(id, charter_, unix_zero_);
   enet::ClientOptions co;
   co.server_host = opts_.host;
   co.server_port = opts_.port;
@@ -153,18 +164,7 @@ void Swarm::tick(uint64_t now) {
   // Finished bots can be destroyed once counted; keep the vector small.
   if (bots_.size() > 2 * opts_.bots + 64) {
     for (const auto& b : bots_) {
-      if (!b.gone) continue;
-      const Participant& p = b.host->participant();
-      retired_.rekey_bytes += p.stats().rekey_bytes;
-      retired_.state_bytes += p.stats().state_bytes;
-      const DropCounters& d = p.traffic_drops();
-      for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
-        if (d.by_reason[r] == 0) continue;
-        const auto reason = static_cast<DropReason>(r);
-        const bool transition = reason == DropReason::kUnknownEpoch || reason == DropReason::kEpochExpired ||
-                                reason == DropReason::kBufferFull;
-        (transition ? retired_.transitions : retired_.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
-      }
+      if (b.gone) tally(b.host->participant(), retired_);
     }
     bots_.erase(std::remove_if(bots_.begin(), bots_.end(), [](const Bot& b) { return b.gone; }), bots_.end());
   }
@@ -175,19 +175,7 @@ void Swarm::account() {
   stats_.undecryptable.clear();
   stats_.transitions.clear();
   stats_.rekey_bytes = stats_.state_bytes = 0;
-  for (auto& b : bots_) {
-    const Participant& p = b.host->participant();
-    stats_.rekey_bytes += p.stats().rekey_bytes;
-    stats_.state_bytes += p.stats().state_bytes;
-    const DropCounters& d = p.traffic_drops();
-    for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
-      if (d.by_reason[r] == 0) continue;
-      const auto reason = static_cast<DropReason>(r);
-      const bool transition = reason == DropReason::kUnknownEpoch || reason == DropReason::kEpochExpired ||
-                              reason == DropReason::kBufferFull;
-      (transition ? stats_.transitions : stats_.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
-    }
-  }
+  for (auto& b : bots_) tally(b.host->participant(), stats_);
   stats_.rekey_bytes += retired_.rekey_bytes;
   stats_.state_bytes += retired_.state_bytes;
   for (const auto& [k, v] : retired_.undecryptable) stats_.undecryptable[k] += v;

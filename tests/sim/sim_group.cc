@@ -12,19 +12,13 @@ SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), n
   std::vector<std::string> acl;
   for (size_t i = 1; i <= opts_.subjects; ++i) acl.push_back(subject(i));
   charter_ = ids_.charter(opts_.charter, acl);
-  const Identity& r = ids_.get("root", Role::kRoot, 9);
-  RootConfig rc;
+  RootConfig rc = ids_.root_config(charter_, kSimUnixTime);
   const RootConfig& lim = opts_.root_overrides;
   rc.cookie_lifetime_ns = lim.cookie_lifetime_ns;
   rc.handshake_timeout_ns = lim.handshake_timeout_ns;
   rc.max_handshakes_in_flight = lim.max_handshakes_in_flight;
   rc.max_handshakes_per_address_per_s = lim.max_handshakes_per_address_per_s;
   rc.resync_min_interval_ns = lim.resync_min_interval_ns;
-  rc.charter = charter_;
-  rc.ca_public_key = ids_.ca().public_key();
-  rc.certificate = r.certificate;
-  rc.signing_seed = r.seed.clone();
-  rc.unix_time_at_zero = kSimUnixTime;
   rc.rekey_encoding = opts_.encoding;
   auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(opts_.seed * 101), 0);
   EXPECT_TRUE(root.is_ok()) << root.status().to_string();
@@ -34,12 +28,7 @@ SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), n
 }
 
 uint32_t SimGroup::add(const Identity& id, const std::vector<uint8_t>* charter) {
-  ParticipantConfig pc;
-  pc.charter = charter ? *charter : charter_;
-  pc.ca_public_key = ids_.ca().public_key();
-  pc.certificate = id.certificate;
-  pc.signing_seed = id.seed.clone();
-  pc.unix_time_at_zero = kSimUnixTime;
+  ParticipantConfig pc = ids_.participant_config(id, charter ? *charter : charter_, kSimUnixTime);
   const uint32_t node = next_node_++;
   auto p = Participant::create(std::move(pc), std::make_unique<DeterministicRng>(opts_.seed * 7919 + node), now_);
   EXPECT_TRUE(p.is_ok()) << p.status().to_string();

@@ -131,6 +131,21 @@ struct Participant::Impl {
     fail(reason == RefusalReason::kRemoved ? State::kRemoved : State::kRefused, reason);
   }
 
+  // Turns every opened packet into a kMessage event. Returns true if there was one.
+  bool drain_receiver() {
+    bool any = false;
+    while (auto p = receiver.poll()) {
+      any = true;
+      ParticipantEvent m{ParticipantEvent::Kind::kMessage};
+      m.epoch = p->epoch;
+      m.sender = p->sender;
+      m.type = p->type;
+      m.payload = std::move(p->payload);
+      events.push_back(std::move(m));
+    }
+    return any;
+  }
+
   void request_resync(uint64_t now) {
     if (resync_requested && now - last_resync_request < config.resync_interval_ns) return;
     resync_requested = true;
@@ -219,15 +234,7 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
       } else {
         s.state = State::kInGroup;
       }
-      // Packets that arrived before the key may now open.
-      while (auto p = s.receiver.poll()) {
-        ParticipantEvent m{ParticipantEvent::Kind::kMessage};
-        m.epoch = p->epoch;
-        m.sender = p->sender;
-        m.type = p->type;
-        m.payload = std::move(p->payload);
-        s.events.push_back(std::move(m));
-      }
+      s.drain_receiver();  // packets that arrived before the key may now open
       break;
     }
     case Errc::kStaleEpoch: ++s.stats.rekeys_stale; break;
@@ -244,15 +251,7 @@ void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns
   if (s.terminal()) return;
   s.stats.state_bytes += bytes.size();
   s.receiver.handle(bytes, now_ns);
-  while (auto p = s.receiver.poll()) {
-    if (s.state == State::kWelcomed) s.state = State::kInGroup;
-    ParticipantEvent m{ParticipantEvent::Kind::kMessage};
-    m.epoch = p->epoch;
-    m.sender = p->sender;
-    m.type = p->type;
-    m.payload = std::move(p->payload);
-    s.events.push_back(std::move(m));
-  }
+  if (s.drain_receiver() && s.state == State::kWelcomed) s.state = State::kInGroup;
 }
 
 void Participant::handle_timeout(uint64_t now_ns) {
