@@ -89,6 +89,8 @@ class Swarm {
   size_t next_subject_;
   bool churn_ = true;
   double join_credit_ = 0, leave_credit_ = 0;
+  double arrivals_ = 0;  // bots waiting to be created
+  static constexpr int kArrivalsPerPass = 4;
   uint64_t last_tick_ = 0, next_bulk_ = 0, start_ = 0;
   std::vector<PendingLeave> pending_;
   OnDeparture on_departure_;

@@ -13,6 +13,7 @@
 // be 0. Exit status 1 with --check when it is not, or when bots did not converge.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -112,10 +113,12 @@ int main(int argc, char** argv) {
   const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, seconds - 3) * 1e9);
   uint64_t next_status = start + 1'000'000'000;
   std::vector<uint8_t> buf;
+  std::vector<double> tick_ms;  // how long one pass over every bot takes
   for (;;) {
     const uint64_t now = enet::monotonic_ns();
     if (now >= churn_stop) swarm.set_churn(false);
     swarm.tick(now);
+    tick_ms.push_back(static_cast<double>(enet::monotonic_ns() - now) / 1e6);
     while (mirror && mirror->receive(buf)) {
       if (buf.empty()) continue;
       if (buf[0] == 0x10 && buf.size() == 13) {
@@ -155,6 +158,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(undecryptable), static_cast<double>(st.rekey_bytes) / bot_s,
               static_cast<double>(st.state_bytes) / bot_s, adversary.members(),
               static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.violations()));
+  std::printf("         one pass over every bot: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", demo::percentile(tick_ms, 50),
+              demo::percentile(tick_ms, 99), tick_ms.empty() ? 0.0 : *std::max_element(tick_ms.begin(), tick_ms.end()));
   if (!report.empty()) {
     demo::JsonReport r;
     r.number("bots", bots);
@@ -169,6 +174,7 @@ int main(int argc, char** argv) {
     r.number("adversaries", static_cast<double>(adversary.members()));
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
+    r.latency("bot_pass_ms", tick_ms);
     r.boolean("converged", converged);
     if (!r.write(report)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", report.c_str());
   }

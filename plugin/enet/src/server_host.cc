@@ -188,6 +188,10 @@ Result<std::unique_ptr<ServerHost>> ServerHost::create(RootConfig config, std::u
                                  " (in use, or not permitted); choose another --listen port");
   }
   host->intercept = detail::intercept_trampoline;
+  if (options.socket_buffer_bytes > 0) {
+    enet_socket_set_option(host->socket, ENET_SOCKOPT_SNDBUF, options.socket_buffer_bytes);
+    enet_socket_set_option(host->socket, ENET_SOCKOPT_RCVBUF, options.socket_buffer_bytes);
+  }
   host->maximumPacketSize = 64 * 1024;   // control and member traffic are small
   host->maximumWaitingData = 1u << 20;
   auto impl = std::make_unique<Impl>(std::move(root).value(), options);

@@ -43,6 +43,11 @@ struct ServerOptions {
   uint32_t peer_timeout_limit = 16;
   uint32_t peer_timeout_min_ms = 1000;
   uint32_t peer_timeout_max_ms = 3000;
+  // UDP send and receive buffers. A broadcast to N peers is an N-datagram burst (1000
+  // peers x 1 KB = 1 MB); ENet's 256 KB default drops the tail of it, which costs
+  // unreliable state and a retransmission timeout for reliable rekeys. The kernel caps
+  // the request at net.core.wmem_max / rmem_max (raise those on a big server).
+  int socket_buffer_bytes = 4 << 20;
 };
 
 struct ServerStats {
