@@ -1,7 +1,7 @@
 # netkey: two commands on a fresh Debian 12 machine.
 #   make test   install missing packages, build the sanitizer preset, run the `quick` tests
 #   make demo   install missing packages, build the release preset, run the demo
-# Other targets: make demo-pki, make bench, make soak, make format, make clean.
+# Other targets: make demo-pki, make fuzz, make bench, make soak, make format, make clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
@@ -9,12 +9,12 @@ SHELL := /bin/bash
 # Debian packages the build needs. `make deps` installs the missing ones (as root) or
 # prints the exact apt-get line to run.
 DEB_PACKAGES := cmake g++ make pkg-config libsodium-dev libflatbuffers-dev flatbuffers-compiler \
-                libenet-dev libgtest-dev libbenchmark-dev
+                libenet-dev libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
 
 # CI builds treat warnings as errors.
 WERROR := $(if $(CI),ON,OFF)
 
-.PHONY: deps test demo demo-pki bench soak format clean configure-dev configure-release
+.PHONY: deps test demo demo-pki fuzz bench soak format clean configure-dev configure-release
 
 deps:
 	@missing=""; \
@@ -38,9 +38,21 @@ configure-dev: deps
 configure-release: deps
 	cmake --preset release -DNETKEY_WERROR=$(WERROR)
 
+# The quick suite under ASan/UBSan, then every fuzz target for 5 s (clang + libFuzzer).
 test: configure-dev
 	cmake --build --preset dev
 	ctest --preset dev -L quick
+	cmake --preset fuzz -DNETKEY_WERROR=$(WERROR) -DNETKEY_FUZZ_SECONDS=5
+	cmake --build --preset fuzz
+	ctest --preset fuzz -L fuzz
+
+# Every fuzz target for FUZZ_SECONDS (default 300) on the seed corpus; crashes land in
+# build/fuzz/tests/fuzz/crash-<target>-*.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	cmake --preset fuzz -DNETKEY_WERROR=$(WERROR) -DNETKEY_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build --preset fuzz
+	ctest --preset fuzz -L fuzz
 
 demo: configure-release
 	cmake --build --preset release

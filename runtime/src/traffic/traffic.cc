@@ -172,8 +172,9 @@ class EpochKeys {
     const uint8_t* p = packet.data();
     if ((p[0] >> 4) != kTrafficVersion) return drop(DropReason::kBadVersion);
     const uint8_t type = p[0] & 0x0f;
-    TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8),
-                    static_cast<uint32_t>(p[4] | p[5] << 8 | p[6] << 16 | static_cast<uint32_t>(p[7]) << 24)};
+    uint32_t seq = 0;
+    for (int i = 3; i >= 0; --i) seq = seq << 8 | p[4 + i];
+    TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8), seq};
     const bool root = h.sender == kRootSender;
     if (type < 1 || type > 3 || (type == 1) == root) return drop(DropReason::kMalformed);
     size_t sealed_len = packet.size();
