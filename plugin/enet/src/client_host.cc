@@ -164,6 +164,17 @@ void ClientHost::vanish() {
   s.gone = true;
 }
 
+bool ClientHost::send_raw_for_testing(Channel channel, std::span<const uint8_t> bytes, bool reliable) {
+  Impl& s = *impl_;
+  if (!s.connected || s.peer == nullptr) return false;
+  Transmit t;
+  t.channel = channel;
+  t.reliable = reliable;
+  t.bytes = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
+  s.send_now(t);
+  return true;
+}
+
 Participant& ClientHost::participant() { return impl_->participant; }
 std::optional<ParticipantEvent> ClientHost::poll_event() {
   if (impl_->events.empty()) return std::nullopt;

@@ -146,6 +146,8 @@ struct ServerHost::Impl {
             root.handle_control(id, a->second, data, now);
           } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
             root.handle_traffic(id, data, now);
+          } else {
+            ++stats.wrong_channel;  // rekey and state flow from the server only
           }
         }
         enet_packet_destroy(ev.packet);

@@ -53,6 +53,7 @@ struct ServerOptions {
 struct ServerStats {
   uint64_t raw_datagrams = 0;        // pre-connection control datagrams handled
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
+  uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
   uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
   uint64_t packets_sent[4] = {};
   uint64_t connections = 0;
@@ -118,6 +119,10 @@ class ClientHost {
   void leave();
   // Drops the connection without a goodbye (a crash, for tests and load tools).
   void vanish();
+
+  // Tests only: sends raw bytes on a channel of the established connection, bypassing
+  // the participant (to play a hostile peer). Returns false when not connected.
+  bool send_raw_for_testing(Channel channel, std::span<const uint8_t> bytes, bool reliable);
 
   Participant& participant();
   std::optional<ParticipantEvent> poll_event();
