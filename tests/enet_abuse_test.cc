@@ -4,46 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "netkey/enet.h"
-#include "sim/identities.h"
+#include "support/enet_world.h"
 #include "src/group/messages.h"
 
 namespace netkey::testing {
 namespace {
 
-struct World {
-  Identities ids{5};
-  std::vector<uint8_t> charter;
-  std::unique_ptr<enet::ServerHost> server;
-  std::vector<std::unique_ptr<enet::ClientHost>> clients;
-  uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
-
-  World() {
-    std::vector<std::string> acl;
-    for (int i = 1; i <= 20; ++i) acl.push_back("p" + std::to_string(i));
-    charter = ids.charter(Identities::default_fields(0xab05e), acl);
-    server = enet::ServerHost::create(ids.root_config(charter, unix_zero), std::make_unique<SystemRng>(),
-                                      enet::ServerOptions{}).value();
-  }
-  enet::ClientHost& add(const std::string& subject) {
-    enet::ClientOptions co;
-    co.server_port = server->port();
-    clients.push_back(enet::ClientHost::create(ids.participant_config(ids.get(subject), charter, unix_zero),
-                                               std::make_unique<SystemRng>(), co).value());
-    return *clients.back();
-  }
-  void tick() {
-    ASSERT_TRUE(server->service(1).is_ok());
-    for (auto& c : clients) ASSERT_TRUE(c->service(0).is_ok());
-  }
-  template <typename F>
-  bool run_until(int max_ms, F done) {
-    const uint64_t end = enet::monotonic_ns() + static_cast<uint64_t>(max_ms) * 1'000'000;
-    while (enet::monotonic_ns() < end) {
-      tick();
-      if (done()) return true;
-    }
-    return false;
-  }
+struct World : EnetWorld {
+  World() : EnetWorld(5, 20, 0xab05e) {}
 };
 
 // Raw UDP from fake clients: Hellos, HandshakeInits with forged cookies, ENet CONNECTs

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "netkey/enet.h"
-#include "sim/identities.h"
+#include "support/enet_world.h"
 
 namespace netkey::testing {
 namespace {
@@ -14,52 +14,13 @@ namespace {
 using enet::ClientHost;
 using enet::ServerHost;
 
-struct Loopback {
-  Identities ids{3};
-  std::vector<uint8_t> charter;
-  std::unique_ptr<ServerHost> server;
-  std::vector<std::unique_ptr<ClientHost>> clients;
-  uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
-
-  explicit Loopback(size_t subjects, CharterFields f = Identities::default_fields(0xe7e7)) {
-    std::vector<std::string> acl;
-    for (size_t i = 1; i <= subjects; ++i) acl.push_back("p" + std::to_string(i));
-    charter = ids.charter(f, acl);
-    RootConfig rc = ids.root_config(charter, unix_zero);
-    auto s = ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), enet::ServerOptions{});
-    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
-    server = std::move(s).value();
-  }
-  ClientHost& add(const Identity& id) {
-    ParticipantConfig pc = ids.participant_config(id, charter, unix_zero);
-    enet::ClientOptions co;
-    co.server_port = server->port();
-    auto c = ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
-    EXPECT_TRUE(c.is_ok()) << c.status().to_string();
-    clients.push_back(std::move(c).value());
-    return *clients.back();
-  }
-  void run_ms(int ms) {
-    const uint64_t end = enet::monotonic_ns() + static_cast<uint64_t>(ms) * 1'000'000;
-    while (enet::monotonic_ns() < end) {
-      ASSERT_TRUE(server->service(1).is_ok());
-      for (auto& c : clients) ASSERT_TRUE(c->service(0).is_ok());
-    }
-  }
-  template <typename F>
-  bool run_until(int max_ms, F done) {
-    const uint64_t end = enet::monotonic_ns() + static_cast<uint64_t>(max_ms) * 1'000'000;
-    while (enet::monotonic_ns() < end) {
-      run_ms(5);
-      if (done()) return true;
-    }
-    return false;
-  }
+struct Loopback : EnetWorld {
+  explicit Loopback(size_t subjects) : EnetWorld(3, subjects, 0xe7e7) {}
 };
 
 TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
   Loopback lb(10);
-  for (size_t i = 1; i <= 4; ++i) lb.add(lb.ids.get("p" + std::to_string(i)));
+  for (size_t i = 1; i <= 4; ++i) lb.add("p" + std::to_string(i));
   ASSERT_TRUE(lb.run_until(5000, [&] { return lb.server->root().member_count() == 4; }));
   ASSERT_TRUE(lb.run_until(2000, [&] {
     for (auto& c : lb.clients) {
@@ -98,7 +59,7 @@ TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
 
 TEST(EnetLoopback, StrangerIsRefusedAndNeverGetsAPeerSlot) {
   Loopback lb(2);
-  ClientHost& stranger = lb.add(lb.ids.get("stranger"));
+  ClientHost& stranger = lb.add("stranger");
   ASSERT_TRUE(lb.run_until(3000, [&] { return stranger.participant().state() == Participant::State::kRefused; }));
   EXPECT_EQ(lb.server->root().stats().refusals[static_cast<size_t>(RefusalReason::kNotOnAcl)], 1u);
   EXPECT_EQ(lb.server->stats().connections, 0u);
