@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "common/adversary.h"
+#include "common/faulty_proxy.h"
 #include "common/report.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
@@ -46,12 +47,13 @@ struct Options {
   bool quiet = false;
   int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
   std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
+  bool faults = false;         // bots reach the server through a lossy proxy, with a partition
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
+               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
                "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
                msg);
   std::exit(2);
@@ -82,12 +84,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--quiet") o.quiet = true;
     else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
     else if (a == "--rekey") o.rekey = next();
+    else if (a == "--faults") o.faults = true;
     else usage(("unknown flag " + a).c_str());
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
   if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
+  if (o.faults && (o.listen >= 0 || !o.connect.empty())) usage("--faults is for the embedded mode");
   return o;
 }
 
@@ -202,13 +206,20 @@ int main(int argc, char** argv) {
       if (mirror) mirror->send_packet(ch, b);
     });
   }
+  // Fault injection: 5 % loss, 2 % duplication, 5 ms + up to 20 ms jitter each way, and
+  // at one third of the run a 5 s partition of 10 % of the bots.
+  std::unique_ptr<demo::FaultyProxy> proxy;
+  if (o.faults) {
+    proxy = std::make_unique<demo::FaultyProxy>(port, demo::Faults{}, 0xfa17);
+    if (!proxy->ok()) usage("cannot open the fault-injection proxy socket");
+  }
   std::unique_ptr<demo::Swarm> swarm;
   if (run_bots) {
     demo::SwarmOptions so;
     so.bots = o.bots;
     so.churn_per_s = o.churn;
     so.host = host;
-    so.port = port;
+    so.port = proxy ? proxy->port() : port;
     so.seed = 0xb075;
     so.last_subject = demo::kDemoSubjects;
     swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
@@ -231,6 +242,7 @@ int main(int argc, char** argv) {
   uint64_t next_snapshot = start, next_status = start + 1'000'000'000, last_bytes = 0;
   uint64_t last_epoch = 0, rekeys_this_second = 0, tick = 0;
   bool kicked = false;
+  bool partitioned = false;
   std::map<uint64_t, uint64_t> commit_at;  // epoch -> time
   std::vector<double> commit_latency_ms;
   while (enet::monotonic_ns() < end) {
@@ -267,6 +279,14 @@ int main(int argc, char** argv) {
       }
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (proxy) {
+      proxy->pump(now);
+      if (!partitioned && now > start + static_cast<uint64_t>(o.seconds * 1e9 / 3)) {
+        partitioned = true;
+        const size_t cut = proxy->partition(0.1, now, 5'000'000'000);
+        if (!o.quiet) std::printf("  [%4.1fs] partition: %zu bots cut off for 5 s\n", static_cast<double>(now - start) / 1e9, cut);
+      }
     }
     if (swarm) {
       if (now >= churn_stop) swarm->set_churn(false);
@@ -319,6 +339,7 @@ int main(int argc, char** argv) {
     for (;;) {
       const uint64_t now = enet::monotonic_ns();
       if (server) (void)server->service(1);
+      if (proxy) proxy->pump(now);
       swarm->tick(now);
       converged = server ? swarm->converged(server->root().epoch(), server->root().has_net_key() ? &server->root().net_key() : nullptr)
                          : swarm->min_epoch() == swarm->max_epoch();
@@ -363,6 +384,13 @@ int main(int argc, char** argv) {
               adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
               static_cast<unsigned long long>(adversary.violations()));
   }
+  if (proxy) {
+    std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
+                "%llu bot connections timed out\n",
+                static_cast<unsigned long long>(proxy->forwarded()), static_cast<unsigned long long>(proxy->dropped()),
+                static_cast<unsigned long long>(proxy->duplicated()), static_cast<unsigned long long>(proxy->partitioned()),
+                static_cast<unsigned long long>(st.dropped_connections));
+  }
   std::printf("         process CPU %.2f s over %.1f s (%.0f ms of CPU per second)%s\n", cpu_s, wall_s,
               1000.0 * cpu_s / wall_s, run_bots ? ", bots included" : ", the server alone");
   if (!o.report.empty()) {
@@ -386,7 +414,8 @@ int main(int argc, char** argv) {
     if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
   }
   if (o.check) {
-    bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0);
+    bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0) &&
+              (!proxy || (proxy->dropped() > 0 && proxy->partitioned() > 0));
     if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
     return ok ? 0 : 1;
   }

@@ -114,6 +114,13 @@ void Swarm::tick(uint64_t now) {
     if (b.gone) continue;
     (void)b.host->service(0);
     collect(b);
+    if (b.host->connected()) {
+      b.was_connected = true;
+    } else if (b.was_connected && !b.gone) {
+      b.gone = true;  // the server removed it after a timeout (or it lost the server)
+      ++stats_.dropped_connections;
+      continue;
+    }
     Participant& p = b.host->participant();
     if (p.has_net_key() && now >= b.next_input) {
       b.next_input = now + static_cast<uint64_t>(1e9 / opts_.input_hz);

@@ -35,6 +35,7 @@ struct SwarmStats {
   std::map<std::string, uint64_t> transitions;    // unknown/expired epoch, buffer full
   uint64_t rekey_bytes = 0, state_bytes = 0;      // received by bots
   uint64_t messages = 0, refusals = 0, joins = 0, leaves = 0, kicks_seen = 0;
+  uint64_t dropped_connections = 0;               // bots whose connection timed out
   double bot_seconds = 0;                         // integral of connected bots over time
 };
 
@@ -68,6 +69,7 @@ class Swarm {
     std::unique_ptr<enet::ClientHost> host;
     std::string subject;
     bool gone = false;
+    bool was_connected = false;
     uint64_t next_input = 0;
     uint64_t removed_at_epoch_request = 0;
   };
