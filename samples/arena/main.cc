@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, o.seconds - 3) * 1e9);
   const uint64_t end = start + static_cast<uint64_t>(o.seconds * 1e9);
   uint64_t next_snapshot = start, next_status = start + 1'000'000'000, last_bytes = 0;
-  uint64_t last_epoch = 0, rekeys_this_second = 0, tick = 0;
+  uint64_t rekeys_this_second = 0, tick = 0;
   bool kicked = false;
   bool partitioned = false;
   std::map<uint64_t, uint64_t> commit_at;  // epoch -> time
@@ -325,11 +325,9 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
       last_bytes = bytes;
-      last_epoch = epoch;
       rekeys_this_second = 0;
     }
   }
-  (void)last_epoch;
 
   // Let the last rekeys land before judging convergence.
   bool converged = true;

@@ -135,15 +135,12 @@ void Swarm::tick(uint64_t now) {
   if (churn_ && in_group() > 0) {
     join_credit_ += dt * opts_.churn_per_s / 2;
     leave_credit_ += dt * opts_.churn_per_s / 2;
-    bool bulk = false;
     if (opts_.bulk_every_s > 0 && now >= next_bulk_) {
       next_bulk_ = now + static_cast<uint64_t>(opts_.bulk_every_s * 1e9);
       const double wave = opts_.bulk_fraction * static_cast<double>(opts_.bots);
       join_credit_ += wave;
       leave_credit_ += wave;
-      bulk = true;
     }
-    (void)bulk;
     while (leave_credit_ >= 1) {
       leave_credit_ -= 1;
       std::vector<size_t> members;
