@@ -29,8 +29,9 @@ class KdfContext {
   std::array<char, 8> chars_;
 };
 
-// subkey = BLAKE2b-256(key = master, message = id || context || "netkey"), via
-// crypto_kdf_derive_from_key. Cannot fail.
+// subkey = crypto_kdf_derive_from_key(master, context, id): BLAKE2b-256 keyed with
+// `master`, no message, salt = le64(id) || 0^8, personalization = context || 0^8
+// (docs/PROTOCOL.md "Primitives"). Cannot fail.
 SymmetricKey kdf_derive(const SymmetricKey& master, const KdfContext& context, uint64_t subkey_id);
 
 // Extracts a uniform key from input keying material that is not itself a uniform key

@@ -46,8 +46,9 @@ Bytes encode_acl_update(std::span<const uint8_t> body, const Ed25519Signature& s
                         std::span<const uint8_t> certificate);
 
 // The handshake transcript hash both sides sign:
-// BLAKE2b-256("netkey-hs-v1" || le64(session) || charter hash || le32(member id) ||
-//             member cert || member ephemeral || root cert || root ephemeral).
+// BLAKE2b-256("netkey-hs-v1" || le64(session) || le32(member id) || charter hash ||
+//             le32(len) || member cert || member ephemeral || le32(len) || root cert ||
+//             root ephemeral).
 std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
                                         uint32_t member_id, std::span<const uint8_t> member_cert,
                                         const X25519PublicKey& member_eph,

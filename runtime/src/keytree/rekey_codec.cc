@@ -13,22 +13,24 @@ namespace {
 
 using detail::SealedHeader;
 
-wire::WrappedKey to_wire(const WrappedKey& w) {
-  return wire::WrappedKey(w.node, w.wrapper,
-                          flatbuffers::span<const uint8_t, kWrappedKeySize>(w.ciphertext.data(), kWrappedKeySize));
+wire::WrappedKey pack_entry(const WrappedKey* const& w) {
+  return wire::WrappedKey(w->node, w->wrapper,
+                          flatbuffers::span<const uint8_t, kWrappedKeySize>(w->ciphertext.data(), kWrappedKeySize));
 }
 
+wire::LeafMove pack_move(const LeafMove& m) { return wire::LeafMove(m.from, m.to); }
+
 // Builds the RekeyBody into `b` (cleared first); the result is b's buffer. Structs are
-// written in place: no temporary vectors.
+// packed in place, no temporary vectors, in the reference encoding (docs/PROTOCOL.md):
+// vectors in field order, then the generated Create. (FlatBuffers 2.0.8's
+// CreateUninitializedVectorOfStructs aligns to sizeof(T), 56 for a WrappedKey, which
+// pads the buffer oddly; CreateVectorOfNativeStructs aligns to the struct's alignment,
+// like CreateVectorOfStructs.)
 void build_body(flatbuffers::FlatBufferBuilder& b, const RekeyPlan& plan, std::span<const WrappedKey* const> entries,
                 std::span<const LeafMove> moves) {
   b.Clear();
-  wire::LeafMove* mp = nullptr;
-  auto mv = b.CreateUninitializedVectorOfStructs<wire::LeafMove>(moves.size(), &mp);
-  for (size_t i = 0; i < moves.size(); ++i) mp[i] = wire::LeafMove(moves[i].from, moves[i].to);
-  wire::WrappedKey* ep = nullptr;
-  auto ev = b.CreateUninitializedVectorOfStructs<wire::WrappedKey>(entries.size(), &ep);
-  for (size_t i = 0; i < entries.size(); ++i) ep[i] = to_wire(*entries[i]);
+  auto mv = b.CreateVectorOfNativeStructs<wire::LeafMove, LeafMove>(moves.data(), moves.size(), &pack_move);
+  auto ev = b.CreateVectorOfNativeStructs<wire::WrappedKey, const WrappedKey*>(entries.data(), entries.size(), &pack_entry);
   b.Finish(wire::CreateRekeyBody(b, plan.group_id, plan.epoch,
                                  static_cast<wire::RekeyKind>(plan.kind), plan.degree, mv, ev));
 }
@@ -129,19 +131,13 @@ Result<std::vector<uint8_t>> SliceEncoder::encode(KeyTree& tree, MemberId id) co
     }
     below = a;
   }
-  wire::LeafMove* mp = nullptr;
   auto mv_it = move_to_.find(to->leaf);
-  auto mv = b.CreateUninitializedVectorOfStructs<wire::LeafMove>(mv_it != move_to_.end() ? 1 : 0, &mp);
-  if (mv_it != move_to_.end()) mp[0] = wire::LeafMove(plan_.moves[mv_it->second].from, plan_.moves[mv_it->second].to);
+  const LeafMove* own_move = mv_it != move_to_.end() ? &plan_.moves[mv_it->second] : nullptr;
+  auto mv = b.CreateVectorOfNativeStructs<wire::LeafMove, LeafMove>(own_move, own_move ? size_t{1} : size_t{0}, &pack_move);
   auto kv = b.CreateVectorOfStructs(keys.data(), count);
-  wire::RekeyBodyBuilder rb(b);
-  rb.add_group_id(plan_.group_id);
-  rb.add_epoch(plan_.epoch);
-  rb.add_kind(static_cast<wire::RekeyKind>(plan_.kind));
-  rb.add_degree(plan_.degree);
-  rb.add_moves(mv);
-  rb.add_path_keys(kv);
-  b.Finish(rb.Finish());
+  // The reference encoding (docs/PROTOCOL.md): vectors first, then the generated Create.
+  b.Finish(wire::CreateRekeyBody(b, plan_.group_id, plan_.epoch, static_cast<wire::RekeyKind>(plan_.kind),
+                                 plan_.degree, mv, 0, kv));
   auto out = seal_with(sealed_builder_, tree, id, *to, SealedKind::kSlice, {b.GetBufferPointer(), b.GetSize()});
   detail::wipe(b.GetBufferPointer(), b.GetSize());  // path keys in the clear
   detail::wipe(keys.data(), sizeof(wire::PathKey) * count);
