@@ -5,7 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "netkey/keyfile.h"
 
 namespace netkey::testing {
 namespace {
@@ -72,11 +71,26 @@ std::vector<Vector> load_vectors(const std::string& file_name) {
 }
 
 std::vector<uint8_t> unhex(const std::string& h) {
-  auto r = from_hex(h);
-  if (!r) fail("bad hex in vector: " + h.substr(0, 16));
-  return *r;
+  auto digit = [&](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    fail("bad hex in vector: " + h.substr(0, 16));
+  };
+  if (h.size() % 2 != 0) fail("odd-length hex in vector: " + h.substr(0, 16));
+  std::vector<uint8_t> out(h.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<uint8_t>(digit(h[2 * i]) << 4 | digit(h[2 * i + 1]));
+  return out;
 }
 
-std::string hex(const std::vector<uint8_t>& bytes) { return to_hex(bytes); }
+std::string hex(const std::vector<uint8_t>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
+}
 
 }  // namespace netkey::testing

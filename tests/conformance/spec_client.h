@@ -1,0 +1,122 @@
+// A second, independent implementation of the netkey wire protocol, written from
+// docs/PROTOCOL.md alone: libsodium calls, hand-built byte strings and the FlatBuffers
+// code flatc generates from schemas/. It shares no code with the runtime (it does not
+// link netkey_runtime) so that conformance_test.cc can re-derive the vectors in
+// tests/vectors/ through a second code path and compare them byte for byte.
+//
+// It is what a client in another language would write; it is test code, not an API:
+// it favours plain steps over speed and does not wipe secrets.
+#ifndef NETKEY_TESTS_CONFORMANCE_SPEC_CLIENT_H_
+#define NETKEY_TESTS_CONFORMANCE_SPEC_CLIENT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spec {
+
+using Bytes = std::vector<uint8_t>;
+
+// ---- byte strings
+Bytes le(uint64_t value, int size);
+Bytes text(const std::string& s);       // the ASCII bytes, no NUL
+Bytes text0(const std::string& s);      // the ASCII bytes and a NUL
+Bytes operator+(Bytes a, const Bytes& b);
+
+// ---- primitives ("Primitives" in PROTOCOL.md)
+Bytes blake2b256(const Bytes& message, const Bytes& key = {});
+Bytes kdf(const Bytes& key, const std::string& context, uint64_t id);       // crypto_kdf, 8-byte context
+Bytes extract(const Bytes& ikm, const std::string& context, const Bytes& info);  // keyed BLAKE2b-256
+Bytes key_id(const Bytes& ed25519_public);
+Bytes ed25519_public(const Bytes& seed);
+Bytes ed25519_sign(const Bytes& seed, const Bytes& message);
+bool ed25519_verify(const Bytes& public_key, const Bytes& message, const Bytes& signature);
+Bytes x25519_public(const Bytes& secret);
+Bytes x25519(const Bytes& secret, const Bytes& peer_public);
+enum Suite : uint8_t { kChaCha = 1, kAesGcm = 2, kXChaCha = 3 };
+size_t nonce_size(Suite s);
+Bytes aead_seal(Suite s, const Bytes& key, const Bytes& nonce, const Bytes& ad, const Bytes& plaintext);
+std::optional<Bytes> aead_open(Suite s, const Bytes& key, const Bytes& nonce, const Bytes& ad, const Bytes& sealed);
+
+// ---- derived keys and hashes
+Bytes charter_hash(const Bytes& charter);
+Bytes cookie(const Bytes& secret, const std::string& address, uint64_t issued_ms);
+Bytes transcript(uint64_t session, uint32_t member_id, const Bytes& charter_hash, const Bytes& participant_cert,
+                 const Bytes& participant_eph, const Bytes& root_cert, const Bytes& root_eph);
+Bytes member_secret(const Bytes& shared, const Bytes& transcript);
+Bytes leaf_key(const Bytes& member_secret);
+Bytes unicast_key(const Bytes& member_secret);
+Bytes net_key(const Bytes& root_node_key, uint64_t epoch);
+Bytes traffic_key(const Bytes& net_key, uint16_t sender);
+
+// ---- key wrapping and sealed messages
+Bytes wrap(const Bytes& key, const Bytes& wrapping_key, uint64_t group, uint64_t epoch, uint32_t node, uint32_t wrapper);
+std::optional<Bytes> unwrap(const Bytes& ciphertext, const Bytes& wrapping_key, uint64_t group, uint64_t epoch,
+                            uint32_t node, uint32_t wrapper);
+Bytes sealed_nonce(uint8_t kind, uint64_t seq);
+Bytes sealed_ad(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind);
+
+// ---- traffic
+Bytes traffic_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& net_key, uint8_t type, uint16_t sender,
+                     uint32_t seq, const Bytes& payload, const Bytes& root_seed = {});
+// The payload, or nullopt when the tag (or, for type 3, the signature) fails.
+std::optional<Bytes> traffic_open(Suite s, uint64_t group, const Bytes& net_key, const Bytes& packet,
+                                  const Bytes& root_public = {});
+
+// ---- FlatBuffers messages in the reference encoding ("Reference encoding")
+struct PathKey {
+  uint32_t node;
+  Bytes key;
+};
+struct Move {
+  uint32_t from, to;
+};
+struct Entry {
+  uint32_t node, wrapper;
+  Bytes ciphertext;  // 48
+};
+Bytes encode_hello(uint64_t session);
+Bytes encode_cookie_challenge(const Bytes& cookie);
+Bytes encode_handshake_init(const Bytes& cookie, uint64_t session, const Bytes& charter_hash, const Bytes& cert,
+                            const Bytes& eph);
+Bytes encode_handshake_response(uint32_t member_id, const Bytes& cert, const Bytes& eph, const Bytes& sig);
+Bytes encode_handshake_finish(const Bytes& sig);
+Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Bytes& sig);
+Bytes encode_sealed(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind, const Bytes& ct);
+Bytes encode_path_body(uint64_t group, uint64_t epoch, uint32_t member, uint8_t degree, uint32_t leaf,
+                       const std::vector<PathKey>& path);
+Bytes encode_whole_body(uint64_t group, uint64_t epoch, uint8_t kind, uint8_t degree, const std::vector<Move>& moves,
+                        const std::vector<Entry>& entries);
+Bytes encode_slice_body(uint64_t group, uint64_t epoch, uint8_t kind, uint8_t degree, const std::vector<Move>& moves,
+                        const std::vector<PathKey>& path_keys);
+Bytes encode_whole(const Bytes& body, const Bytes& sig);
+
+// ---- a member's key state and the apply rules ("Applying")
+struct Member {
+  uint64_t group = 0;
+  uint32_t id = 0;
+  Bytes secret;
+  Bytes root_public;
+  bool in_group = false;
+  uint8_t degree = 0;
+  uint32_t leaf = 0;
+  uint64_t epoch = 0;
+  std::vector<PathKey> path;  // leaf's parent first, root last
+  Bytes net_key;
+};
+std::vector<uint32_t> ancestors(uint32_t leaf, uint8_t degree);
+// Each returns "" on success, else the error name PROTOCOL.md gives ("bad_tag",
+// "unknown_key", ...). A failure leaves `m` as it was.
+std::string apply_sealed(Member& m, const Bytes& message);
+std::string apply_whole(Member& m, const Bytes& message);
+// Opens a Sealed message for `m` without applying it: the plaintext, or nullopt.
+std::optional<Bytes> open_sealed(const Member& m, const Bytes& message);
+// le32(node) || key for each path key, in order (how the vectors write a path).
+Bytes path_bytes(const std::vector<PathKey>& path);
+std::vector<PathKey> parse_path(const Bytes& bytes);
+
+}  // namespace spec
+
+#endif  // NETKEY_TESTS_CONFORMANCE_SPEC_CLIENT_H_

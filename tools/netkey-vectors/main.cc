@@ -1,0 +1,359 @@
+// netkey-vectors: writes the protocol test vectors in tests/vectors/ from fixed seeds.
+//
+//   netkey-vectors --out DIR     write the files into DIR
+//   netkey-vectors --check DIR   regenerate them and compare with DIR's, byte for byte
+//
+// The vectors come from a real exchange between the runtime's Root and Participants
+// (scenario.h), so they are what the runtime puts on the wire. tests/conformance
+// re-derives every one of them from docs/PROTOCOL.md alone.
+//
+// Every file is a JSON array of flat objects whose values are strings: hex for bytes,
+// decimal for integers, text for names. Each object has a "case".
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "netkey/aead.h"
+#include "netkey/kdf.h"
+#include "netkey/keytree.h"
+#include "netkey/traffic.h"
+#include "netkey/wire/control_generated.h"
+#include "netkey/wire/rekey_generated.h"
+#include "scenario.h"
+#include "src/group/messages.h"
+#include "src/keytree/sealed.h"
+
+namespace netkey::vectors {
+namespace {
+
+class Record {
+ public:
+  explicit Record(const std::string& c) { text("case", c); }
+  Record& text(const std::string& k, const std::string& v) {
+    kv_.emplace_back(k, v);
+    return *this;
+  }
+  Record& bytes(const std::string& k, std::span<const uint8_t> v) { return text(k, hex(v)); }
+  Record& num(const std::string& k, uint64_t v) { return text(k, std::to_string(v)); }
+  std::string json() const {
+    std::string s = "  {\n";
+    for (size_t i = 0; i < kv_.size(); ++i) {
+      s += "    \"" + kv_[i].first + "\": \"" + kv_[i].second + "\"" + (i + 1 < kv_.size() ? ",\n" : "\n");
+    }
+    return s + "  }";
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> kv_;
+};
+
+struct File {
+  std::string name;
+  std::vector<Record> records;
+  std::string json() const {
+    std::string s = "[\n";
+    for (size_t i = 0; i < records.size(); ++i) s += records[i].json() + (i + 1 < records.size() ? ",\n" : "\n");
+    return s + "]\n";
+  }
+};
+
+Bytes key_bytes(const SymmetricKey& k) { return {k.data(), k.data() + SymmetricKey::kSize}; }
+Bytes seed_bytes(const SigningSeed& s) { return {s.data(), s.data() + SigningSeed::kSize}; }
+Bytes vec(const flatbuffers::Vector<uint8_t>* v) { return {v->begin(), v->end()}; }
+
+const wire::Control* control_of(const Bytes& b) { return flatbuffers::GetRoot<wire::Control>(b.data()); }
+
+SymmetricKey secret_of(const Player& p) { return SymmetricKey::from_bytes(p.member_secret); }
+
+// Opens a captured Sealed message with the member's unicast key (the runtime's AEAD).
+Bytes open_sealed(const Player& p, const Bytes& msg, const wire::Sealed** out) {
+  const auto* s = flatbuffers::GetRoot<wire::Sealed>(msg.data());
+  detail::SealedHeader h{s->group_id(), s->epoch(), s->member(), s->seq(), static_cast<SealedKind>(s->kind())};
+  const auto unicast = MemberDerivedKeys::from_secret(secret_of(p)).unicast;
+  Bytes plain(s->ciphertext()->size() - kAeadTagSize);
+  auto ad = h.ad();
+  if (!detail::sealed_aead().open(unicast, h.nonce(), ad, {s->ciphertext()->data(), s->ciphertext()->size()}, plain)) {
+    std::fprintf(stderr, "netkey-vectors: cannot open %s's sealed message\n", p.subject.c_str());
+    std::exit(1);
+  }
+  *out = s;
+  return plain;
+}
+
+Record& with_member(Record& r, const Player& p) {
+  return r.text("subject", p.subject).num("member_id", p.member_id).bytes("member_secret", p.member_secret);
+}
+
+Record& with_snapshot(Record& r, const std::string& suffix, const KeySnapshot& s) {
+  return r.num("epoch" + suffix, s.epoch).num("leaf" + suffix, s.leaf).bytes("path" + suffix, s.path);
+}
+
+File handshake_file(Scenario& w) {
+  File f{"handshake.json", {}};
+  demo::Identities& ids = w.identities();
+  const auto& root_id = ids.get("root", Role::kRoot, 9);
+  const auto digest = charter_hash(w.charter());
+  f.records.push_back(Record("group")
+                          .num("session_id", Scenario::kGroupId)
+                          .num("unix_time", demo::kSimUnixTime)
+                          .bytes("ca_public_key", ids.ca().public_key().bytes)
+                          .bytes("charter", w.charter())
+                          .bytes("charter_hash", digest)
+                          .bytes("root_certificate", root_id.certificate)
+                          .bytes("root_public_key", SigningKey::from_seed(root_id.seed).public_key().bytes));
+  // The stateless cookie, from a fixed secret (the Root's own secret never leaves it).
+  SymmetricKey cookie_secret;
+  for (size_t i = 0; i < SymmetricKey::kSize; ++i) cookie_secret.data()[i] = static_cast<uint8_t>(0xc0 + i);
+  const uint64_t ms = demo::kSimUnixTime * 1000 + 123;
+  const auto cookie = detail::make_cookie(cookie_secret, "198.51.100.4:27015", ms * 1'000'000);
+  f.records.push_back(Record("cookie")
+                          .bytes("cookie_secret", key_bytes(cookie_secret))
+                          .text("address", "198.51.100.4:27015")
+                          .num("issued_ms", ms)
+                          .bytes("cookie", cookie));
+  for (const auto& pp : w.players()) {
+    const Player& p = *pp;
+    const auto* init = control_of(p.handshake_init)->body_as_HandshakeInit();
+    const auto* resp = control_of(p.handshake_response)->body_as_HandshakeResponse();
+    const auto* fin = control_of(p.handshake_finish)->body_as_HandshakeFinish();
+    const auto derived = MemberDerivedKeys::from_secret(secret_of(p));
+    Record r("handshake");
+    r.text("subject", p.subject)
+        .text("address", p.address)
+        .bytes("participant_seed", seed_bytes(ids.get(p.subject).seed))
+        .bytes("participant_certificate", ids.get(p.subject).certificate)
+        .bytes("hello", p.hello)
+        .bytes("cookie_challenge", p.cookie_challenge)
+        .bytes("participant_ephemeral_secret", p.ephemeral_secret)
+        .bytes("participant_ephemeral_public", vec(init->ephemeral()))
+        .bytes("handshake_init", p.handshake_init)
+        .bytes("handshake_response", p.handshake_response)
+        .num("member_id", p.member_id)
+        .bytes("root_ephemeral_public", vec(resp->ephemeral()))
+        .bytes("transcript_hash", p.transcript)
+        .bytes("root_signature", vec(resp->signature()))
+        .bytes("shared_secret", p.shared_secret)
+        .bytes("member_secret", p.member_secret)
+        .bytes("leaf_key", key_bytes(derived.leaf))
+        .bytes("unicast_key", key_bytes(derived.unicast))
+        .bytes("participant_signature", vec(fin->signature()))
+        .bytes("handshake_finish", p.handshake_finish);
+    f.records.push_back(std::move(r));
+  }
+  for (const auto& pp : w.players()) {
+    const Player& p = *pp;
+    if (p.leave_request.empty()) continue;
+    const auto* l = control_of(p.leave_request)->body_as_LeaveRequest();
+    f.records.push_back(Record("leave")
+                            .text("subject", p.subject)
+                            .bytes("participant_seed", seed_bytes(ids.get(p.subject).seed))
+                            .num("member_id", l->member_id())
+                            .num("nonce", l->nonce())
+                            .bytes("signature", vec(l->signature()))
+                            .bytes("leave_request", p.leave_request));
+  }
+  return f;
+}
+
+File welcome_file(Scenario& w) {
+  File f{"welcome.json", {}};
+  for (const auto& pp : w.players()) {
+    const Player& p = *pp;
+    const Bytes& msg = p.rekeys.front();  // the first rekey-channel message is the Welcome
+    const wire::Sealed* s = nullptr;
+    Bytes plain = open_sealed(p, msg, &s);
+    const KeySnapshot& after = p.snapshots.front();
+    Record r("welcome");
+    with_member(r, p)
+        .bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(p)).unicast))
+        .num("group_id", s->group_id())
+        .num("seq", s->seq())
+        .num("epoch", s->epoch())
+        .num("leaf", after.leaf)
+        .num("degree", 2)
+        .bytes("plaintext", plain)
+        .bytes("welcome", msg)
+        .bytes("path", after.path)
+        .bytes("net_key", after.net_key);
+    f.records.push_back(std::move(r));
+  }
+  return f;
+}
+
+File whole_file(Scenario& w) {
+  File f{"rekey_whole.json", {}};
+  const auto* whole = flatbuffers::GetRoot<wire::RekeyWhole>(w.whole().data());
+  const auto* body = flatbuffers::GetRoot<wire::RekeyBody>(whole->body()->data());
+  const auto& root_id = w.identities().get("root", Role::kRoot, 9);
+  f.records.push_back(Record("whole")
+                          .num("group_id", body->group_id())
+                          .num("epoch", body->epoch())
+                          .num("degree", body->degree())
+                          .bytes("root_seed", seed_bytes(root_id.seed))
+                          .bytes("root_public_key", SigningKey::from_seed(root_id.seed).public_key().bytes)
+                          .bytes("body", vec(whole->body()))
+                          .bytes("whole", w.whole()));
+  for (const char* name : {"alice", "bob", "carol"}) {
+    Player& p = w.player(name);
+    Record r("member");
+    with_member(r, p);
+    with_snapshot(r, "_before", w.before_batch2(p));
+    if (p.leave_request.empty()) {
+      r.text("result", "applied");
+      with_snapshot(r, "_after", p.snapshots.back()).bytes("net_key", p.snapshots.back().net_key);
+    } else {
+      // The member that left: the Whole must give it nothing. Its old leaf position went
+      // to a joiner, so the entry under that position is under a key it does not hold.
+      Status s = p.keys->apply(w.whole());
+      if (s) {
+        std::fprintf(stderr, "netkey-vectors: the departed member could apply the Whole\n");
+        std::exit(1);
+      }
+      r.text("result", "refused").text("error", std::string(errc_name(s.code())));
+    }
+    f.records.push_back(std::move(r));
+  }
+  return f;
+}
+
+File slice_file(Scenario& s) {
+  File f{"rekey_slice.json", {}};
+  for (const char* name : {"alice", "bob"}) {
+    const Player& p = s.player(name);
+    const Bytes& msg = p.rekeys.at(1);  // after the Welcome
+    const wire::Sealed* sealed = nullptr;
+    Bytes plain = open_sealed(p, msg, &sealed);
+    Record r("slice");
+    with_member(r, p).bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(p)).unicast));
+    with_snapshot(r, "_before", s.before_batch2(p))
+        .num("group_id", sealed->group_id())
+        .num("seq", sealed->seq())
+        .num("epoch", sealed->epoch())
+        .bytes("plaintext", plain)
+        .bytes("slice", msg);
+    with_snapshot(r, "_after", p.snapshots.back()).bytes("net_key", p.snapshots.back().net_key);
+    f.records.push_back(std::move(r));
+  }
+  return f;
+}
+
+// Packets of each type under the net key of epoch 2, for one AEAD suite.
+File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
+  File f{name, {}};
+  const Bytes net = w.net_key_epoch2();
+  const SymmetricKey net_key = SymmetricKey::from_bytes(net);
+  const auto& root_id = w.identities().get("root", Role::kRoot, 9);
+  const SigningKey root_key = SigningKey::from_seed(root_id.seed);
+  struct Case {
+    PacketType type;
+    SenderId sender;
+    uint32_t seq;
+    std::string payload;
+  };
+  const SenderId alice = static_cast<SenderId>(w.player("alice").member_id);
+  const Case cases[] = {{PacketType::kMemberData, alice, 2, "player input: move 3 -1, fire"},
+                        {PacketType::kMemberData, alice, 3, ""},
+                        {PacketType::kRootBroadcast, kRootSender, 0, "server state, tick 42"},
+                        {PacketType::kRootSignedBroadcast, kRootSender, 1, "server state, tick 43, signed"}};
+  for (const Case& c : cases) {
+    TrafficConfig tc;
+    tc.group_id = Scenario::kGroupId;
+    tc.suite = suite;
+    auto sender = TrafficSender::create(tc, c.sender);
+    if (!sender) {
+      std::fprintf(stderr, "netkey-vectors: %s\n", sender.status().message().c_str());
+      std::exit(1);
+    }
+    sender->set_epoch(2, net_key);
+    const Bytes payload(c.payload.begin(), c.payload.end());
+    Bytes packet(payload.size() + kTrafficOverhead + kTrafficSignatureSize);
+    Result<size_t> n = Status(Errc::kInvalidArgument, "no packet");
+    for (uint32_t i = 0; i <= c.seq; ++i) {  // sequences 0 .. seq-1 are spent first
+      n = c.type == PacketType::kRootSignedBroadcast ? sender->seal_signed(payload, packet, root_key)
+                                                     : sender->seal(payload, packet);
+    }
+    packet.resize(*n);
+    const auto aead = Aead::create(suite).value();
+    const Nonce nonce = Nonce::from_counter(aead.nonce_size(), 0x66617274, c.seq);
+    Record r("traffic");
+    r.num("suite", static_cast<uint64_t>(suite))
+        .num("group_id", Scenario::kGroupId)
+        .num("epoch", 2)
+        .bytes("net_key", net)
+        .num("type", static_cast<uint64_t>(c.type))
+        .num("sender", c.sender)
+        .num("seq", c.seq)
+        .bytes("payload", payload)
+        .bytes("sender_key", key_bytes(kdf_derive(net_key, kdf_ctx::kTraffic, c.sender)))
+        .bytes("nonce", nonce.bytes());
+    if (c.type == PacketType::kRootSignedBroadcast) r.bytes("root_seed", seed_bytes(root_id.seed));
+    r.bytes("packet", packet);
+    f.records.push_back(std::move(r));
+  }
+  return f;
+}
+
+std::vector<File> generate() {
+  Scenario w(ScenarioOptions{RootConfig::RekeyEncoding::kWhole});
+  w.run();
+  Scenario s(ScenarioOptions{RootConfig::RekeyEncoding::kSlices});
+  s.run();
+  std::vector<File> files;
+  files.push_back(handshake_file(w));
+  files.push_back(welcome_file(w));
+  files.push_back(whole_file(w));
+  files.push_back(slice_file(s));
+  files.push_back(traffic_file(w, AeadSuite::kChaCha20Poly1305, "traffic.json"));
+  files.push_back(traffic_file(w, AeadSuite::kXChaCha20Poly1305, "traffic_xchacha20poly1305.json"));
+  if (aead_suite_available(AeadSuite::kAes256Gcm)) {
+    files.push_back(traffic_file(w, AeadSuite::kAes256Gcm, "traffic_aes256gcm.json"));
+  } else {
+    std::fprintf(stderr, "netkey-vectors: no AES-NI here: traffic_aes256gcm.json is not produced\n");
+  }
+  return files;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: netkey-vectors --out DIR | --check DIR\n");
+  return 2;
+}
+
+}  // namespace
+}  // namespace netkey::vectors
+
+int main(int argc, char** argv) {
+  using namespace netkey::vectors;
+  if (argc != 3) return usage();
+  const std::string mode = argv[1], dir = argv[2];
+  if (mode != "--out" && mode != "--check") return usage();
+  int differ = 0;
+  for (const File& f : generate()) {
+    const std::string path = dir + "/" + f.name;
+    const std::string text = f.json();
+    if (mode == "--out") {
+      std::ofstream out(path, std::ios::binary);
+      out << text;
+      if (!out) {
+        std::fprintf(stderr, "netkey-vectors: cannot write %s\n", path.c_str());
+        return 1;
+      }
+      std::printf("wrote %s (%zu records)\n", path.c_str(), f.records.size());
+      continue;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in || ss.str() != text) {
+      std::fprintf(stderr, "netkey-vectors: %s differs from what the runtime produces now; "
+                           "regenerate with netkey-vectors --out and review the change\n", path.c_str());
+      ++differ;
+    } else {
+      std::printf("%s: identical (%zu records)\n", f.name.c_str(), f.records.size());
+    }
+  }
+  return differ ? 1 : 0;
+}

@@ -1,0 +1,236 @@
+#include "scenario.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "netkey/charter.h"
+#include "netkey/kdf.h"
+#include "netkey/sign.h"
+#include "netkey/wire/control_generated.h"
+#include "netkey/x25519.h"
+#include "src/group/messages.h"
+
+namespace netkey::vectors {
+namespace {
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "netkey-vectors: %s\n", what.c_str());
+  std::exit(1);
+}
+
+const wire::Control* control_of(const Bytes& b) { return flatbuffers::GetRoot<wire::Control>(b.data()); }
+
+bool has_identifier(const Bytes& b, const char* id) { return b.size() >= 8 && std::memcmp(b.data() + 4, id, 4) == 0; }
+
+Bytes key_bytes(const SymmetricKey& k) { return {k.data(), k.data() + SymmetricKey::kSize}; }
+
+}  // namespace
+
+void RecordingRng::fill(std::span<uint8_t> out) {
+  inner_.fill(out);
+  draws_.emplace_back(out.begin(), out.end());
+}
+
+std::string hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s(bytes.size() * 2, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    s[2 * i] = kDigits[bytes[i] >> 4];
+    s[2 * i + 1] = kDigits[bytes[i] & 15];
+  }
+  return s;
+}
+
+Bytes path_bytes(const std::vector<std::pair<NodeId, const SymmetricKey*>>& keys) {
+  Bytes out(keys.size() * 36);
+  size_t at = 0;
+  for (const auto& [node, key] : keys) {
+    for (int i = 0; i < 4; ++i) out[at++] = static_cast<uint8_t>(node >> (8 * i));
+    std::memcpy(out.data() + at, key->data(), 32);
+    at += 32;
+  }
+  return out;
+}
+
+Scenario::Scenario(ScenarioOptions options) : options_(options), ids_(kIdentitySeed) {
+  CharterFields f = demo::Identities::default_fields(kGroupId);
+  f.degree = 2;
+  f.batch_window_ms = 60'000;  // batches commit when run() flushes them
+  f.member_cap = 16;
+  charter_ = ids_.charter(f, {"alice", "bob", "carol", "dave", "erin"});
+  RootConfig rc = ids_.root_config(charter_, demo::kSimUnixTime);
+  rc.rekey_encoding = options_.encoding;
+  auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(kRootSeed), now_ns_);
+  if (!root) die("Root::create: " + root.status().message());
+  root_ = std::make_unique<Root>(std::move(root).value());
+}
+
+Player& Scenario::add_player(const std::string& subject, uint64_t seed) {
+  auto p = std::make_unique<Player>();
+  p->subject = subject;
+  p->peer = static_cast<PeerId>(players_.size() + 1);
+  p->address = "192.0.2." + std::to_string(p->peer) + ":40000";
+  auto rng = std::make_unique<RecordingRng>(seed);
+  p->rng = rng.get();
+  const demo::Identity& id = ids_.get(subject);
+  auto part = Participant::create(ids_.participant_config(id, charter_, demo::kSimUnixTime), std::move(rng), now_ns_);
+  if (!part) die("Participant::create: " + part.status().message());
+  p->participant = std::make_unique<Participant>(std::move(part).value());
+  players_.push_back(std::move(p));
+  return *players_.back();
+}
+
+Player& Scenario::player(const std::string& subject) {
+  for (auto& p : players_) {
+    if (p->subject == subject) return *p;
+  }
+  die("no player " + subject);
+}
+
+const KeySnapshot& Scenario::before_batch2(const Player& p) const { return before2_.at(p.subject); }
+
+Bytes Scenario::net_key_epoch2() const { return key_bytes(root_->net_key()); }
+
+void Scenario::run() {
+  for (const char* s : {"alice", "bob", "carol"}) add_player(s, 100 + players_.size());
+  for (auto& p : players_) p->participant->start(now_ns_);
+  pump();
+  root_->flush(now_ns_);
+  pump();
+  if (root_->epoch() != 1 || root_->member_count() != 3) die("batch 1 did not commit three members");
+  for (auto& p : players_) {
+    if (p->snapshots.empty()) die(p->subject + " has no Welcome");
+    before2_[p->subject] = p->snapshots.back();
+  }
+  now_ns_ += 10'000'000;
+  player("carol").participant->leave(now_ns_);
+  pump();
+  for (const char* s : {"dave", "erin"}) add_player(s, 100 + players_.size()).participant->start(now_ns_);
+  pump();
+  now_ns_ += 10'000'000;
+  root_->flush(now_ns_);
+  pump();
+  if (root_->epoch() != 2 || root_->member_count() != 4) die("batch 2 did not commit four members");
+  for (const char* s : {"alice", "bob", "dave", "erin"}) {
+    Player& p = player(s);
+    if (!p.participant->has_net_key() || !(p.participant->net_key() == root_->net_key())) {
+      die(p.subject + " does not hold the Root's net key of epoch 2");
+    }
+  }
+}
+
+void Scenario::pump() {
+  for (int round = 0; round < 1000; ++round) {
+    now_ns_ += 1'000'000;
+    bool any = false;
+    for (auto& pp : players_) {
+      Player& p = *pp;
+      while (auto t = p.participant->poll_transmit()) {
+        any = true;
+        const Bytes& b = *t->bytes;
+        if (t->channel == Channel::kMember) {
+          root_->handle_traffic(p.peer, b, now_ns_);
+          continue;
+        }
+        switch (control_of(b)->body_type()) {
+          case wire::ControlBody::Hello: p.hello = b; break;
+          case wire::ControlBody::HandshakeInit: p.handshake_init = b; break;
+          case wire::ControlBody::HandshakeFinish: p.handshake_finish = b; break;
+          case wire::ControlBody::LeaveRequest: p.leave_request = b; break;
+          default: break;
+        }
+        root_->handle_control(p.peer, p.address, b, now_ns_);
+      }
+    }
+    while (auto t = root_->poll_transmit()) {
+      any = true;
+      if (t->to == Transmit::To::kPeer) {
+        for (auto& p : players_) {
+          if (p->peer == t->peer) deliver_to_player(*p, *t);
+        }
+        continue;
+      }
+      for (PeerId peer : root_->member_peers()) {
+        if (peer == t->except) continue;
+        for (auto& p : players_) {
+          if (p->peer == peer) deliver_to_player(*p, *t);
+        }
+      }
+    }
+    if (!any) return;
+  }
+  die("the exchange did not settle");
+}
+
+void Scenario::deliver_to_player(Player& p, const Transmit& t) {
+  if (!t.bytes || t.bytes->empty()) return;  // a bare disconnect
+  const Bytes& b = *t.bytes;
+  switch (t.channel) {
+    case Channel::kControl: {
+      const auto type = control_of(b)->body_type();
+      if (type == wire::ControlBody::CookieChallenge) p.cookie_challenge = b;
+      p.participant->handle_control(b, now_ns_);
+      if (type == wire::ControlBody::HandshakeResponse) {
+        p.handshake_response = b;
+        derive_member_secret(p);
+      }
+      break;
+    }
+    case Channel::kRekey: {
+      if (has_identifier(b, "NKRW") && whole_.empty() && root_->epoch() == 2) whole_ = b;
+      if (p.keys) {
+        const bool welcomed = p.keys->in_group();
+        Status s = p.keys->apply(b);
+        // A batch's Whole also reaches its joiners, before their Welcome: like the
+        // Participant, the mirror ignores it.
+        if (!welcomed && s.code() == Errc::kNeedsResync) {
+          p.participant->handle_rekey(b, now_ns_);
+          break;
+        }
+        if (!s) die(p.subject + ": the mirror refused a rekey: " + s.message());
+        p.rekeys.push_back(b);
+        p.snapshots.push_back({p.keys->epoch(), p.keys->leaf(), path_bytes(p.keys->held_keys()),
+                               key_bytes(p.keys->net_key())});
+      }
+      p.participant->handle_rekey(b, now_ns_);
+      if (p.keys && !(p.participant->net_key() == p.keys->net_key())) {
+        die(p.subject + ": the mirror and the participant disagree on the net key");
+      }
+      break;
+    }
+    default: p.participant->handle_traffic(b, now_ns_); break;
+  }
+}
+
+// The participant's side of the handshake, recomputed with the runtime's functions from
+// the captured messages and the participant's first random draw (its ephemeral secret).
+void Scenario::derive_member_secret(Player& p) {
+  const auto* init = control_of(p.handshake_init)->body_as_HandshakeInit();
+  const auto* resp = control_of(p.handshake_response)->body_as_HandshakeResponse();
+  if (init == nullptr || resp == nullptr || p.rng->draws().empty() || p.rng->draws()[0].size() != 32) {
+    die(p.subject + ": unexpected handshake capture");
+  }
+  p.member_id = resp->member_id();
+  p.ephemeral_secret = p.rng->draws()[0];
+  auto kp = X25519KeyPair::from_secret(X25519Secret::from_bytes(p.ephemeral_secret));
+  if (std::memcmp(kp.public_key().bytes.data(), init->ephemeral()->data(), 32) != 0) {
+    die(p.subject + ": the first random draw is not the ephemeral secret");
+  }
+  X25519PublicKey root_eph;
+  std::memcpy(root_eph.bytes.data(), resp->ephemeral()->data(), 32);
+  const auto digest = charter_hash(charter_);
+  const auto& cert = ids_.get(p.subject).certificate;
+  auto t = detail::transcript_hash(kGroupId, digest, p.member_id, cert, kp.public_key(),
+                                   {resp->certificate()->data(), resp->certificate()->size()}, root_eph);
+  p.transcript.assign(t.begin(), t.end());
+  auto shared = kp.agree(root_eph);
+  if (!shared) die(p.subject + ": weak X25519 result");
+  p.shared_secret.assign(shared->data(), shared->data() + 32);
+  SymmetricKey secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, t);
+  p.member_secret = key_bytes(secret);
+  const auto root_key = SigningKey::from_seed(ids_.get("root", Role::kRoot, 9).seed);
+  p.keys = std::make_unique<MemberKeys>(kGroupId, p.member_id, secret, root_key.public_key());
+}
+
+}  // namespace netkey::vectors
