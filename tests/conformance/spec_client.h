@@ -110,6 +110,8 @@ std::vector<uint32_t> ancestors(uint32_t leaf, uint8_t degree);
 // Each returns "" on success, else the error name PROTOCOL.md gives ("bad_tag",
 // "unknown_key", ...). A failure leaves `m` as it was.
 std::string apply_sealed(Member& m, const Bytes& message);
+// Dispatches on the file identifier: "NKRW" a Whole, "NKSL" a Sealed message.
+std::string apply(Member& m, const Bytes& message);
 std::string apply_whole(Member& m, const Bytes& message);
 // Opens a Sealed message for `m` without applying it: the plaintext, or nullopt.
 std::optional<Bytes> open_sealed(const Member& m, const Bytes& message);

@@ -300,6 +300,12 @@ std::string apply_sealed(Member& m, const Bytes& message) {
   return kind == 1 ? apply_body(m, *plain, true) : apply_path(m, *plain);
 }
 
+std::string apply(Member& m, const Bytes& message) {
+  if (message.size() >= 8 && std::memcmp(message.data() + 4, "NKRW", 4) == 0) return apply_whole(m, message);
+  if (message.size() >= 8 && std::memcmp(message.data() + 4, "NKSL", 4) == 0) return apply_sealed(m, message);
+  return message.size() > (8u << 20) ? "too_large" : "malformed";
+}
+
 std::string apply_whole(Member& m, const Bytes& message) {
   if (message.size() > (8u << 20)) return "too_large";
   Bytes storage;
