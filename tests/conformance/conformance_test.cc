@@ -191,6 +191,7 @@ void check_sealed(const spec::Member& m, const Vector& v, const Bytes& message, 
 TEST_F(Conformance, Welcome) {
   int checked = 0;
   for (const Vector& v : load_vectors("welcome.json")) {
+    if (v.at("case") != "welcome") continue;
     SCOPED_TRACE(v.at("subject"));
     ++checked;
     spec::Member m = member_from(v, num(v, "group_id"));
@@ -220,29 +221,34 @@ spec::Member member_before(const Vector& v, uint64_t group, uint8_t degree) {
   return m;
 }
 
-TEST_F(Conformance, RekeyWhole) {
-  const auto all = load_vectors("rekey_whole.json");
+// A Whole and each member applying it: the signature, the envelope, the body in the
+// reference encoding, each member's new path and net key (or its refusal), and every
+// wrapped key it could read, re-wrapped to the same 48 bytes.
+void check_whole_file(const std::string& file, uint8_t kind, int expect_applied, int expect_refused) {
+  const auto all = load_vectors(file);
   const Vector& wv = all.at(0);
   ASSERT_EQ(wv.at("case"), "whole");
   const Bytes whole = bytes(wv, "whole"), body = bytes(wv, "body");
   const uint64_t group = num(wv, "group_id"), epoch = num(wv, "epoch");
   const auto degree = static_cast<uint8_t>(num(wv, "degree"));
-  // The signature (deterministic Ed25519) and the envelope.
   EXPECT_BYTES(bytes(wv, "root_public_key"), spec::ed25519_public(bytes(wv, "root_seed")));
   const Bytes sig = spec::ed25519_sign(bytes(wv, "root_seed"), spec::text0("netkey-rekey-v1") + body);
   EXPECT_BYTES(whole, spec::encode_whole(body, sig));
-  // The body, rebuilt from its parsed fields in the reference encoding.
   const auto* b = flatbuffers::GetRoot<w::RekeyBody>(body.data());
+  EXPECT_EQ(static_cast<uint8_t>(b->kind()), kind);
   std::vector<spec::Move> moves;
   for (const auto* mv : *b->moves()) moves.push_back({mv->from(), mv->to()});
   std::vector<spec::Entry> entries;
-  for (const auto* e : *b->entries()) entries.push_back({e->node(), e->wrapper(), Bytes(e->ciphertext()->begin(), e->ciphertext()->end())});
+  for (const auto* e : *b->entries()) {
+    entries.push_back({e->node(), e->wrapper(), Bytes(e->ciphertext()->begin(), e->ciphertext()->end())});
+  }
   EXPECT_FALSE(moves.empty()) << "the vector should exercise a LeafMove";
-  EXPECT_BYTES(body, spec::encode_whole_body(group, epoch, static_cast<uint8_t>(b->kind()), degree, moves, entries));
+  EXPECT_EQ(entries.empty(), kind == 1) << "a HashForward batch has no entries, a Full one has";
+  EXPECT_BYTES(body, spec::encode_whole_body(group, epoch, kind, degree, moves, entries));
   int applied = 0, refused = 0;
   for (size_t i = 1; i < all.size(); ++i) {
     const Vector& v = all[i];
-    SCOPED_TRACE(v.at("subject"));
+    SCOPED_TRACE(file + ": " + v.at("subject"));
     spec::Member m = member_before(v, group, degree);
     const std::string err = spec::apply_whole(m, whole);
     if (v.at("result") != "applied") {
@@ -256,12 +262,11 @@ TEST_F(Conformance, RekeyWhole) {
     EXPECT_EQ(m.leaf, num(v, "leaf_after"));
     EXPECT_BYTES(bytes(v, "path_after"), spec::path_bytes(m.path));
     EXPECT_BYTES(bytes(v, "net_key"), m.net_key);
-    // Every entry this member could read re-wraps to the same 48 bytes.
     int rewrapped = 0;
     for (const spec::Entry& e : entries) {
       const Bytes* key = nullptr;
       const Bytes* wrapping = nullptr;
-      Bytes leaf = spec::leaf_key(m.secret);
+      const Bytes leaf = spec::leaf_key(m.secret);
       if (e.wrapper == m.leaf) wrapping = &leaf;
       for (const auto& k : m.path) {
         if (k.node == e.node) key = &k.key;
@@ -271,10 +276,33 @@ TEST_F(Conformance, RekeyWhole) {
       EXPECT_BYTES(e.ciphertext, spec::wrap(*key, *wrapping, group, epoch, e.node, e.wrapper));
       ++rewrapped;
     }
-    EXPECT_GT(rewrapped, 0);
+    EXPECT_EQ(rewrapped > 0, kind == 0);
   }
-  EXPECT_EQ(applied, 2);
-  EXPECT_EQ(refused, 1);
+  EXPECT_EQ(applied, expect_applied);
+  EXPECT_EQ(refused, expect_refused);
+}
+
+TEST_F(Conformance, RekeyWhole) { check_whole_file("rekey_whole.json", 0, 2, 1); }
+
+// LKH+: nk-fwdky for every held node, nk-split for the node a member was split under.
+TEST_F(Conformance, RekeyHashForward) { check_whole_file("rekey_hash_forward.json", 1, 3, 0); }
+
+TEST_F(Conformance, Resync) {
+  int checked = 0;
+  for (const Vector& v : load_vectors("welcome.json")) {
+    if (v.at("case") != "resync") continue;
+    ++checked;
+    spec::Member m = member_before(v, num(v, "group_id"), 2);
+    const Bytes msg = bytes(v, "resync");
+    check_sealed(m, v, msg, 3);
+    ASSERT_EQ(spec::apply_sealed(m, msg), "");
+    EXPECT_EQ(m.epoch, num(v, "epoch"));
+    EXPECT_EQ(m.leaf, num(v, "leaf"));
+    EXPECT_BYTES(bytes(v, "path"), spec::path_bytes(m.path));
+    EXPECT_BYTES(bytes(v, "net_key"), m.net_key);
+    EXPECT_BYTES(bytes(v, "plaintext"), spec::encode_path_body(m.group, m.epoch, m.id, m.degree, m.leaf, m.path));
+  }
+  EXPECT_EQ(checked, 1);
 }
 
 TEST_F(Conformance, RekeySlice) {

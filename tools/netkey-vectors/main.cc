@@ -159,7 +159,7 @@ File handshake_file(Scenario& w) {
   return f;
 }
 
-File welcome_file(Scenario& w) {
+File welcome_file(Scenario& w, const Bytes& resync) {
   File f{"welcome.json", {}};
   for (const auto& pp : w.players()) {
     const Player& p = *pp;
@@ -181,11 +181,35 @@ File welcome_file(Scenario& w) {
         .bytes("net_key", after.net_key);
     f.records.push_back(std::move(r));
   }
+  // alice's Resync after batch 2, applied as if she had missed it (she holds epoch 1).
+  Player& alice = w.player("alice");
+  MemberKeys mirror(Scenario::kGroupId, alice.member_id, secret_of(alice),
+                    SigningKey::from_seed(w.identities().get("root", Role::kRoot, 9).seed).public_key());
+  if (!mirror.apply(alice.rekeys.front()) || !mirror.apply(resync)) {
+    std::fprintf(stderr, "netkey-vectors: the Resync does not apply\n");
+    std::exit(1);
+  }
+  const wire::Sealed* s = nullptr;
+  Bytes plain = open_sealed(alice, resync, &s);
+  Record r("resync");
+  with_member(r, alice).bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(alice)).unicast));
+  with_snapshot(r, "_before", w.before_batch2(alice))
+      .num("group_id", s->group_id())
+      .num("seq", s->seq())
+      .num("epoch", s->epoch())
+      .num("leaf", mirror.leaf())
+      .num("degree", 2)
+      .bytes("plaintext", plain)
+      .bytes("resync", resync)
+      .bytes("path", path_bytes(mirror.held_keys()))
+      .bytes("net_key", key_bytes(mirror.net_key()));
+  f.records.push_back(std::move(r));
   return f;
 }
 
-File whole_file(Scenario& w) {
-  File f{"rekey_whole.json", {}};
+// Batch 2 as one Whole (Full or HashForward), and each of batch 1's members applying it.
+File whole_file(Scenario& w, const std::string& name) {
+  File f{name, {}};
   const auto* whole = flatbuffers::GetRoot<wire::RekeyWhole>(w.whole().data());
   const auto* body = flatbuffers::GetRoot<wire::RekeyBody>(whole->body()->data());
   const auto& root_id = w.identities().get("root", Role::kRoot, 9);
@@ -197,8 +221,8 @@ File whole_file(Scenario& w) {
                           .bytes("root_public_key", SigningKey::from_seed(root_id.seed).public_key().bytes)
                           .bytes("body", vec(whole->body()))
                           .bytes("whole", w.whole()));
-  for (const char* name : {"alice", "bob", "carol"}) {
-    Player& p = w.player(name);
+  for (const char* subject : {"alice", "bob", "carol"}) {
+    Player& p = w.player(subject);
     Record r("member");
     with_member(r, p);
     with_snapshot(r, "_before", w.before_batch2(p));
@@ -298,14 +322,18 @@ File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
 }
 
 std::vector<File> generate() {
-  Scenario w(ScenarioOptions{RootConfig::RekeyEncoding::kWhole});
+  Scenario w(ScenarioOptions{RootConfig::RekeyEncoding::kWhole, false});
   w.run();
-  Scenario s(ScenarioOptions{RootConfig::RekeyEncoding::kSlices});
+  const Bytes resync = w.request_resync(w.player("alice"), 1);
+  Scenario s(ScenarioOptions{RootConfig::RekeyEncoding::kSlices, false});
   s.run();
+  Scenario hf(ScenarioOptions{RootConfig::RekeyEncoding::kWhole, true});
+  hf.run();
   std::vector<File> files;
   files.push_back(handshake_file(w));
-  files.push_back(welcome_file(w));
-  files.push_back(whole_file(w));
+  files.push_back(welcome_file(w, resync));
+  files.push_back(whole_file(w, "rekey_whole.json"));
+  files.push_back(whole_file(hf, "rekey_hash_forward.json"));
   files.push_back(slice_file(s));
   files.push_back(traffic_file(w, AeadSuite::kChaCha20Poly1305, "traffic.json"));
   files.push_back(traffic_file(w, AeadSuite::kXChaCha20Poly1305, "traffic_xchacha20poly1305.json"));

@@ -58,6 +58,7 @@ Scenario::Scenario(ScenarioOptions options) : options_(options), ids_(kIdentityS
   f.degree = 2;
   f.batch_window_ms = 60'000;  // batches commit when run() flushes them
   f.member_cap = 16;
+  f.hash_forward_joins = options_.hash_forward;
   charter_ = ids_.charter(f, {"alice", "bob", "carol", "dave", "erin"});
   RootConfig rc = ids_.root_config(charter_, demo::kSimUnixTime);
   rc.rekey_encoding = options_.encoding;
@@ -104,20 +105,34 @@ void Scenario::run() {
     before2_[p->subject] = p->snapshots.back();
   }
   now_ns_ += 10'000'000;
-  player("carol").participant->leave(now_ns_);
-  pump();
+  if (!options_.hash_forward) {
+    player("carol").participant->leave(now_ns_);
+    pump();
+  }
   for (const char* s : {"dave", "erin"}) add_player(s, 100 + players_.size()).participant->start(now_ns_);
   pump();
   now_ns_ += 10'000'000;
   root_->flush(now_ns_);
   pump();
-  if (root_->epoch() != 2 || root_->member_count() != 4) die("batch 2 did not commit four members");
+  const size_t members = options_.hash_forward ? 5 : 4;
+  if (root_->epoch() != 2 || root_->member_count() != members) die("batch 2 did not commit as scripted");
   for (const char* s : {"alice", "bob", "dave", "erin"}) {
     Player& p = player(s);
     if (!p.participant->has_net_key() || !(p.participant->net_key() == root_->net_key())) {
       die(p.subject + " does not hold the Root's net key of epoch 2");
     }
   }
+}
+
+Bytes Scenario::request_resync(Player& p, uint64_t have_epoch) {
+  now_ns_ += 1'000'000'000;  // past the Root's per-member resync interval
+  root_->handle_control(p.peer, p.address, *detail::encode_resync_request(have_epoch), now_ns_);
+  Bytes out;
+  while (auto t = root_->poll_transmit()) {
+    if (t->to == Transmit::To::kPeer && t->peer == p.peer && t->channel == Channel::kRekey) out = *t->bytes;
+  }
+  if (out.empty()) die("the Root sent no Resync");
+  return out;
 }
 
 void Scenario::pump() {

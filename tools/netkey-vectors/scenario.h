@@ -62,11 +62,15 @@ struct Player {
 
 struct ScenarioOptions {
   RootConfig::RekeyEncoding encoding = RootConfig::RekeyEncoding::kWhole;
+  // The charter's join policy is hash-forward (LKH+), and nobody leaves in batch 2.
+  bool hash_forward = false;
 };
 
 // The match: a group of degree 2. Batch 1 (epoch 1): alice, bob and carol join.
 // Batch 2 (epoch 2): carol leaves, dave and erin join: dave takes carol's leaf, and erin
 // splits bob's (shallower) leaf, so bob moves (a LeafMove). The Root uses `encoding`.
+// With hash_forward, batch 2 is dave and erin joining only: a HashForward batch in which
+// both split a leaf (bob's, then alice's).
 class Scenario {
  public:
   static constexpr uint64_t kGroupId = 0x4e4b564543543031;  // "10TCEVKN" little-endian
@@ -84,6 +88,9 @@ class Scenario {
   // The rekey messages of batch 2 as the Root sent them: the Whole (or empty), and the
   // Slices by subject.
   const Bytes& whole() const { return whole_; }
+  // Sends a ResyncRequest{have_epoch} as `p` and returns the Root's Resync (not
+  // delivered to the participant).
+  Bytes request_resync(Player& p, uint64_t have_epoch);
   // Keys of `p` just before batch 2 (after batch 1's Welcome).
   const KeySnapshot& before_batch2(const Player& p) const;
   // The net key of epoch 2.
