@@ -8,6 +8,8 @@
 #include <map>
 
 #include "netkey/rekey_codec.h"
+#include "netkey/wire/rekey_generated.h"
+#include "src/keytree/sealed.h"
 #include "src/keytree/wrap.h"
 
 namespace netkey {
@@ -252,6 +254,44 @@ TEST_F(MemberKeysTest, BadSealedTag) {
   EXPECT_EQ(m.apply(bad).code(), Errc::kBadTag);
   expect_unchanged(m, before);
   EXPECT_TRUE(m.apply(*s).is_ok());  // the genuine one still applies
+}
+
+// What a buggy Root could send: `msg`'s plaintext sealed again under a header that names
+// another epoch. (Test only: it reuses the Root's seq under the same key.)
+std::vector<uint8_t> reseal_with_epoch(const std::vector<uint8_t>& msg, const SymmetricKey& secret, uint64_t epoch) {
+  const auto* s = flatbuffers::GetRoot<wire::Sealed>(msg.data());
+  const auto keys = MemberDerivedKeys::from_secret(secret);
+  detail::SealedHeader h{s->group_id(), s->epoch(), s->member(), s->seq(), static_cast<SealedKind>(s->kind())};
+  std::vector<uint8_t> plain(s->ciphertext()->size() - kAeadTagSize);
+  auto ad = h.ad();
+  EXPECT_TRUE(detail::sealed_aead()
+                  .open(keys.unicast, h.nonce(), ad, {s->ciphertext()->data(), s->ciphertext()->size()}, plain)
+                  .is_ok());
+  h.epoch = epoch;
+  ad = h.ad();
+  std::vector<uint8_t> ct(plain.size() + kAeadTagSize);
+  detail::sealed_aead().seal(keys.unicast, h.nonce(), ad, plain, ct);
+  flatbuffers::FlatBufferBuilder b;
+  auto cv = b.CreateVector(ct);
+  b.Finish(wire::CreateSealed(b, h.group_id, h.epoch, h.member, h.seq, s->kind(), cv), "NKSL");
+  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+}
+
+TEST_F(MemberKeysTest, SealedHeaderAndBodyMustAgreeOnTheEpoch) {
+  auto plan = leave(3);
+  auto slice = SliceEncoder(plan).encode(tree_, 1);
+  ASSERT_TRUE(slice.is_ok());
+  MemberKeys& m = members_.at(1);
+  Snap before = snap(m);
+  EXPECT_EQ(m.apply(reseal_with_epoch(*slice, secrets_.at(1), plan.epoch + 1)).code(), Errc::kMalformed);
+  expect_unchanged(m, before);
+  ASSERT_TRUE(m.apply(*slice).is_ok());
+  // The same rule for a Resync (checked before the epoch's freshness).
+  auto resync = encode_resync(tree_, 1);
+  ASSERT_TRUE(resync.is_ok());
+  Snap now = snap(m);
+  EXPECT_EQ(m.apply(reseal_with_epoch(*resync, secrets_.at(1), tree_.epoch() + 1)).code(), Errc::kMalformed);
+  expect_unchanged(m, now);
 }
 
 TEST_F(MemberKeysTest, MalformedAndOversized) {

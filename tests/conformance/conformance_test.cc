@@ -351,6 +351,12 @@ TEST_F(Conformance, SpecClientRefusesTamperedRekeys) {
   spec::Member ms = member_before(s, group, 2);
   EXPECT_EQ(spec::apply_sealed(ms, slice), "bad_tag");
   EXPECT_EQ(ms.epoch, num(s, "epoch_before"));
+  // A Slice whose (authenticated) header names another epoch than its body.
+  const uint64_t seq = num(s, "seq"), epoch = num(s, "epoch") + 1;
+  const Bytes ct = spec::aead_seal(spec::kChaCha, spec::unicast_key(ms.secret), spec::sealed_nonce(1, seq),
+                                   spec::sealed_ad(group, epoch, ms.id, seq, 1), bytes(s, "plaintext"));
+  EXPECT_EQ(spec::apply_sealed(ms, spec::encode_sealed(group, epoch, ms.id, seq, 1, ct)), "malformed");
+  EXPECT_EQ(ms.epoch, num(s, "epoch_before"));
 }
 
 void check_traffic(const std::string& file) {

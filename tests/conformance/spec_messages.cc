@@ -55,11 +55,12 @@ const Bytes* held(const Member& m, uint32_t node) {
 }
 
 // "Body checks (Whole and Slice)". Commits to `m` only when everything passed.
-std::string apply_body(Member& m, const Bytes& bytes, bool slice) {
+std::string apply_body(Member& m, const Bytes& bytes, bool slice, uint64_t sealed_epoch = 0) {
   Bytes storage;
   const auto* b = verified<w::RekeyBody>(bytes, nullptr, 8u << 20, storage);
   if (b == nullptr) return "malformed";
   if (b->group_id() != m.group) return "wrong_group";
+  if (slice && b->epoch() != sealed_epoch) return "malformed";
   if (!m.in_group) return "needs_resync";
   if (b->epoch() <= m.epoch) return "stale_epoch";
   if (b->epoch() > m.epoch + 1) return "needs_resync";
@@ -156,11 +157,12 @@ std::string apply_body(Member& m, const Bytes& bytes, bool slice) {
 }
 
 // Welcome and Resync: "Verifier on the PathBody; group and member ours; ...".
-std::string apply_path(Member& m, const Bytes& bytes) {
+std::string apply_path(Member& m, const Bytes& bytes, uint64_t sealed_epoch) {
   Bytes storage;
   const auto* b = verified<w::PathBody>(bytes, nullptr, 8u << 20, storage);
   if (b == nullptr) return "malformed";
   if (b->group_id() != m.group || b->member() != m.id) return "wrong_group";
+  if (b->epoch() != sealed_epoch) return "malformed";
   if (b->degree() < 2 || b->degree() > 16) return "malformed";
   if (b->path() == nullptr || b->leaf() == 0) return "malformed";
   if (m.in_group && b->epoch() <= m.epoch) return "stale_epoch";
@@ -297,7 +299,7 @@ std::string apply_sealed(Member& m, const Bytes& message) {
   if (s->group_id() != m.group || s->member() != m.id) return "wrong_group";
   auto plain = open_sealed(m, message);
   if (!plain) return "bad_tag";
-  return kind == 1 ? apply_body(m, *plain, true) : apply_path(m, *plain);
+  return kind == 1 ? apply_body(m, *plain, true, s->epoch()) : apply_path(m, *plain, s->epoch());
 }
 
 std::string apply(Member& m, const Bytes& message) {

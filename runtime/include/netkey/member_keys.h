@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <span>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -58,8 +59,9 @@ class MemberKeys {
     std::vector<std::pair<NodeId, SymmetricKey>> keys;  // ancestors, bottom-up
     SymmetricKey net_key;
   };
-  Status apply_body(std::span<const uint8_t> body, bool sealed_for_us);
-  Status apply_path(std::span<const uint8_t> body, SealedKind kind);
+  // sealed_epoch: the authenticated Sealed header's epoch (a Slice); nullopt for a Whole.
+  Status apply_body(std::span<const uint8_t> body, std::optional<uint64_t> sealed_epoch);
+  Status apply_path(std::span<const uint8_t> body, SealedKind kind, uint64_t sealed_epoch);
   Status check_epoch(uint64_t epoch) const;
   void commit(Path p);
 

@@ -85,7 +85,7 @@ Status MemberKeys::apply_whole(std::span<const uint8_t> bytes) {
     return Status(Errc::kBadSignature, "rekey is not signed by the Root");
   }
   std::vector<uint8_t> body_copy(body->begin(), body->end());
-  return apply_body(body_copy, false);
+  return apply_body(body_copy, std::nullopt);
 }
 
 Status MemberKeys::apply_sealed(std::span<const uint8_t> bytes) {
@@ -104,18 +104,18 @@ Status MemberKeys::apply_sealed(std::span<const uint8_t> bytes) {
   Status st = detail::sealed_aead().open(derived_.unicast, h.nonce(), ad,
                                          {m.ciphertext()->data(), m.ciphertext()->size()}, plain);
   if (!st) return Status(Errc::kBadTag, "sealed message failed authentication");
-  Status out = h.kind == SealedKind::kSlice ? apply_body(plain, true) : apply_path(plain, h.kind);
+  Status out = h.kind == SealedKind::kSlice ? apply_body(plain, h.epoch) : apply_path(plain, h.kind, h.epoch);
   detail::wipe(plain.data(), plain.size());
-  // The inner epoch must match the authenticated header's (checked inside via body).
   return out;
 }
 
-Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind) {
+Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind, uint64_t sealed_epoch) {
   auto pb = wire::verify_flatbuffer<wire::PathBody>(plain, nullptr, kBodyLimits, "path");
   if (!pb) return pb.status();
   const wire::PathBody& b = **pb;
   if (b.group_id() != group_id_) return Status(Errc::kWrongGroup, "path for another group");
   if (b.member() != id_) return Status(Errc::kWrongGroup, "path for another member");
+  if (b.epoch() != sealed_epoch) return malformed("sealed header and path disagree on the epoch");
   if (b.degree() < kMinDegree || b.degree() > kMaxDegree) return malformed("path has an invalid degree");
   if (b.path() == nullptr || b.leaf() == kRootNode) return malformed("path lacks keys");
   if (in_group_ && b.epoch() <= epoch_) {
@@ -137,11 +137,13 @@ Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind) {
   return Status::ok();
 }
 
-Status MemberKeys::apply_body(std::span<const uint8_t> bytes, bool sealed_for_us) {
+Status MemberKeys::apply_body(std::span<const uint8_t> bytes, std::optional<uint64_t> sealed_epoch) {
+  const bool sealed_for_us = sealed_epoch.has_value();
   auto rb = wire::verify_flatbuffer<wire::RekeyBody>(bytes, nullptr, kBodyLimits, "rekey body");
   if (!rb) return rb.status();
   const wire::RekeyBody& b = **rb;
   if (b.group_id() != group_id_) return Status(Errc::kWrongGroup, "rekey for another group");
+  if (sealed_for_us && b.epoch() != *sealed_epoch) return malformed("sealed header and slice disagree on the epoch");
   NETKEY_RETURN_IF_ERROR(check_epoch(b.epoch()));
   if (b.degree() != degree_) return malformed("rekey degree differs from ours");
   const uint8_t kind = static_cast<uint8_t>(b.kind());
