@@ -45,6 +45,27 @@ TEST(Group, ParticipantsJoinAndAgreeOnTheNetKey) {
   EXPECT_EQ(g.root().stats().refusals_total(), 0u);
 }
 
+// A batch's Whole goes to the members that hold the previous epoch, not to the batch's
+// joiners (who are member peers when it leaves, but get their keys from the Welcome).
+TEST(Group, AWholeSkipsTheBatchsJoiners) {
+  SimGroupOptions o = small();
+  o.encoding = RootConfig::RekeyEncoding::kWhole;
+  SimGroup g(std::move(o));
+  std::vector<uint32_t> first;
+  for (size_t i = 1; i <= 3; ++i) first.push_back(g.add_subject(i));
+  g.run_for(2 * kSec);
+  const uint32_t late = g.add_subject(4);
+  g.run_for(2 * kSec);
+  ASSERT_EQ(g.root().member_count(), 4u);
+  EXPECT_EQ(g.disagreeing(), 0u);
+  for (uint32_t n : first) {
+    EXPECT_EQ(g.participant(n).stats().rekeys_applied, 2u);  // Welcome, then the Whole
+    EXPECT_EQ(g.participant(n).stats().rekeys_early, 0u);
+  }
+  EXPECT_EQ(g.participant(late).stats().rekeys_applied, 1u);  // its Welcome
+  EXPECT_EQ(g.participant(late).stats().rekeys_early, 0u);     // no Whole before it
+}
+
 TEST(Group, RootRefusesToRunOnAnInvalidCharter) {
   SimGroup g(small());
   Identities& ids = g.ids();

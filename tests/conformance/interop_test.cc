@@ -43,7 +43,7 @@ class Interop : public ::testing::Test {
   std::string follow_rekeys(netkey::PeerId peer, spec::Member& m) {
     bool applied = false;
     while (auto t = root_->poll_transmit()) {
-      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : t->except != peer;
+      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : !t->excludes(peer);
       if (!to_peer || t->channel != netkey::Channel::kRekey) continue;
       const std::string err = spec::apply(m, *t->bytes);
       if (!m.in_group && err == "needs_resync") continue;
@@ -56,7 +56,7 @@ class Interop : public ::testing::Test {
   // The next transmit from the Root to `peer` on `channel`, skipping others.
   Bytes next_to(netkey::PeerId peer, netkey::Channel channel) {
     while (auto t = root_->poll_transmit()) {
-      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : t->except != peer;
+      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : !t->excludes(peer);
       if (to_peer && t->channel == channel && t->bytes && !t->bytes->empty()) return *t->bytes;
     }
     ADD_FAILURE() << "the Root sent nothing to peer " << peer;

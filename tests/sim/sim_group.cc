@@ -61,7 +61,7 @@ void SimGroup::pump_root() {
       if (t->then_disconnect) closed_.insert(t->peer);
     } else {
       for (PeerId p : root_->member_peers()) {
-        if (p != t->except && !closed_.count(p)) net_.send(0, p, t->channel, t->reliable, t->bytes, now_);
+        if (!t->excludes(p) && !closed_.count(p)) net_.send(0, p, t->channel, t->reliable, t->bytes, now_);
       }
     }
   }

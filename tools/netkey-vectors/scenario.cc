@@ -167,7 +167,7 @@ void Scenario::pump() {
         continue;
       }
       for (PeerId peer : root_->member_peers()) {
-        if (peer == t->except) continue;
+        if (t->excludes(peer)) continue;
         for (auto& p : players_) {
           if (p->peer == peer) deliver_to_player(*p, *t);
         }

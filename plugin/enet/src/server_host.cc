@@ -111,7 +111,7 @@ struct ServerHost::Impl {
       ENetPacket* pkt = enet_packet_create(t->bytes->data(), t->bytes->size(), detail::packet_flags(t->channel, t->reliable));
       if (!pkt) continue;
       for (PeerId id : root.member_peers()) {
-        if (id == t->except) continue;
+        if (t->excludes(id)) continue;
         auto p = enet_peer.find(id);
         if (p == enet_peer.end()) continue;
         if (enet_peer_send(p->second, static_cast<enet_uint8>(t->channel), pkt) == 0) count(t->channel, pkt->dataLength);

@@ -8,6 +8,7 @@
 #ifndef NETKEY_GROUP_H_
 #define NETKEY_GROUP_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,11 +48,17 @@ std::string_view refusal_reason_name(RefusalReason reason);
 struct Transmit {
   enum class To : uint8_t {
     kPeer,        // `peer`
-    kAllMembers,  // every peer that holds the current epoch, except `except` (0: none)
+    kAllMembers,  // every member peer (Root::member_peers()) for which !excludes(peer)
   };
   To to = To::kPeer;
   PeerId peer = 0;
   PeerId except = 0;
+  // kAllMembers: further peers it is not for, sorted. A batch's Whole skips the batch's
+  // joiners: they are member peers when it is sent, but their Welcome carries their keys.
+  std::shared_ptr<const std::vector<PeerId>> skip;
+  bool excludes(PeerId p) const {
+    return p == except || (skip != nullptr && std::binary_search(skip->begin(), skip->end(), p));
+  }
   Channel channel = Channel::kControl;
   bool reliable = true;
   // Shared so that a broadcast is one buffer, whatever the number of peers.

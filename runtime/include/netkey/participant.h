@@ -62,6 +62,7 @@ struct ParticipantStats {
   uint64_t rekeys_applied = 0;
   uint64_t rekeys_rejected = 0;     // any apply error other than stale/needs-resync
   uint64_t rekeys_stale = 0;
+  uint64_t rekeys_early = 0;        // arrived before the Welcome, so ignored (should stay 0)
   uint64_t resyncs_requested = 0;
   uint64_t control_malformed = 0;
   uint64_t rekey_bytes = 0;

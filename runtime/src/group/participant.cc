@@ -240,7 +240,11 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
     case Errc::kStaleEpoch: ++s.stats.rekeys_stale; break;
     case Errc::kNeedsResync:
       // Before the Welcome there is nothing to resync: the Welcome is on its way.
-      if (was_welcomed) s.request_resync(now_ns);
+      if (was_welcomed) {
+        s.request_resync(now_ns);
+      } else {
+        ++s.stats.rekeys_early;
+      }
       break;
     default: ++s.stats.rekeys_rejected; break;
   }

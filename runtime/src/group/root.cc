@@ -107,10 +107,12 @@ struct Root::Impl {
     t.then_disconnect = then_disconnect;
     out.push_back(std::move(t));
   }
-  void send_all(Channel ch, bool reliable, Bytes bytes, PeerId except = 0) {
+  void send_all(Channel ch, bool reliable, Bytes bytes, PeerId except = 0,
+                std::shared_ptr<const std::vector<PeerId>> skip = nullptr) {
     Transmit t;
     t.to = Transmit::To::kAllMembers;
     t.except = except;
+    t.skip = std::move(skip);
     t.channel = ch;
     t.reliable = reliable;
     t.bytes = std::move(bytes);
@@ -438,10 +440,17 @@ struct Root::Impl {
         stats.rekey_bytes_sent += sl->size();
         send(rec.peer, Channel::kRekey, true, std::make_shared<const std::vector<uint8_t>>(std::move(sl).value()));
       }
-    } else if (tree.has_net_key()) {
+    } else if (tree.has_net_key() && tree.member_count() > joined.size()) {  // someone to send it to
       auto whole = std::make_shared<const std::vector<uint8_t>>(encode_whole(*plan, key));
       stats.rekey_bytes_sent += whole->size() * (tree.member_count() - joined.size());
-      send_all(Channel::kRekey, true, whole);
+      // Not to this batch's joiners: their Welcome follows, and a Whole before it is
+      // bytes they cannot use.
+      auto skip = std::make_shared<std::vector<PeerId>>();
+      for (MemberId id : plan->joined) {
+        if (members.at(id).peer != 0) skip->push_back(members.at(id).peer);
+      }
+      std::sort(skip->begin(), skip->end());
+      send_all(Channel::kRekey, true, whole, 0, std::move(skip));
     }
     for (MemberId id : plan->joined) {
       auto& rec = members.at(id);
