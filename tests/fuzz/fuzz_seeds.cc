@@ -7,12 +7,15 @@
 #include <string>
 
 #include "common/pki.h"
+#include "fuzz_world.h"
 #include "netkey/keyfile.h"
 #include "netkey/list_controller.h"
 #include "netkey/participant.h"
 #include "netkey/rekey_codec.h"
 #include "netkey/root.h"
 #include "netkey/traffic.h"
+#include "netkey/wire/charter_generated.h"
+#include "netkey/wire/rekey_generated.h"
 #include "src/group/messages.h"
 
 namespace fs = std::filesystem;
@@ -25,6 +28,17 @@ static void put(const std::string& target, std::span<const uint8_t> bytes) {
   fs::create_directories(g_dir + "/" + target);
   std::ofstream f(g_dir + "/" + target + "/seed" + std::to_string(g_count++), std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+// Writes a seed for a structure-aware target and checks that it gets all the way through
+// (fuzz_world.h): a seed that no longer does would leave the fuzzer at the front door.
+static int g_shallow = 0;
+static void put_deep(const std::string& target, std::span<const uint8_t> bytes,
+                     bool (*run)(std::span<const uint8_t>)) {
+  put(target, bytes);
+  if (!run(bytes)) {
+    std::fprintf(stderr, "fuzz_seeds: a %s seed no longer reaches the parser behind its check\n", target.c_str());
+    ++g_shallow;
+  }
 }
 static void put_framed(const std::string& target, const std::vector<std::vector<uint8_t>>& msgs) {
   std::vector<uint8_t> out;
@@ -42,8 +56,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_dir = argv[1];
-  demo::Identities ids(3);
-  auto charter = ids.charter(demo::Identities::default_fields(0x5151), {"p1", "p2"});
+  demo::Identities& ids = fuzz::ids();
+  const std::vector<uint8_t>& charter = fuzz::charter();
   put("charter", charter);
   put("certificate", ids.get("p1").certificate);
   const std::string ca_file = encode_ca_public_file("ca", ids.ca().public_key());
@@ -77,30 +91,70 @@ int main(int argc, char** argv) {
   put_framed("root_control", to_root);
   for (const auto& m : to_client) {
     put("participant_control", m);
+    auto c = detail::parse_control(m);
+    if (c && c->msg->body_as_HandshakeResponse()) put_deep("handshake_response", m, fuzz::run_handshake_response);
     put("rekey", m);
     put("traffic", m);
   }
-  // An ACL update from the List Controller.
-  const demo::Identity& lc = ids.get("lc", Role::kListController, 9);
-  ListController list(0x5151, lc.seed, lc.certificate);
-  put_framed("root_control", {*list.add({"p3"}).value()});
+  // The Init's certificate and ephemeral, and the Finish, for fuzz_handshake_init:
+  // le16(n) || certificate || ephemeral || next message.
+  for (const auto& m : to_root) {
+    auto c = detail::parse_control(m);
+    if (!c || c->msg->body_as_HandshakeInit() == nullptr) continue;
+    const auto* init = c->msg->body_as_HandshakeInit();
+    std::vector<uint8_t> seed = {static_cast<uint8_t>(init->certificate()->size()),
+                                 static_cast<uint8_t>(init->certificate()->size() >> 8)};
+    seed.insert(seed.end(), init->certificate()->begin(), init->certificate()->end());
+    seed.insert(seed.end(), init->ephemeral()->begin(), init->ephemeral()->end());
+    for (const auto& f : to_root) {
+      auto fc = detail::parse_control(f);
+      if (fc && fc->msg->body_as_HandshakeFinish()) seed.insert(seed.end(), f.begin(), f.end());
+    }
+    put_deep("handshake_init", seed, fuzz::run_handshake_init);
+  }
 
-  // Rekeys of every encoding for the fuzz_rekey member (group 7, member 1).
-  DeterministicRng rng(5);
-  SigningKey rk = SigningKey::generate(rng);
-  SymmetricKey secret = rng.symmetric_key();
-  KeyTree tree(7, TreePolicy{});
-  Batch b;
-  b.joins.push_back({1, secret.clone()});
-  for (MemberId id = 2; id < 20; ++id) b.joins.push_back({id, rng.symmetric_key()});
-  (void)tree.commit(std::move(b), rng);
-  put("rekey", encode_welcome(tree, 1).value());
+  // ACL updates from the List Controller: whole messages, and bodies for fuzz_acl_update.
+  const demo::Identity& lc = ids.get("lc", Role::kListController, 9);
+  ListController list(fuzz::kSession, lc.seed, lc.certificate);
+  ListController fresh(fuzz::kSession, lc.seed, lc.certificate);
+  put_framed("root_control", {*list.add({"p3"}).value()});
+  for (const auto& u : {*fresh.add({"p3", "p4"}).value(), *ListController(fuzz::kSession, lc.seed, lc.certificate)
+                                                              .remove({"p2"}).value()}) {
+    auto c = detail::parse_control(u);
+    const auto* body = c->msg->body_as_AclUpdate()->body();
+    put_deep("acl_update", std::vector<uint8_t>(body->begin(), body->end()), fuzz::run_acl_update);
+  }
+  // The charter's body, for fuzz_charter_body.
+  {
+    std::vector<uint8_t> copy = charter;
+    const auto* ch = flatbuffers::GetRoot<wire::Charter>(copy.data());
+    put_deep("charter_body", std::vector<uint8_t>(ch->body()->begin(), ch->body()->end()), fuzz::run_charter_body);
+  }
+
+  // Rekeys of every encoding for the fuzz member (group 7, member 1), whole and as the
+  // bodies behind the signature or the tag (fuzz_whole_body, fuzz_sealed_body: a leading
+  // byte picks the kind, 0 Slice, 1 Welcome, 2 Resync).
+  fuzz::FuzzMember fm;
+  put("rekey", fm.welcome);
   Batch l;
   l.leaves = {5};
-  auto plan = tree.commit(std::move(l), rng).value();
-  put("rekey", encode_whole(plan, rk));
-  put("rekey", SliceEncoder(plan).encode(tree, 1).value());
-  put("rekey", encode_resync(tree, 1).value());
+  auto plan = fm.tree.commit(std::move(l), fm.rng).value();
+  const auto whole = encode_whole(plan, fm.root);
+  put("rekey", whole);
+  {
+    const auto* w = flatbuffers::GetRoot<wire::RekeyWhole>(whole.data());
+    put_deep("whole_body", std::vector<uint8_t>(w->body()->begin(), w->body()->end()), fuzz::run_whole_body);
+  }
+  const auto slice = SliceEncoder(plan).encode(fm.tree, 1).value();
+  const auto resync = encode_resync(fm.tree, 1).value();
+  put("rekey", slice);
+  put("rekey", resync);
+  for (uint8_t kind : {0, 1, 2}) {
+    std::vector<uint8_t> seed = {kind};
+    const auto plain = fuzz::open_sealed(fm.secret, kind == 0 ? slice : resync);
+    seed.insert(seed.end(), plain.begin(), plain.end());
+    put_deep("sealed_body", seed, fuzz::run_sealed_body);
+  }
 
   // Traffic of every type.
   TrafficConfig c;
@@ -128,5 +182,5 @@ int main(int argc, char** argv) {
   seed.insert(seed.end(), cookie.begin(), cookie.end());
   put("cookie", seed);
   std::printf("fuzz_seeds: %d seeds in %s\n", g_count, g_dir.c_str());
-  return 0;
+  return g_shallow == 0 ? 0 : 1;
 }
