@@ -1,5 +1,7 @@
 #include "common/faulty_proxy.h"
 
+#include <algorithm>
+
 namespace netkey::demo {
 namespace {
 ENetSocket open_udp(uint16_t port) {
@@ -69,6 +71,7 @@ void FaultyProxy::pump(uint64_t now) {
     const uint64_t k = key_of(from);
     if (!clients_.count(k)) clients_[k] = Client{from, open_udp(0), 0};
     if (clients_[k].upstream == ENET_SOCKET_NULL) continue;
+    clients_[k].last_sent = now;
     schedule(true, k, buf, now);
   }
   for (auto& [k, c] : clients_) {
@@ -94,14 +97,18 @@ void FaultyProxy::pump(uint64_t now) {
 }
 
 size_t FaultyProxy::partition(double fraction, uint64_t now, uint64_t duration) {
-  size_t n = 0;
+  std::vector<Client*> active;
   for (auto& [k, c] : clients_) {
-    if (static_cast<double>(rng_.uniform(1'000'000)) < fraction * 1e6) {
-      c.cut_until = now + duration;
-      ++n;
-    }
+    if (c.last_sent + 1'000'000'000 >= now) active.push_back(&c);
   }
-  return n;
+  if (active.empty()) return 0;
+  const size_t want = std::clamp<size_t>(static_cast<size_t>(fraction * static_cast<double>(active.size()) + 0.5), 1,
+                                         active.size());
+  for (size_t i = 0; i < want; ++i) {  // a partial Fisher-Yates shuffle picks `want` of them
+    std::swap(active[i], active[i + rng_.uniform(active.size() - i)]);
+    active[i]->cut_until = now + duration;
+  }
+  return want;
 }
 
 }  // namespace netkey::demo

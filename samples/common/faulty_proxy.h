@@ -34,7 +34,9 @@ class FaultyProxy {
   uint16_t port() const { return port_; }
 
   void pump(uint64_t now_ns);
-  // Cuts `fraction` of the clients seen so far off, both ways, until now + duration.
+  // Cuts round(fraction x active clients) of the clients off, at least one, both ways,
+  // until now + duration. Active: sent something in the last second (a bot that left is
+  // not picked, so the partition always hits a live connection). Returns how many.
   size_t partition(double fraction, uint64_t now_ns, uint64_t duration_ns);
 
   uint64_t forwarded() const { return forwarded_; }
@@ -47,6 +49,7 @@ class FaultyProxy {
     ENetAddress address;
     ENetSocket upstream;
     uint64_t cut_until = 0;
+    uint64_t last_sent = 0;  // last datagram from the client
   };
   struct Pending {
     uint64_t at;
