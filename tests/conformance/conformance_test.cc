@@ -188,6 +188,18 @@ void check_sealed(const spec::Member& m, const Vector& v, const Bytes& message, 
   EXPECT_BYTES(message, spec::encode_sealed(m.group, s->epoch(), m.id, s->seq(), kind, ct));
 }
 
+// A Welcome or Resync: the envelope, then the member's whole new state, and the
+// PathBody rebuilt in the reference encoding.
+void check_path_message(spec::Member& m, const Vector& v, const Bytes& msg, uint8_t kind) {
+  check_sealed(m, v, msg, kind);
+  ASSERT_EQ(spec::apply_sealed(m, msg), "");
+  EXPECT_EQ(m.leaf, num(v, "leaf"));
+  EXPECT_EQ(m.epoch, num(v, "epoch"));
+  EXPECT_BYTES(bytes(v, "path"), spec::path_bytes(m.path));
+  EXPECT_BYTES(bytes(v, "net_key"), m.net_key);
+  EXPECT_BYTES(bytes(v, "plaintext"), spec::encode_path_body(m.group, m.epoch, m.id, m.degree, m.leaf, m.path));
+}
+
 TEST_F(Conformance, Welcome) {
   int checked = 0;
   for (const Vector& v : load_vectors("welcome.json")) {
@@ -197,13 +209,7 @@ TEST_F(Conformance, Welcome) {
     spec::Member m = member_from(v, num(v, "group_id"));
     EXPECT_BYTES(bytes(v, "unicast_key"), spec::unicast_key(m.secret));
     const Bytes msg = bytes(v, "welcome");
-    check_sealed(m, v, msg, 2);
-    ASSERT_EQ(spec::apply_sealed(m, msg), "");
-    EXPECT_EQ(m.leaf, num(v, "leaf"));
-    EXPECT_EQ(m.epoch, num(v, "epoch"));
-    EXPECT_BYTES(bytes(v, "path"), spec::path_bytes(m.path));
-    EXPECT_BYTES(bytes(v, "net_key"), m.net_key);
-    EXPECT_BYTES(bytes(v, "plaintext"), spec::encode_path_body(m.group, m.epoch, m.id, m.degree, m.leaf, m.path));
+    check_path_message(m, v, msg, 2);
     // Applying it again is refused: the epoch is not newer.
     EXPECT_EQ(spec::apply_sealed(m, msg), "stale_epoch");
   }
@@ -293,14 +299,7 @@ TEST_F(Conformance, Resync) {
     if (v.at("case") != "resync") continue;
     ++checked;
     spec::Member m = member_before(v, num(v, "group_id"), 2);
-    const Bytes msg = bytes(v, "resync");
-    check_sealed(m, v, msg, 3);
-    ASSERT_EQ(spec::apply_sealed(m, msg), "");
-    EXPECT_EQ(m.epoch, num(v, "epoch"));
-    EXPECT_EQ(m.leaf, num(v, "leaf"));
-    EXPECT_BYTES(bytes(v, "path"), spec::path_bytes(m.path));
-    EXPECT_BYTES(bytes(v, "net_key"), m.net_key);
-    EXPECT_BYTES(bytes(v, "plaintext"), spec::encode_path_body(m.group, m.epoch, m.id, m.degree, m.leaf, m.path));
+    check_path_message(m, v, bytes(v, "resync"), 3);
   }
   EXPECT_EQ(checked, 1);
 }

@@ -92,6 +92,12 @@ Record& with_snapshot(Record& r, const std::string& suffix, const KeySnapshot& s
   return r.num("epoch" + suffix, s.epoch).num("leaf" + suffix, s.leaf).bytes("path" + suffix, s.path);
 }
 
+// A member receiving a Sealed message: who it is, its keys before, the header's fields.
+Record& with_sealed_header(Record& r, const Player& p, const KeySnapshot& before, const wire::Sealed* s) {
+  with_member(r, p).bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(p)).unicast));
+  return with_snapshot(r, "_before", before).num("group_id", s->group_id()).num("seq", s->seq()).num("epoch", s->epoch());
+}
+
 File handshake_file(Scenario& w) {
   File f{"handshake.json", {}};
   demo::Identities& ids = w.identities();
@@ -192,11 +198,7 @@ File welcome_file(Scenario& w, const Bytes& resync) {
   const wire::Sealed* s = nullptr;
   Bytes plain = open_sealed(alice, resync, &s);
   Record r("resync");
-  with_member(r, alice).bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(alice)).unicast));
-  with_snapshot(r, "_before", w.before_batch2(alice))
-      .num("group_id", s->group_id())
-      .num("seq", s->seq())
-      .num("epoch", s->epoch())
+  with_sealed_header(r, alice, w.before_batch2(alice), s)
       .num("leaf", mirror.leaf())
       .num("degree", 2)
       .bytes("plaintext", plain)
@@ -252,11 +254,7 @@ File slice_file(Scenario& s) {
     const wire::Sealed* sealed = nullptr;
     Bytes plain = open_sealed(p, msg, &sealed);
     Record r("slice");
-    with_member(r, p).bytes("unicast_key", key_bytes(MemberDerivedKeys::from_secret(secret_of(p)).unicast));
-    with_snapshot(r, "_before", s.before_batch2(p))
-        .num("group_id", sealed->group_id())
-        .num("seq", sealed->seq())
-        .num("epoch", sealed->epoch())
+    with_sealed_header(r, p, s.before_batch2(p), sealed)
         .bytes("plaintext", plain)
         .bytes("slice", msg);
     with_snapshot(r, "_after", p.snapshots.back()).bytes("net_key", p.snapshots.back().net_key);
