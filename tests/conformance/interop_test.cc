@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "common/pki.h"
 #include "conformance/spec_client.h"
@@ -25,14 +26,25 @@ namespace w = netkey::wire;
 
 Bytes of(const flatbuffers::Vector<uint8_t>* v) { return v == nullptr ? Bytes{} : Bytes(v->begin(), v->end()); }
 
-class Interop : public ::testing::Test {
+// The charter's suite and broadcast authentication, and the Root's rekey encoding.
+struct Setup {
+  spec::Suite suite;
+  bool signed_broadcasts;
+  netkey::RootConfig::RekeyEncoding encoding;
+  std::string name;
+};
+
+class Interop : public ::testing::TestWithParam<Setup> {
  protected:
   Interop() : ids_(4242) {
     netkey::CharterFields f = netkey::demo::Identities::default_fields(kSession);
     f.degree = 3;
+    f.suite = static_cast<netkey::AeadSuite>(GetParam().suite);
+    f.signed_broadcasts = GetParam().signed_broadcasts;
     charter_ = ids_.charter(f, {"spec-client", "runtime-player"});
-    auto root = netkey::Root::create(ids_.root_config(charter_, netkey::demo::kSimUnixTime),
-                                     std::make_unique<netkey::DeterministicRng>(3), now_);
+    netkey::RootConfig rc = ids_.root_config(charter_, netkey::demo::kSimUnixTime);
+    rc.rekey_encoding = GetParam().encoding;
+    auto root = netkey::Root::create(std::move(rc), std::make_unique<netkey::DeterministicRng>(3), now_);
     EXPECT_TRUE(root.is_ok());
     root_ = std::make_unique<netkey::Root>(std::move(root).value());
   }
@@ -70,7 +82,7 @@ class Interop : public ::testing::Test {
   uint64_t now_ = 1'000'000'000;
 };
 
-TEST_F(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
+TEST_P(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
   ASSERT_GE(sodium_init(), 0);
   const netkey::demo::Identity& me = ids_.get("spec-client");
   const Bytes seed(me.seed.data(), me.seed.data() + 32);
@@ -121,12 +133,14 @@ TEST_F(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
   // A Root broadcast opens; the spec client's own packet reaches the Root.
   const Bytes state = spec::text("tick 1: 3 players");
   ASSERT_TRUE(root_->broadcast(state, now_).is_ok());
-  auto opened = spec::traffic_open(spec::kChaCha, kSession, m.net_key, next_to(kPeer, netkey::Channel::kState));
+  const Bytes packet = next_to(kPeer, netkey::Channel::kState);
+  EXPECT_EQ(packet[0] & 0x0f, GetParam().signed_broadcasts ? 3 : 2);
+  auto opened = spec::traffic_open(GetParam().suite, kSession, m.net_key, packet, root_pk);
   ASSERT_TRUE(opened.has_value());
   EXPECT_EQ(*opened, state);
   const Bytes input = spec::text("input: jump");
   root_->handle_traffic(kPeer,
-                        spec::traffic_packet(spec::kChaCha, kSession, m.epoch, m.net_key, 1,
+                        spec::traffic_packet(GetParam().suite, kSession, m.epoch, m.net_key, 1,
                                              static_cast<uint16_t>(m.id), 0, input),
                         now_);
   bool got_input = false;
@@ -167,5 +181,12 @@ TEST_F(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
   EXPECT_FALSE(root_->member_of("spec-client").has_value());
   EXPECT_EQ(root_->stats().malformed_control, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Setups, Interop,
+    ::testing::Values(Setup{spec::kChaCha, false, netkey::RootConfig::RekeyEncoding::kAuto, "ChaChaGroupAuto"},
+                      Setup{spec::kXChaCha, true, netkey::RootConfig::RekeyEncoding::kSlices, "XChaChaSignedSlices"},
+                      Setup{spec::kChaCha, false, netkey::RootConfig::RekeyEncoding::kWhole, "ChaChaGroupWhole"}),
+    [](const ::testing::TestParamInfo<Setup>& i) { return i.param.name; });
 
 }  // namespace
