@@ -260,21 +260,13 @@ TEST_F(MemberKeysTest, BadSealedTag) {
 // another epoch. (Test only: it reuses the Root's seq under the same key.)
 std::vector<uint8_t> reseal_with_epoch(const std::vector<uint8_t>& msg, const SymmetricKey& secret, uint64_t epoch) {
   const auto* s = flatbuffers::GetRoot<wire::Sealed>(msg.data());
-  const auto keys = MemberDerivedKeys::from_secret(secret);
-  detail::SealedHeader h{s->group_id(), s->epoch(), s->member(), s->seq(), static_cast<SealedKind>(s->kind())};
-  std::vector<uint8_t> plain(s->ciphertext()->size() - kAeadTagSize);
-  auto ad = h.ad();
-  EXPECT_TRUE(detail::sealed_aead()
-                  .open(keys.unicast, h.nonce(), ad, {s->ciphertext()->data(), s->ciphertext()->size()}, plain)
-                  .is_ok());
+  const auto unicast = MemberDerivedKeys::from_secret(secret).unicast;
+  detail::SealedHeader h = detail::header_of(*s);
+  auto plain = detail::open_sealed(unicast, h, {s->ciphertext()->data(), s->ciphertext()->size()});
+  EXPECT_TRUE(plain.is_ok());
   h.epoch = epoch;
-  ad = h.ad();
-  std::vector<uint8_t> ct(plain.size() + kAeadTagSize);
-  detail::sealed_aead().seal(keys.unicast, h.nonce(), ad, plain, ct);
   flatbuffers::FlatBufferBuilder b;
-  auto cv = b.CreateVector(ct);
-  b.Finish(wire::CreateSealed(b, h.group_id, h.epoch, h.member, h.seq, s->kind(), cv), "NKSL");
-  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+  return detail::build_sealed(b, unicast, h, *plain);
 }
 
 TEST_F(MemberKeysTest, SealedHeaderAndBodyMustAgreeOnTheEpoch) {

@@ -368,9 +368,7 @@ void check_traffic(const std::string& file) {
     const Bytes net = bytes(v, "net_key");
     const auto sender = static_cast<uint16_t>(num(v, "sender"));
     EXPECT_BYTES(bytes(v, "sender_key"), spec::traffic_key(net, sender));
-    Bytes nonce = spec::le(0x66617274, 4);
-    nonce.resize(spec::nonce_size(suite) - 8, 0);
-    EXPECT_BYTES(bytes(v, "nonce"), nonce + spec::le(num(v, "seq"), 8));
+    EXPECT_BYTES(bytes(v, "nonce"), spec::traffic_nonce(suite, static_cast<uint32_t>(num(v, "seq"))));
     const auto type = static_cast<uint8_t>(num(v, "type"));
     const Bytes packet = spec::traffic_packet(suite, num(v, "group_id"), num(v, "epoch"), net, type, sender,
                                               static_cast<uint32_t>(num(v, "seq")), bytes(v, "payload"),

@@ -34,6 +34,11 @@ struct Setup {
   std::string name;
 };
 
+// Whether the Root's transmit goes to `peer` (who is a member peer here).
+bool reaches(const netkey::Transmit& t, netkey::PeerId peer) {
+  return t.to == netkey::Transmit::To::kPeer ? t.peer == peer : !t.excludes(peer);
+}
+
 class Interop : public ::testing::TestWithParam<Setup> {
  protected:
   Interop() : ids_(4242) {
@@ -50,13 +55,12 @@ class Interop : public ::testing::TestWithParam<Setup> {
   }
 
   // Applies every rekey-channel message the Root sent to `peer`, as a client does: by
-  // file identifier, ignoring needs_resync before its Welcome (a batch's Whole also
-  // reaches its joiners). Returns the first other error, or "" when one applied.
+  // file identifier, ignoring needs_resync before its Welcome (PROTOCOL.md asks a client
+  // to). Returns the first other error, or "" when one applied.
   std::string follow_rekeys(netkey::PeerId peer, spec::Member& m) {
     bool applied = false;
     while (auto t = root_->poll_transmit()) {
-      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : !t->excludes(peer);
-      if (!to_peer || t->channel != netkey::Channel::kRekey) continue;
+      if (!reaches(*t, peer) || t->channel != netkey::Channel::kRekey) continue;
       const std::string err = spec::apply(m, *t->bytes);
       if (!m.in_group && err == "needs_resync") continue;
       if (!err.empty()) return err;
@@ -68,8 +72,7 @@ class Interop : public ::testing::TestWithParam<Setup> {
   // The next transmit from the Root to `peer` on `channel`, skipping others.
   Bytes next_to(netkey::PeerId peer, netkey::Channel channel) {
     while (auto t = root_->poll_transmit()) {
-      const bool to_peer = t->to == netkey::Transmit::To::kPeer ? t->peer == peer : !t->excludes(peer);
-      if (to_peer && t->channel == channel && t->bytes && !t->bytes->empty()) return *t->bytes;
+      if (reaches(*t, peer) && t->channel == channel && t->bytes && !t->bytes->empty()) return *t->bytes;
     }
     ADD_FAILURE() << "the Root sent nothing to peer " << peer;
     return {};

@@ -59,6 +59,7 @@ Bytes sealed_nonce(uint8_t kind, uint64_t seq);
 Bytes sealed_ad(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind);
 
 // ---- traffic
+Bytes traffic_nonce(Suite s, uint32_t seq);  // le32("traf") || zeros || le64(seq)
 Bytes traffic_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& net_key, uint8_t type, uint16_t sender,
                      uint32_t seq, const Bytes& payload, const Bytes& root_seed = {});
 // The payload, or nullopt when the tag (or, for type 3, the signature) fails.

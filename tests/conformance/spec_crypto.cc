@@ -156,15 +156,11 @@ Bytes sealed_ad(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, u
   return le(group, 8) + le(epoch, 8) + le(member, 4) + le(seq, 8) + Bytes{kind};
 }
 
-namespace {
-
 Bytes traffic_nonce(Suite s, uint32_t seq) {
   Bytes n = le(0x66617274, 4);  // "traf"
   n.resize(nonce_size(s) - 8, 0);
   return n + le(seq, 8);
 }
-
-}  // namespace
 
 Bytes traffic_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& net, uint8_t type, uint16_t sender,
                      uint32_t seq, const Bytes& payload, const Bytes& root_seed) {

@@ -67,27 +67,16 @@ std::vector<uint8_t> signed_whole(const SigningKey& root, std::span<const uint8_
 
 std::vector<uint8_t> sealed(const SymmetricKey& secret, uint64_t group, uint64_t epoch, MemberId id, uint64_t seq,
                             SealedKind kind, std::span<const uint8_t> plaintext) {
-  const detail::SealedHeader h{group, epoch, id, seq, kind};
-  const auto ad = h.ad();
-  const auto keys = MemberDerivedKeys::from_secret(secret);
-  std::vector<uint8_t> ct(plaintext.size() + kAeadTagSize);
-  detail::sealed_aead().seal(keys.unicast, h.nonce(), ad, plaintext, ct);
   flatbuffers::FlatBufferBuilder b;
-  auto cv = b.CreateVector(ct);
-  b.Finish(wire::CreateSealed(b, group, epoch, id, seq, static_cast<wire::SealedKind>(kind), cv), detail::kSealedId);
-  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+  return detail::build_sealed(b, MemberDerivedKeys::from_secret(secret).unicast,
+                              detail::SealedHeader{group, epoch, id, seq, kind}, plaintext);
 }
 
 std::vector<uint8_t> open_sealed(const SymmetricKey& secret, std::span<const uint8_t> message) {
   const auto* s = flatbuffers::GetRoot<wire::Sealed>(message.data());
-  const detail::SealedHeader h{s->group_id(), s->epoch(), s->member(), s->seq(), static_cast<SealedKind>(s->kind())};
-  const auto ad = h.ad();
-  std::vector<uint8_t> plain(s->ciphertext()->size() - kAeadTagSize);
-  const auto keys = MemberDerivedKeys::from_secret(secret);
-  if (!detail::sealed_aead().open(keys.unicast, h.nonce(), ad, {s->ciphertext()->data(), s->ciphertext()->size()}, plain)) {
-    return {};
-  }
-  return plain;
+  auto plain = detail::open_sealed(MemberDerivedKeys::from_secret(secret).unicast, detail::header_of(*s),
+                                   {s->ciphertext()->data(), s->ciphertext()->size()});
+  return plain ? std::move(plain).value() : std::vector<uint8_t>{};
 }
 
 namespace {

@@ -61,27 +61,22 @@ struct File {
   }
 };
 
-Bytes key_bytes(const SymmetricKey& k) { return {k.data(), k.data() + SymmetricKey::kSize}; }
 Bytes seed_bytes(const SigningSeed& s) { return {s.data(), s.data() + SigningSeed::kSize}; }
 Bytes vec(const flatbuffers::Vector<uint8_t>* v) { return {v->begin(), v->end()}; }
-
-const wire::Control* control_of(const Bytes& b) { return flatbuffers::GetRoot<wire::Control>(b.data()); }
 
 SymmetricKey secret_of(const Player& p) { return SymmetricKey::from_bytes(p.member_secret); }
 
 // Opens a captured Sealed message with the member's unicast key (the runtime's AEAD).
 Bytes open_sealed(const Player& p, const Bytes& msg, const wire::Sealed** out) {
   const auto* s = flatbuffers::GetRoot<wire::Sealed>(msg.data());
-  detail::SealedHeader h{s->group_id(), s->epoch(), s->member(), s->seq(), static_cast<SealedKind>(s->kind())};
   const auto unicast = MemberDerivedKeys::from_secret(secret_of(p)).unicast;
-  Bytes plain(s->ciphertext()->size() - kAeadTagSize);
-  auto ad = h.ad();
-  if (!detail::sealed_aead().open(unicast, h.nonce(), ad, {s->ciphertext()->data(), s->ciphertext()->size()}, plain)) {
+  auto plain = detail::open_sealed(unicast, detail::header_of(*s), {s->ciphertext()->data(), s->ciphertext()->size()});
+  if (!plain) {
     std::fprintf(stderr, "netkey-vectors: cannot open %s's sealed message\n", p.subject.c_str());
     std::exit(1);
   }
   *out = s;
-  return plain;
+  return std::move(plain).value();
 }
 
 Record& with_member(Record& r, const Player& p) {

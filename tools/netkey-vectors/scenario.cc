@@ -19,13 +19,13 @@ namespace {
   std::exit(1);
 }
 
-const wire::Control* control_of(const Bytes& b) { return flatbuffers::GetRoot<wire::Control>(b.data()); }
-
 bool has_identifier(const Bytes& b, const char* id) { return b.size() >= 8 && std::memcmp(b.data() + 4, id, 4) == 0; }
 
-Bytes key_bytes(const SymmetricKey& k) { return {k.data(), k.data() + SymmetricKey::kSize}; }
-
 }  // namespace
+
+const wire::Control* control_of(const Bytes& b) { return flatbuffers::GetRoot<wire::Control>(b.data()); }
+
+Bytes key_bytes(const SymmetricKey& k) { return {k.data(), k.data() + SymmetricKey::kSize}; }
 
 void RecordingRng::fill(std::span<uint8_t> out) {
   inner_.fill(out);
@@ -193,16 +193,9 @@ void Scenario::deliver_to_player(Player& p, const Transmit& t) {
       break;
     }
     case Channel::kRekey: {
-      if (has_identifier(b, "NKRW") && whole_.empty() && root_->epoch() == 2) whole_ = b;
+      if (has_identifier(b, "NKRW") && whole_.empty()) whole_ = b;  // batch 1 sends none: all are new
       if (p.keys) {
-        const bool welcomed = p.keys->in_group();
         Status s = p.keys->apply(b);
-        // A batch's Whole also reaches its joiners, before their Welcome: like the
-        // Participant, the mirror ignores it.
-        if (!welcomed && s.code() == Errc::kNeedsResync) {
-          p.participant->handle_rekey(b, now_ns_);
-          break;
-        }
         if (!s) die(p.subject + ": the mirror refused a rekey: " + s.message());
         p.rekeys.push_back(b);
         p.snapshots.push_back({p.keys->epoch(), p.keys->leaf(), path_bytes(p.keys->held_keys()),

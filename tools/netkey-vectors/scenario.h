@@ -17,6 +17,7 @@
 #include "netkey/participant.h"
 #include "netkey/random.h"
 #include "netkey/root.h"
+#include "netkey/wire/control_generated.h"
 
 namespace netkey::vectors {
 
@@ -114,6 +115,9 @@ class Scenario {
 
 std::string hex(std::span<const uint8_t> bytes);
 Bytes path_bytes(const std::vector<std::pair<NodeId, const SymmetricKey*>>& keys);
+Bytes key_bytes(const SymmetricKey& k);
+// A captured control message (the runtime made it, so it is not verified again).
+const wire::Control* control_of(const Bytes& b);
 
 }  // namespace netkey::vectors
 

@@ -98,14 +98,11 @@ Status MemberKeys::apply_sealed(std::span<const uint8_t> bytes) {
   if (kind < 1 || kind > 3) return malformed("sealed message has an unknown kind");
   if (m.group_id() != group_id_) return Status(Errc::kWrongGroup, "sealed message for another group");
   if (m.member() != id_) return Status(Errc::kWrongGroup, "sealed message for another member");
-  detail::SealedHeader h{m.group_id(), m.epoch(), m.member(), m.seq(), static_cast<SealedKind>(kind)};
-  std::vector<uint8_t> plain(m.ciphertext()->size() - kAeadTagSize);
-  auto ad = h.ad();
-  Status st = detail::sealed_aead().open(derived_.unicast, h.nonce(), ad,
-                                         {m.ciphertext()->data(), m.ciphertext()->size()}, plain);
-  if (!st) return Status(Errc::kBadTag, "sealed message failed authentication");
-  Status out = h.kind == SealedKind::kSlice ? apply_body(plain, h.epoch) : apply_path(plain, h.kind, h.epoch);
-  detail::wipe(plain.data(), plain.size());
+  const detail::SealedHeader h = detail::header_of(m);
+  auto plain = detail::open_sealed(derived_.unicast, h, {m.ciphertext()->data(), m.ciphertext()->size()});
+  if (!plain) return plain.status();
+  Status out = h.kind == SealedKind::kSlice ? apply_body(*plain, h.epoch) : apply_path(*plain, h.kind, h.epoch);
+  detail::wipe(plain->data(), plain->size());
   return out;
 }
 

@@ -44,17 +44,7 @@ std::vector<uint8_t> body_bytes(const RekeyPlan& plan, std::span<const WrappedKe
 
 std::vector<uint8_t> seal_with(flatbuffers::FlatBufferBuilder& b, const KeyTree& tree, MemberId id,
                                const KeyTree::UnicastTarget& to, SealedKind kind, std::span<const uint8_t> plaintext) {
-  SealedHeader h{tree.group_id(), tree.epoch(), id, to.seq, kind};
-  auto ad = h.ad();
-  b.Clear();
-  uint8_t* ct = nullptr;
-  // Seal straight into the message's ciphertext vector: no intermediate copy.
-  auto cv = b.CreateUninitializedVector(plaintext.size() + kAeadTagSize, &ct);
-  detail::sealed_aead().seal(*to.key, h.nonce(), ad, plaintext, std::span<uint8_t>(ct, plaintext.size() + kAeadTagSize));
-  b.Finish(wire::CreateSealed(b, h.group_id, h.epoch, h.member, h.seq,
-                              static_cast<wire::SealedKind>(kind), cv),
-           detail::kSealedId);
-  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+  return detail::build_sealed(b, *to.key, SealedHeader{tree.group_id(), tree.epoch(), id, to.seq, kind}, plaintext);
 }
 
 std::vector<uint8_t> seal_to(KeyTree& tree, MemberId id, SealedKind kind, std::span<const uint8_t> plaintext) {

@@ -10,9 +10,13 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "netkey/aead.h"
 #include "netkey/rekey_codec.h"
+#include "netkey/status.h"
+#include "netkey/wire/rekey_generated.h"
 
 namespace netkey::detail {
 
@@ -42,6 +46,38 @@ struct SealedHeader {
 inline const Aead& sealed_aead() {
   static const Aead aead = Aead::create(AeadSuite::kChaCha20Poly1305).value();
   return aead;
+}
+
+// The header fields of a (verified) Sealed table, as they are.
+inline SealedHeader header_of(const wire::Sealed& m) {
+  return {m.group_id(), m.epoch(), m.member(), m.seq(), static_cast<SealedKind>(m.kind())};
+}
+
+// Builds a Sealed message (identifier NKSL) in `b` (cleared first), sealing `plaintext`
+// under `unicast` straight into the message's ciphertext vector: no intermediate copy.
+inline std::vector<uint8_t> build_sealed(flatbuffers::FlatBufferBuilder& b, const SymmetricKey& unicast,
+                                         const SealedHeader& h, std::span<const uint8_t> plaintext) {
+  const auto ad = h.ad();
+  b.Clear();
+  uint8_t* ct = nullptr;
+  auto cv = b.CreateUninitializedVector(plaintext.size() + kAeadTagSize, &ct);
+  sealed_aead().seal(unicast, h.nonce(), ad, plaintext, std::span<uint8_t>(ct, plaintext.size() + kAeadTagSize));
+  b.Finish(wire::CreateSealed(b, h.group_id, h.epoch, h.member, h.seq, static_cast<wire::SealedKind>(h.kind), cv),
+           kSealedId);
+  return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
+}
+
+// Opens a Sealed message's ciphertext (tag included) under `unicast`. The caller wipes
+// the plaintext. Errors: kMalformed (shorter than a tag), kBadTag.
+inline Result<std::vector<uint8_t>> open_sealed(const SymmetricKey& unicast, const SealedHeader& h,
+                                                std::span<const uint8_t> ciphertext) {
+  if (ciphertext.size() < kAeadTagSize) return Status(Errc::kMalformed, "sealed message lacks ciphertext");
+  const auto ad = h.ad();
+  std::vector<uint8_t> plain(ciphertext.size() - kAeadTagSize);
+  if (!sealed_aead().open(unicast, h.nonce(), ad, ciphertext, plain)) {
+    return Status(Errc::kBadTag, "sealed message failed authentication");
+  }
+  return plain;
 }
 
 }  // namespace netkey::detail
