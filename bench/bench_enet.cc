@@ -40,6 +40,7 @@ struct World {
     // signature check) and ENet's lenient default timeouts keep the shared loop alive.
     rc.rekey_encoding = RootConfig::RekeyEncoding::kSlices;
     enet::ServerOptions so;
+    so.max_peers_per_ip = so.max_peers;  // every peer is on 127.0.0.1
     so.peer_timeout_limit = 32;
     so.peer_timeout_min_ms = 5000;
     so.peer_timeout_max_ms = 30000;

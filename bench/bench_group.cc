@@ -33,7 +33,7 @@ class Direct {
     f.member_cap = 65535;
     charter_ = ids_.charter(f, acl);
     RootConfig rc = ids_.root_config(charter_, kSimUnixTime);
-    rc.max_handshakes_per_address_per_s = 1u << 30;
+    rc.max_handshakes_per_ip_per_s = 1u << 30;
     rc.rekey_encoding = enc;
     root_ = std::make_unique<Root>(Root::create(std::move(rc), std::make_unique<DeterministicRng>(2), 0).value());
   }
@@ -45,18 +45,21 @@ class Direct {
     auto p = std::make_unique<Participant>(
         Participant::create(std::move(pc), std::make_unique<DeterministicRng>(100 + i), now_).value());
     const PeerId peer = static_cast<PeerId>(i + 1);
-    const std::string addr = "bench:" + std::to_string(i);
+    const std::string addr = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ":4000";
     p->start(now_);
-    for (int step = 0; step < 3; ++step) {  // Hello, Init, Finish
+    for (int step = 0; step < 3; ++step) {  // Hello, Init (raw), then Finish (connected)
       auto t = p->poll_transmit();
       if (!t) break;
       if (state) state->ResumeTiming();
-      root_->handle_control(peer, addr, *t->bytes, now_);
+      if (step < 2) {
+        root_->handle_datagram(addr, *t->bytes, now_);
+      } else {
+        if (!root_->peer_connected(peer, addr, now_)) std::abort();
+        root_->handle_control(peer, *t->bytes, now_);
+      }
       if (state) state->PauseTiming();
       while (auto r = root_->poll_transmit()) {
-        if (r->to == Transmit::To::kPeer && r->peer == peer && r->channel == Channel::kControl) {
-          p->handle_control(*r->bytes, now_);
-        }
+        if (r->to == Transmit::To::kAddress && r->address == addr) p->handle_datagram(*r->bytes, now_);
       }
     }
     return p;

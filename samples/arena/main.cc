@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     rc.relay_member_traffic = false;  // authoritative: inputs are for the server only
     enet::ServerOptions so;
     so.port = o.listen > 0 ? static_cast<uint16_t>(o.listen) : 0;
+    so.max_peers_per_ip = so.max_peers;  // every bot is on 127.0.0.1
     auto s = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
     if (!s) {
       std::fprintf(stderr, "netkey-arena: %s\n", s.status().to_string().c_str());
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
               o.seconds, o.churn, o.degree);
 
   const demo::Identity& lc_id = ids.get("lc", Role::kListController, 9);
-  ListController lc(demo::kDemoSession, lc_id.seed, lc_id.certificate);
+  ListController lc(demo::kDemoSession, server ? server->root().group_id() : 0, lc_id.seed, lc_id.certificate);
   Arena arena;
   const uint64_t start = enet::monotonic_ns();
   const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, o.seconds - 3) * 1e9);
@@ -273,7 +274,7 @@ int main(int argc, char** argv) {
       if (!kicked && swarm && now > start + static_cast<uint64_t>(o.seconds * 5e8)) {
         if (auto victim = swarm->random_member_subject()) {
           kicked = true;
-          server->submit_control(*lc.remove({*victim}).value());
+          (void)server->submit_control(*lc.remove({*victim}).value());
           if (!o.quiet) std::printf("  [%4.1fs] list controller kicks %s\n", static_cast<double>(now - start) / 1e9, victim->c_str());
         }
       }

@@ -5,7 +5,14 @@
 namespace netkey::testing {
 
 namespace {
-std::string address_of(uint32_t node) { return "sim:" + std::to_string(node); }
+// One IP per node, so per-IP limits apply per node as they would per player.
+std::string address_of(uint32_t node) { return "10.0." + std::to_string(node >> 8) + "." + std::to_string(node & 255) + ":4000"; }
+uint32_t node_of(std::string_view address) {
+  // "10.0.H.L:4000" -> H * 256 + L
+  const size_t a = address.find('.', 5), b = address.find(':');
+  return static_cast<uint32_t>(std::stoul(std::string(address.substr(5, a - 5))) * 256 +
+                               std::stoul(std::string(address.substr(a + 1, b - a - 1))));
+}
 }  // namespace
 
 SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), net_(opts_.seed * 31 + 7, opts_.link) {
@@ -17,14 +24,16 @@ SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), n
   rc.cookie_lifetime_ns = lim.cookie_lifetime_ns;
   rc.handshake_timeout_ns = lim.handshake_timeout_ns;
   rc.max_handshakes_in_flight = lim.max_handshakes_in_flight;
-  rc.max_handshakes_per_address_per_s = lim.max_handshakes_per_address_per_s;
+  rc.max_handshakes_per_ip_per_s = lim.max_handshakes_per_ip_per_s;
+  rc.max_handshakes_per_subject_per_s = lim.max_handshakes_per_subject_per_s;
+  rc.max_rate_entries = lim.max_rate_entries;
   rc.resync_min_interval_ns = lim.resync_min_interval_ns;
   rc.rekey_encoding = opts_.encoding;
   auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(opts_.seed * 101), 0);
   EXPECT_TRUE(root.is_ok()) << root.status().to_string();
   root_ = std::make_unique<Root>(std::move(root).value());
   const Identity& lc = ids_.get("lc", Role::kListController, 9);
-  lc_ = std::make_unique<ListController>(opts_.charter.session_id, lc.seed, lc.certificate);
+  lc_ = std::make_unique<ListController>(opts_.charter.session_id, root_->group_id(), lc.seed, lc.certificate);
 }
 
 uint32_t SimGroup::add(const Identity& id, const std::vector<uint8_t>* charter) {
@@ -54,7 +63,10 @@ void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes)
 
 void SimGroup::pump_root() {
   while (auto t = root_->poll_transmit()) {
-    if (t->to == Transmit::To::kPeer) {
+    if (t->to == Transmit::To::kAddress) {
+      const uint32_t node = node_of(t->address);
+      if (!t->bytes->empty() && !crashed_.count(node)) net_.send(0, node, t->channel, false, t->bytes, now_);
+    } else if (t->to == Transmit::To::kPeer) {
       if (!t->bytes->empty() && !closed_.count(t->peer) && t->peer != kLcNode) {
         net_.send(0, t->peer, t->channel, t->reliable, t->bytes, now_);
       }
@@ -94,10 +106,23 @@ void SimGroup::pump(uint32_t node) {
 void SimGroup::deliver(const Delivery& d) {
   if (d.to == 0) {
     const std::string addr = address_of(d.from);
-    if (d.channel == Channel::kMember) {
+    if (d.from == kLcNode) {
+      (void)root_->submit_acl_update(*d.bytes, now_);  // the LC's own trusted link
+    } else if (d.channel == Channel::kMember) {
       root_->handle_traffic(d.from, *d.bytes, now_);
+    } else if (!d.reliable) {
+      root_->handle_datagram(addr, *d.bytes, now_);  // raw, before any connection
     } else {
-      root_->handle_control(d.from, addr, *d.bytes, now_);
+      // The first reliable message opens the connection (as ENet's CONNECT does).
+      if (!connected_.count(d.from)) {
+        if (!root_->peer_connected(d.from, addr, now_)) {
+          closed_.insert(d.from);
+          pump_root();
+          return;
+        }
+        connected_.insert(d.from);
+      }
+      root_->handle_control(d.from, *d.bytes, now_);
     }
     pump_root();
     return;
@@ -106,7 +131,13 @@ void SimGroup::deliver(const Delivery& d) {
   if (it == nodes_.end() || crashed_.count(d.to)) return;
   Participant& p = *it->second;
   switch (d.channel) {
-    case Channel::kControl: p.handle_control(*d.bytes, now_); break;
+    case Channel::kControl:
+      if (d.reliable) {
+        p.handle_control(*d.bytes, now_);
+      } else {
+        p.handle_datagram(*d.bytes, now_);
+      }
+      break;
     case Channel::kRekey: p.handle_rekey(*d.bytes, now_); break;
     default: p.handle_traffic(*d.bytes, now_); break;
   }

@@ -101,6 +101,7 @@ class SimGroup {
   std::map<uint32_t, NodeCounters> counters_;
   std::set<uint32_t> closed_;   // the Root closed it: no new sends; in-flight still arrive
   std::set<uint32_t> crashed_;  // vanished: receives and sends nothing
+  std::set<uint32_t> connected_;  // nodes whose connection the Root bound (peer_connected)
   std::priority_queue<std::pair<uint64_t, uint32_t>, std::vector<std::pair<uint64_t, uint32_t>>, std::greater<>> timers_;
   std::multimap<uint64_t, std::function<void()>> actions_;
   std::vector<RootEvent> root_events_;

@@ -19,7 +19,7 @@ void SimNetwork::send(uint32_t from, uint32_t to, Channel ch, bool reliable,
     auto& last = last_reliable_[{from, to, static_cast<uint8_t>(ch)}];
     if (at < last) at = last;
     last = at;
-    queue_.push({at, order_++, from, to, ch, std::move(bytes)});
+    queue_.push({at, order_++, from, to, ch, std::move(bytes), true});
     return;
   }
   if (chance(profile_.loss)) {

@@ -35,6 +35,7 @@ struct Delivery {
   uint32_t from, to;
   Channel channel;
   std::shared_ptr<const std::vector<uint8_t>> bytes;
+  bool reliable = false;  // on the connection; unreliable control is a raw datagram
   bool operator>(const Delivery& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
 };
 

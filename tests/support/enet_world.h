@@ -15,6 +15,12 @@
 namespace netkey::testing {
 
 struct EnetWorld {
+  // Every client is on 127.0.0.1: one IP may hold many peers here.
+  static enet::ServerOptions loopback_options() {
+    enet::ServerOptions so;
+    so.max_peers_per_ip = so.max_peers;
+    return so;
+  }
   Identities ids;
   std::vector<uint8_t> charter;
   std::unique_ptr<enet::ServerHost> server;
@@ -27,7 +33,7 @@ struct EnetWorld {
     for (size_t i = 1; i <= subjects; ++i) acl.push_back("p" + std::to_string(i));
     charter = ids.charter(Identities::default_fields(session), acl);
     auto s = enet::ServerHost::create(ids.root_config(charter, unix_zero), std::make_unique<SystemRng>(),
-                                      enet::ServerOptions{});
+                                      loopback_options());
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     server = std::move(s).value();
   }

@@ -28,7 +28,8 @@ struct ClientHost::Impl {
     // Only the server we talk to may answer raw.
     if (host->receivedAddress.host != s->server.host || host->receivedAddress.port != s->server.port) return 1;
     const size_t n = detail::kRawPrefix.size();
-    s->participant.handle_control({host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+    // The participant ignores raw datagrams once it has the Response (spoofable).
+    s->participant.handle_datagram({host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
     s->pump();
     return 1;
   }

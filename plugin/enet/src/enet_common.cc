@@ -37,6 +37,21 @@ std::string address_string(const ENetAddress& a) {
   return std::string(ip) + ":" + std::to_string(a.port);
 }
 
+bool parse_address(std::string_view text, ENetAddress* out) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 >= text.size() || text.size() - colon > 6) return false;
+  unsigned port = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535) return false;
+  const std::string ip(text.substr(0, colon));
+  if (enet_address_set_host_ip(out, ip.c_str()) != 0) return false;
+  out->port = static_cast<enet_uint16>(port);
+  return true;
+}
+
 bool is_raw(const uint8_t* data, size_t len) {
   return len >= kRawPrefix.size() && std::memcmp(data, kRawPrefix.data(), kRawPrefix.size()) == 0;
 }

@@ -20,6 +20,8 @@ inline constexpr std::array<uint8_t, 4> kRawPrefix = {0xFF, 0x4E, 0x4B, 0x01};
 Status ensure_enet();
 std::string address_string(const ENetAddress& a);
 bool is_raw(const uint8_t* data, size_t len);
+// The inverse of address_string ("ip:port"). False when it does not parse.
+bool parse_address(std::string_view text, ENetAddress* out);
 // Sends prefix || bytes to `to` on the host's socket. Returns false on failure.
 bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes);
 enet_uint32 packet_flags(Channel ch, bool reliable);

@@ -17,31 +17,23 @@ struct ServerHost::Impl {
   ServerOptions opts;
   ENetHost* host = nullptr;
   ServerStats stats;
-  // PeerIds: one per address that the Root holds state for (pre-connection and
-  // connected alike), so a HandshakeFinish over ENet reaches the same Root peer as the
-  // raw HandshakeInit before it.
-  std::unordered_map<std::string, PeerId> by_address;
+  // PeerIds exist only for ENet connections: the Root's Admission keys everything before
+  // a connection by address, so a datagram never spends an id.
+  std::unordered_map<std::string, PeerId> by_address;  // connected addresses
   std::unordered_map<PeerId, std::string> address_of;
-  std::unordered_map<PeerId, ENetAddress> raw_address;  // for raw replies
   std::unordered_map<PeerId, ENetPeer*> enet_peer;
   PeerId next_id = 1;
-  uint64_t last_sweep = 0;
   std::function<void(Channel, std::span<const uint8_t>)> tap;
   std::deque<RootEvent> events;
 
-  PeerId id_for(const std::string& addr, const ENetAddress& a, bool* fresh) {
-    auto it = by_address.find(addr);
-    if (it != by_address.end()) {
-      *fresh = false;
-      return it->second;
+  // A fresh id, never one in use: the counter wraps past 2^32 connections, and skips
+  // 0 and every live id.
+  PeerId allocate_id() {
+    for (;;) {
+      PeerId id = next_id++;
+      if (next_id == 0) next_id = 1;
+      if (id != 0 && !enet_peer.count(id)) return id;
     }
-    *fresh = true;
-    PeerId id = next_id++;
-    if (next_id == 0) next_id = 1;
-    by_address[addr] = id;
-    address_of[id] = addr;
-    raw_address[id] = a;
-    return id;
   }
   void forget(PeerId id) {
     auto a = address_of.find(id);
@@ -49,7 +41,6 @@ struct ServerHost::Impl {
       by_address.erase(a->second);
       address_of.erase(a);
     }
-    raw_address.erase(id);
     enet_peer.erase(id);
   }
 
@@ -57,19 +48,20 @@ struct ServerHost::Impl {
   static int intercept(void* self, ENetHost* host) {
     auto* s = static_cast<Impl*>(self);
     const std::string addr = address_string(host->receivedAddress);
+    const bool connected = s->by_address.count(addr) != 0;
     if (detail::is_raw(host->receivedData, host->receivedDataLength)) {
+      if (connected) {
+        ++s->stats.raw_from_connected;  // a connected address has nothing to say raw: spoofed
+        return 1;
+      }
       ++s->stats.raw_datagrams;
-      bool fresh = false;
-      PeerId id = s->id_for(addr, host->receivedAddress, &fresh);
       const size_t n = detail::kRawPrefix.size();
-      s->root.handle_control(id, addr, {host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+      s->root.handle_datagram(addr, {host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
       s->pump();
-      // Keep the id only if the Root now holds state for this address (a handshake).
-      if (fresh && !s->root.accepts_connection_from(addr)) s->forget(id);
       return 1;
     }
-    if (!s->root.accepts_connection_from(addr)) {
-      ++s->stats.gated_datagrams;  // no cookie echoed: ENet never sees it, no peer slot
+    if (!connected && !s->root.accepts_connection_from(addr)) {
+      ++s->stats.gated_datagrams;  // no answered handshake: ENet never sees it, no peer slot
       return 1;
     }
     return 0;
@@ -86,12 +78,13 @@ struct ServerHost::Impl {
       if (t.then_disconnect) enet_peer_disconnect_later(p->second, 0);
       return;
     }
-    // Not connected yet: a pre-connection reply (cookie, response, refusal) goes raw.
-    auto r = raw_address.find(id);
-    if (r != raw_address.end() && !t.bytes->empty()) {
-      detail::send_raw(host, r->second, *t.bytes);
-      count(t.channel, t.bytes->size());
-    }
+  }
+  // A pre-connection reply (cookie, response, refusal) goes raw to its address.
+  void send_to_address(const Transmit& t) {
+    ENetAddress a{};
+    if (t.bytes->empty() || !detail::parse_address(t.address, &a)) return;
+    detail::send_raw(host, a, *t.bytes);
+    count(t.channel, t.bytes->size());
   }
   void count(Channel ch, size_t n) {
     stats.bytes_sent[static_cast<size_t>(ch)] += n;
@@ -105,6 +98,10 @@ struct ServerHost::Impl {
       }
       if (t->to == Transmit::To::kPeer) {
         send_to(t->peer, *t);
+        continue;
+      }
+      if (t->to == Transmit::To::kAddress) {
+        send_to_address(*t);
         continue;
       }
       // One shared, reference-counted packet for every member.
@@ -126,24 +123,34 @@ struct ServerHost::Impl {
     switch (ev.type) {
       case ENET_EVENT_TYPE_CONNECT: {
         const std::string addr = address_string(ev.peer->address);
-        auto it = by_address.find(addr);
-        if (it == by_address.end()) {  // should not pass the gate; refuse politely
+        ev.peer->data = nullptr;
+        // One connection per answered handshake: a second CONNECT from a connected
+        // address, or one the Root holds no handshake for, is closed at once.
+        if (by_address.count(addr)) {
+          ++stats.connections_refused;
           enet_peer_disconnect_now(ev.peer, 0);
-          return;
+          break;
+        }
+        const PeerId id = allocate_id();
+        if (!root.peer_connected(id, addr, now)) {
+          ++stats.connections_refused;
+          enet_peer_disconnect_now(ev.peer, 0);
+          break;
         }
         ++stats.connections;
         enet_peer_timeout(ev.peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
-        ev.peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(it->second));
-        enet_peer[it->second] = ev.peer;
+        ev.peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+        enet_peer[id] = ev.peer;
+        by_address[addr] = id;
+        address_of[id] = addr;
         break;
       }
       case ENET_EVENT_TYPE_RECEIVE: {
         const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
         std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
-        auto a = address_of.find(id);
-        if (id != 0 && a != address_of.end()) {
+        if (id != 0 && enet_peer.count(id)) {
           if (ev.channelID == static_cast<uint8_t>(Channel::kControl)) {
-            root.handle_control(id, a->second, data, now);
+            root.handle_control(id, data, now);
           } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
             root.handle_traffic(id, data, now);
           } else {
@@ -194,6 +201,9 @@ Result<std::unique_ptr<ServerHost>> ServerHost::create(RootConfig config, std::u
     enet_socket_set_option(host->socket, ENET_SOCKOPT_SNDBUF, options.socket_buffer_bytes);
     enet_socket_set_option(host->socket, ENET_SOCKOPT_RCVBUF, options.socket_buffer_bytes);
   }
+  // ENet's default lets one IP hold 4095 peers; each peer slot also needs an answered
+  // handshake, and this bounds the half-open ones an address can hold.
+  host->duplicatePeers = options.max_peers_per_ip;
   host->maximumPacketSize = 64 * 1024;   // control and member traffic are small
   host->maximumWaitingData = 1u << 20;
   auto impl = std::make_unique<Impl>(std::move(root).value(), options);
@@ -222,20 +232,6 @@ Status ServerHost::service(uint32_t timeout_ms) {
     s.root.handle_timeout(after);
     s.pump();
   }
-  // Addresses whose handshake state the Root dropped, and that never connected.
-  if (after - s.last_sweep > 1'000'000'000) {
-    s.last_sweep = after;
-    for (auto it = s.by_address.begin(); it != s.by_address.end();) {
-      const PeerId id = it->second;
-      if (!s.enet_peer.count(id) && !s.root.accepts_connection_from(it->first)) {
-        s.address_of.erase(id);
-        s.raw_address.erase(id);
-        it = s.by_address.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
   enet_host_flush(s.host);
   return Status::ok();
 }
@@ -259,9 +255,10 @@ void ServerHost::broadcast_plaintext_for_benchmark(std::span<const uint8_t> payl
 
 void ServerHost::flush() { enet_host_flush(impl_->host); }
 
-void ServerHost::submit_control(std::span<const uint8_t> bytes) {
-  impl_->root.handle_control(0xfffffff0u, "local", bytes, monotonic_ns());
+Status ServerHost::submit_control(std::span<const uint8_t> bytes) {
+  Status st = impl_->root.submit_acl_update(bytes, monotonic_ns());
   impl_->pump();
+  return st;
 }
 
 Root& ServerHost::root() { return impl_->root; }

@@ -49,10 +49,12 @@ struct Transmit {
   enum class To : uint8_t {
     kPeer,        // `peer`
     kAllMembers,  // every member peer (Root::member_peers()) for which !excludes(peer)
+    kAddress,     // `address`: a raw datagram before any connection (Admission's replies)
   };
   To to = To::kPeer;
   PeerId peer = 0;
   PeerId except = 0;
+  std::string address;  // kAddress only
   // kAllMembers: further peers it is not for, sorted. A batch's Whole skips the batch's
   // joiners: they are member peers when it is sent, but their Welcome carries their keys.
   std::shared_ptr<const std::vector<PeerId>> skip;

@@ -53,6 +53,7 @@ inline constexpr KdfContext kSplit("nk-split");     // member secret -> split-no
 inline constexpr KdfContext kTraffic("nk-trafk");   // net key -> per-sender traffic key
 inline constexpr KdfContext kResync("nk-resyn");    // member secret -> resync key
 inline constexpr KdfContext kHandshake("nk-hands");  // X25519 secret + transcript -> member secret
+inline constexpr KdfContext kControl("nk-contr");   // member secret -> authenticated control key
 }  // namespace kdf_ctx
 
 }  // namespace netkey

@@ -2,8 +2,12 @@
 //
 // The only authority that may add or remove participants once a match runs. Each update
 // is signed by the LC's key (whose key id the charter names), carries the LC's
-// certificate, and is numbered 1, 2, 3, ...: the Root accepts exactly the next number,
-// so replays and reordering are refused. Removing a connected member is a security
+// certificate, names the Root's group id for this run (Root::group_id(): the session
+// and the Root's boot nonce), and is numbered 1, 2, 3, ...: the Root accepts exactly the
+// next number, so replays and reordering are refused, and an update signed for an
+// earlier run of the Root is refused after a restart (start again at 1 with the new id).
+// Updates reach the Root through a channel the game trusts (Root::submit_acl_update,
+// ServerHost::submit_control), never through a participant's connection. Removing a connected member is a security
 // removal: the Root rekeys at once. An addition only authorises a subject, who still
 // has to connect.
 #ifndef NETKEY_LIST_CONTROLLER_H_
@@ -22,8 +26,8 @@ namespace netkey {
 class ListController {
  public:
   // `certificate` must be the LC certificate for `signing_seed` (role list-controller).
-  ListController(uint64_t session_id, const SigningSeed& signing_seed, std::vector<uint8_t> certificate,
-                 uint64_t next_seq = 1);
+  ListController(uint64_t session_id, uint64_t group_id, const SigningSeed& signing_seed,
+                 std::vector<uint8_t> certificate, uint64_t next_seq = 1);
 
   // A signed control message (send it to the Root on the control channel). Errors:
   // kInvalidArgument for an empty update or a subject id outside 1..64 bytes.
@@ -39,6 +43,7 @@ class ListController {
 
  private:
   uint64_t session_id_;
+  uint64_t group_id_;
   SigningKey key_;
   std::vector<uint8_t> certificate_;
   uint64_t next_seq_;

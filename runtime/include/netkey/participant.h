@@ -8,7 +8,8 @@
 //   kInGroup     it has applied a rekey or opened traffic under the group's keys
 //   kRefused / kRemoved / kLeft   terminal
 // It applies rekeys in either encoding, asks for a Resync on an epoch gap, and can leave
-// with a signed LeaveRequest.
+// with a LeaveRequest. After the Response, control with the Root is Authenticated under
+// a key from the member secret, both ways; raw datagrams are ignored from then on.
 #ifndef NETKEY_PARTICIPANT_H_
 #define NETKEY_PARTICIPANT_H_
 
@@ -37,6 +38,8 @@ struct ParticipantConfig {
   uint64_t unix_time_at_zero = 0;    // Unix seconds = this + now_ns / 1e9
   uint64_t retransmit_ns = 500'000'000;  // Hello / HandshakeInit retransmission
   uint32_t max_retransmits = 10;         // then the participant gives up (kRefused)
+  // kHandshake: no Welcome within this (plus the charter's batch window) -> kRefused.
+  uint64_t handshake_timeout_ns = 10'000'000'000;
   uint64_t resync_interval_ns = 250'000'000;  // at most one ResyncRequest per interval
   TrafficConfig traffic;             // limits; group, suite and signing come from the charter
 };
@@ -46,7 +49,9 @@ struct ParticipantEvent {
     kWelcomed,          // `epoch`: keys in hand
     kRekeyed,           // `epoch`
     kMessage,           // `sender`, `payload` (type: Root broadcast or member data)
-    kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up
+    kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up (no
+                        // answer, or no Welcome in time); a refusal heard before the
+                        // handshake is reported only when the retries run out
     kResyncRequested,   // an epoch gap was found at `epoch`
   };
   explicit ParticipantEvent(Kind k) : kind(k) {}
@@ -65,6 +70,9 @@ struct ParticipantStats {
   uint64_t rekeys_early = 0;        // arrived before the Welcome, so ignored (should stay 0)
   uint64_t resyncs_requested = 0;
   uint64_t control_malformed = 0;
+  uint64_t control_rejected = 0;    // Authenticated control that failed (tag, replay, member)
+  uint64_t raw_ignored = 0;         // raw datagrams after the Response (spoofed or late)
+  uint64_t refusals_heard = 0;      // raw Refusals before the handshake (unauthenticated)
   uint64_t rekey_bytes = 0;
   uint64_t state_bytes = 0;
 };
@@ -81,6 +89,10 @@ class Participant {
 
   // Sends the Hello. Misuse unless kIdle.
   void start(uint64_t now_ns);
+  // A raw datagram from the Root's address before the connection (CookieChallenge,
+  // HandshakeResponse, Refusal). Ignored and counted once the Response is taken.
+  void handle_datagram(std::span<const uint8_t> bytes, uint64_t now_ns);
+  // A message on the connection's control channel: Authenticated only.
   void handle_control(std::span<const uint8_t> bytes, uint64_t now_ns);
   void handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns);
   void handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns);
@@ -90,7 +102,8 @@ class Participant {
   // Welcome or for a payload over the limit; kUnsupported when the epoch's sequence
   // numbers are used up (until the next rekey).
   Status send(std::span<const uint8_t> payload, uint64_t now_ns);
-  // Signs and sends a LeaveRequest; the participant is kLeft. No-op unless welcomed.
+  // Sends an Authenticated LeaveRequest; the participant is kLeft. No-op before the
+  // HandshakeResponse.
   void leave(uint64_t now_ns);
 
   std::optional<Transmit> poll_transmit();  // always to the Root (peer 0)
@@ -99,6 +112,7 @@ class Participant {
 
   State state() const;
   MemberId member_id() const;   // 0 before the HandshakeResponse
+  uint64_t group_id() const;    // this run's group id; 0 before the HandshakeResponse
   uint64_t epoch() const;
   bool has_net_key() const;
   const SymmetricKey& net_key() const;  // aborts when !has_net_key()

@@ -4,15 +4,22 @@
 // per participant, keeps the key tree, batches joins and leaves, sends rekeys and
 // Welcomes, relays member traffic and broadcasts state under the net key.
 //
-// Admission, in this order (docs/STATE-MACHINE.md "Root"):
-//   1. Hello -> a stateless cookie bound to the address and the time. No public-key work
-//      and no per-peer state until a HandshakeInit echoes a valid cookie.
-//   2. HandshakeInit: rate limit, charter hash, the certificate (CA, role participant,
-//      validity), ACL membership, clearance >= classification, member cap.
-//   3. HandshakeResponse signed by the Root over the transcript; HandshakeFinish signed
-//      by the participant. The member secret is KDF(X25519 secret, transcript).
-//   4. The join enters the batch; at commit the participant gets its Welcome.
-// Every refusal is sent to the participant as a typed reason and counted.
+// Two doors, kept apart (docs/STATE-MACHINE.md "Admission" and "Root"):
+//   * handle_datagram(address, ...): raw datagrams before any connection. Only Hello and
+//     HandshakeInit are taken, by address, never on behalf of a member's PeerId:
+//     1. Hello (padded) -> a stateless cookie bound to the address and the time.
+//     2. HandshakeInit: cookie, per-IP rate, charter hash, certificate, proof of
+//        possession (the sender signs the cookie with the certificate's key), ACL,
+//        clearance, per-subject limit, room (members + joins < cap). Only then a member
+//        id, an X25519 and the Root's signature (HandshakeResponse).
+//   * peer_connected(peer, address): binds one transport connection to that answered
+//     handshake; then handle_control(peer, ...) takes the HandshakeFinish, and after it
+//     only Authenticated messages sealed under the member's control key.
+// The member secret is KDF(X25519 secret, transcript); the join enters the batch, and at
+// commit the participant gets its Welcome. Refusals are typed and counted.
+//
+// Every run of a Root draws a boot nonce: group_id() = H(session, boot nonce) is bound
+// into every rekey, traffic AD and ACL update, so nothing replays across a restart.
 //
 // Batching: a batch commits when the charter's window has elapsed since its first
 // request, when it reaches the charter's maximum size, or at once for a security
@@ -51,7 +58,11 @@ struct RootConfig {
   uint64_t cookie_lifetime_ns = 10'000'000'000;
   uint64_t handshake_timeout_ns = 10'000'000'000;
   size_t max_handshakes_in_flight = 4096;
-  uint32_t max_handshakes_per_address_per_s = 64;  // "rate limited" past this
+  // "rate limited" past these. Per IP counts every port of an address; raise it for many
+  // clients behind one address (bots on loopback, a LAN party behind one NAT).
+  uint32_t max_handshakes_per_ip_per_s = 64;
+  uint32_t max_handshakes_per_subject_per_s = 4;
+  size_t max_rate_entries = 65536;  // per table; full tables refuse new keys, never reset
   uint64_t resync_min_interval_ns = 200'000'000;   // per member
   // How rekeys reach members (docs/PERFORMANCE.md has the trade-off):
   //   kWhole   one signed message, the same bytes for everyone: least Root CPU
@@ -91,8 +102,11 @@ struct RootStats {
   uint64_t cookies_issued = 0;
   uint64_t public_key_ops = 0;        // certificate checks, signatures, X25519: never before a valid cookie
   uint64_t malformed_control = 0;     // dropped control messages (size, Verifier, wrong stage)
+  uint64_t raw_unexpected = 0;        // raw datagrams other than Hello/HandshakeInit (dropped)
+  uint64_t connections_refused = 0;   // a connection with no answered handshake, or a second one
+  uint64_t control_rejected = 0;      // Authenticated control that failed (tag, member, replay)
   uint64_t acl_updates_applied = 0;
-  uint64_t acl_updates_rejected = 0;  // bad certificate, signature, session or sequence
+  uint64_t acl_updates_rejected = 0;  // bad certificate, signature, session, group or sequence
   uint64_t commits = 0;
   uint64_t resyncs_sent = 0;
   uint64_t resyncs_rate_limited = 0;
@@ -110,9 +124,22 @@ class Root {
   Root& operator=(Root&&) noexcept;
   ~Root();
 
-  // A control message from `peer` at `address` (Hello, HandshakeInit/Finish, LeaveRequest,
-  // ResyncRequest, AclUpdate). Hostile bytes are dropped and counted; never aborts.
-  void handle_control(PeerId peer, std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // A raw datagram from `address` ("ip:port") before any connection: Hello or
+  // HandshakeInit. Replies are Transmits To::kAddress. Anything else is dropped and
+  // counted (raw_unexpected); it never touches a member. Never aborts.
+  void handle_datagram(std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // The transport accepted a connection `peer` from `address`. True when it binds to the
+  // answered handshake of that address; false when there is none, or it is bound
+  // already (one connection per handshake): close that connection.
+  bool peer_connected(PeerId peer, std::string_view address, uint64_t now_ns);
+  // A control message on `peer`'s connection: the HandshakeFinish, then Authenticated
+  // messages only (LeaveRequest, ResyncRequest). Hostile bytes are dropped and counted.
+  void handle_control(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // An AclUpdate from the List Controller, through a channel the game trusts (the same
+  // process, or its own authenticated link): never from a participant's connection or a
+  // raw datagram. Errors: kMalformed, kBadSignature, kWrongRole (not the charter's LC),
+  // kWrongGroup (another session or run), kStaleEpoch (seq is not last + 1).
+  Status submit_acl_update(std::span<const uint8_t> bytes, uint64_t now_ns);
   // Member traffic from `peer`: checked and relayed unchanged to every other member.
   void handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns);
   // The transport lost `peer`: a member's leave enters the next batch.
@@ -131,11 +158,14 @@ class Root {
 
   // The peers that hold the current epoch: where a Transmit::To::kAllMembers goes.
   std::vector<PeerId> member_peers() const;
-  // True when `address` may open a transport connection: it echoed a valid cookie and
-  // its handshake is in flight, or it is a member (for the ENet intercept hook).
+  // True when `address` may open a transport connection: its handshake was answered and
+  // no connection is bound to it yet (for the ENet intercept hook).
   bool accepts_connection_from(std::string_view address) const;
 
   const CharterFields& charter() const;
+  // This run's group id: H(session, boot nonce). A List Controller signs it into every
+  // ACL update; rekeys and traffic bind it.
+  uint64_t group_id() const;
   uint64_t epoch() const;
   size_t member_count() const;
   size_t pending() const;

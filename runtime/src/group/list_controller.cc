@@ -5,9 +5,10 @@
 
 namespace netkey {
 
-ListController::ListController(uint64_t session_id, const SigningSeed& signing_seed,
+ListController::ListController(uint64_t session_id, uint64_t group_id, const SigningSeed& signing_seed,
                                std::vector<uint8_t> certificate, uint64_t next_seq)
     : session_id_(session_id),
+      group_id_(group_id),
       key_(SigningKey::from_seed(signing_seed)),
       certificate_(std::move(certificate)),
       next_seq_(next_seq) {}
@@ -26,7 +27,7 @@ Result<std::shared_ptr<const std::vector<uint8_t>>> ListController::update(const
   for (const auto& s : removes) r.push_back(b.CreateString(s));
   auto av = b.CreateVector(a);
   auto rv = b.CreateVector(r);
-  b.Finish(wire::CreateAclUpdateBody(b, session_id_, next_seq_, av, rv));
+  b.Finish(wire::CreateAclUpdateBody(b, session_id_, next_seq_, av, rv, group_id_));
   std::span<const uint8_t> body(b.GetBufferPointer(), b.GetSize());
   if (body.size() + certificate_.size() + 256 > detail::kMaxControlBytes) {
     return Status(Errc::kInvalidArgument, "ACL update too large: split it");

@@ -82,8 +82,12 @@ Result<ParsedControl> parse_control(std::span<const uint8_t> bytes) {
 }
 
 Bytes encode_hello(uint64_t session_id) {
-  flatbuffers::FlatBufferBuilder b(64);
-  return finish(b, wire::ControlBody::Hello, wire::CreateHello(b, 1, session_id).Union());
+  flatbuffers::FlatBufferBuilder b(128);
+  const std::vector<uint8_t> zeros(kMinHelloBytes - 40, 0);  // the table itself is ~40 bytes
+  auto pad = b.CreateVector(zeros);
+  auto out = finish(b, wire::ControlBody::Hello, wire::CreateHello(b, 1, session_id, pad).Union());
+  NETKEY_CHECK(out->size() >= kMinHelloBytes);
+  return out;
 }
 
 Bytes encode_cookie(std::span<const uint8_t> cookie) {
@@ -94,23 +98,27 @@ Bytes encode_cookie(std::span<const uint8_t> cookie) {
 
 Bytes encode_handshake_init(std::span<const uint8_t> cookie, uint64_t session_id,
                             std::span<const uint8_t> charter_hash, std::span<const uint8_t> certificate,
-                            const X25519PublicKey& ephemeral) {
-  flatbuffers::FlatBufferBuilder b(512);
+                            const X25519PublicKey& ephemeral, const Ed25519Signature& proof) {
+  flatbuffers::FlatBufferBuilder b(640);
   auto c = b.CreateVector(cookie.data(), cookie.size());
   auto h = b.CreateVector(charter_hash.data(), charter_hash.size());
   auto cert = b.CreateVector(certificate.data(), certificate.size());
   auto e = b.CreateVector(ephemeral.bytes.data(), ephemeral.bytes.size());
-  return finish(b, wire::ControlBody::HandshakeInit, wire::CreateHandshakeInit(b, c, session_id, h, cert, e).Union());
+  auto s = b.CreateVector(proof.bytes.data(), proof.bytes.size());
+  return finish(b, wire::ControlBody::HandshakeInit,
+                wire::CreateHandshakeInit(b, c, session_id, h, cert, e, s).Union());
 }
 
 Bytes encode_handshake_response(uint32_t member_id, std::span<const uint8_t> certificate,
-                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig) {
+                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig,
+                                const BootNonce& boot_nonce) {
   flatbuffers::FlatBufferBuilder b(512);
   auto cert = b.CreateVector(certificate.data(), certificate.size());
   auto e = b.CreateVector(ephemeral.bytes.data(), ephemeral.bytes.size());
   auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
+  auto n = b.CreateVector(boot_nonce.data(), boot_nonce.size());
   return finish(b, wire::ControlBody::HandshakeResponse,
-                wire::CreateHandshakeResponse(b, member_id, cert, e, s).Union());
+                wire::CreateHandshakeResponse(b, member_id, cert, e, s, n).Union());
 }
 
 Bytes encode_handshake_finish(const Ed25519Signature& sig) {
@@ -125,10 +133,11 @@ Bytes encode_refusal(RefusalReason reason) {
                 wire::CreateRefusal(b, static_cast<wire::RefusalReason>(reason)).Union());
 }
 
-Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Ed25519Signature& sig) {
-  flatbuffers::FlatBufferBuilder b(128);
-  auto s = b.CreateVector(sig.bytes.data(), sig.bytes.size());
-  return finish(b, wire::ControlBody::LeaveRequest, wire::CreateLeaveRequest(b, member_id, nonce, s).Union());
+Bytes encode_leave(uint32_t member_id) {
+  flatbuffers::FlatBufferBuilder b(64);
+  wire::LeaveRequestBuilder lb(b);
+  lb.add_member_id(member_id);
+  return finish(b, wire::ControlBody::LeaveRequest, lb.Finish().Union());
 }
 
 Bytes encode_resync_request(uint64_t have_epoch) {
@@ -145,26 +154,50 @@ Bytes encode_acl_update(std::span<const uint8_t> body, const Ed25519Signature& s
   return finish(b, wire::ControlBody::AclUpdate, wire::CreateAclUpdate(b, bv, s, c).Union());
 }
 
+Bytes encode_authenticated(uint32_t member_id, uint8_t direction, uint64_t seq,
+                           std::span<const uint8_t> ciphertext) {
+  flatbuffers::FlatBufferBuilder b(ciphertext.size() + 96);
+  auto c = b.CreateVector(ciphertext.data(), ciphertext.size());
+  return finish(b, wire::ControlBody::Authenticated,
+                wire::CreateAuthenticated(b, member_id, direction, seq, c).Union());
+}
+
+std::vector<uint8_t> init_message(std::span<const uint8_t> cookie, uint64_t session_id,
+                                  std::span<const uint8_t> charter_hash, const X25519PublicKey& ephemeral) {
+  static constexpr char kLabel[] = "netkey-hs-init";  // signed with its NUL
+  return Writer(sizeof(kLabel) + cookie.size() + 8 + charter_hash.size() + ephemeral.bytes.size())
+      .bytes(kLabel, sizeof(kLabel))
+      .bytes(cookie.data(), cookie.size())
+      .le(session_id, 8)
+      .bytes(charter_hash.data(), charter_hash.size())
+      .bytes(ephemeral.bytes.data(), ephemeral.bytes.size())
+      .done();
+}
+
+uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce) {
+  std::vector<uint8_t> s = Writer(8).le(session_id, 8).done();
+  auto h = hash256({label_span("netkey-group-v1"), s, boot_nonce});
+  uint64_t id = 0;
+  for (int i = 7; i >= 0; --i) id = id << 8 | h[static_cast<size_t>(i)];
+  return id;
+}
+
 std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
                                         uint32_t member_id, std::span<const uint8_t> member_cert,
                                         const X25519PublicKey& member_eph,
-                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph) {
+                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph,
+                                        const BootNonce& boot_nonce) {
   std::vector<uint8_t> head = Writer(12).le(session_id, 8).le(member_id, 4).done();
   // Certificates are length-prefixed so the concatenation is unambiguous.
   std::vector<uint8_t> mlen = Writer(4).le(member_cert.size(), 4).done();
   std::vector<uint8_t> rlen = Writer(4).le(root_cert.size(), 4).done();
-  return hash256({label_span("netkey-hs-v1"), head, charter_hash, mlen, member_cert, member_eph.bytes, rlen,
-                  root_cert, root_eph.bytes});
+  return hash256({label_span("netkey-hs-v2"), head, charter_hash, mlen, member_cert, member_eph.bytes, rlen,
+                  root_cert, root_eph.bytes, boot_nonce});
 }
 
 std::vector<uint8_t> transcript_message(const char* label, const std::array<uint8_t, 32>& transcript) {
   const size_t n = std::strlen(label);
   return Writer(n + transcript.size()).bytes(label, n).bytes(transcript.data(), transcript.size()).done();
-}
-
-std::vector<uint8_t> leave_message(uint64_t session_id, uint32_t member_id, uint64_t nonce) {
-  auto l = label_span("netkey-leave-v1");
-  return Writer(l.size() + 20).bytes(l.data(), l.size()).le(session_id, 8).le(member_id, 4).le(nonce, 8).done();
 }
 
 std::vector<uint8_t> acl_message(std::span<const uint8_t> body) {

@@ -20,6 +20,11 @@ namespace netkey::detail {
 
 inline constexpr size_t kMaxControlBytes = 64 * 1024;  // an ACL update may list many subjects
 inline constexpr size_t kCookieSize = 40;
+// A Hello is padded to at least this many bytes, and the Root drops a smaller one: the
+// CookieChallenge it answers with is no larger (no amplification for a spoofed source).
+inline constexpr size_t kMinHelloBytes = 96;
+inline constexpr size_t kBootNonceSize = 16;
+using BootNonce = std::array<uint8_t, kBootNonceSize>;
 
 using Bytes = std::shared_ptr<const std::vector<uint8_t>>;
 
@@ -31,35 +36,47 @@ struct ParsedControl {
 // Errors: kTooLarge, kMalformed (Verifier with depth 6, 64 tables).
 Result<ParsedControl> parse_control(std::span<const uint8_t> bytes);
 
-Bytes encode_hello(uint64_t session_id);
+Bytes encode_hello(uint64_t session_id);  // padded to kMinHelloBytes
 Bytes encode_cookie(std::span<const uint8_t> cookie);
 Bytes encode_handshake_init(std::span<const uint8_t> cookie, uint64_t session_id,
                             std::span<const uint8_t> charter_hash, std::span<const uint8_t> certificate,
-                            const X25519PublicKey& ephemeral);
+                            const X25519PublicKey& ephemeral, const Ed25519Signature& proof);
 Bytes encode_handshake_response(uint32_t member_id, std::span<const uint8_t> certificate,
-                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig);
+                                const X25519PublicKey& ephemeral, const Ed25519Signature& sig,
+                                const BootNonce& boot_nonce);
 Bytes encode_handshake_finish(const Ed25519Signature& sig);
 Bytes encode_refusal(RefusalReason reason);
-Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Ed25519Signature& sig);
+Bytes encode_leave(uint32_t member_id);  // sent only inside an Authenticated message
 Bytes encode_resync_request(uint64_t have_epoch);
 Bytes encode_acl_update(std::span<const uint8_t> body, const Ed25519Signature& sig,
                         std::span<const uint8_t> certificate);
+Bytes encode_authenticated(uint32_t member_id, uint8_t direction, uint64_t seq,
+                           std::span<const uint8_t> ciphertext);
+
+// What a HandshakeInit's proof of possession signs:
+// "netkey-hs-init" || 0x00 || cookie || le64(session) || charter hash || ephemeral.
+std::vector<uint8_t> init_message(std::span<const uint8_t> cookie, uint64_t session_id,
+                                  std::span<const uint8_t> charter_hash, const X25519PublicKey& ephemeral);
+
+// The group id of one run of a Root: the first 8 bytes, little-endian, of
+// BLAKE2b-256("netkey-group-v1" || le64(session) || boot nonce). Every AD, rekey body
+// and ACL update binds it, so nothing from an earlier run replays into this one.
+uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce);
 
 // The handshake transcript hash both sides sign:
-// BLAKE2b-256("netkey-hs-v1" || le64(session) || le32(member id) || charter hash ||
+// BLAKE2b-256("netkey-hs-v2" || le64(session) || le32(member id) || charter hash ||
 //             le32(len) || member cert || member ephemeral || le32(len) || root cert ||
-//             root ephemeral).
+//             root ephemeral || boot nonce).
 std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
                                         uint32_t member_id, std::span<const uint8_t> member_cert,
                                         const X25519PublicKey& member_eph,
-                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph);
+                                        std::span<const uint8_t> root_cert, const X25519PublicKey& root_eph,
+                                        const BootNonce& boot_nonce);
 // What each side signs: label || transcript.
 std::vector<uint8_t> transcript_message(const char* label, const std::array<uint8_t, 32>& transcript);
 inline constexpr char kRootHsLabel[] = "netkey-hs-root";
 inline constexpr char kMemberHsLabel[] = "netkey-hs-member";
 
-// The bytes a LeaveRequest's signature covers.
-std::vector<uint8_t> leave_message(uint64_t session_id, uint32_t member_id, uint64_t nonce);
 // The bytes an AclUpdate's signature covers.
 std::vector<uint8_t> acl_message(std::span<const uint8_t> body);
 

@@ -2,12 +2,14 @@
 #include "netkey/participant.h"
 
 #include <cstring>
+#include <algorithm>
 #include <deque>
 
 #include "netkey/certificate.h"
 #include "netkey/kdf.h"
 #include "netkey/member_keys.h"
 #include "netkey/x25519.h"
+#include "src/group/control_auth.h"
 #include "src/group/messages.h"
 
 namespace netkey {
@@ -43,7 +45,11 @@ struct Participant::Impl {
   Bytes init;  // the HandshakeInit, for retransmission
   uint64_t next_retransmit = 0;
   uint32_t retransmits = 0;
+  RefusalReason soft_refusal = RefusalReason::kNone;  // a raw Refusal: believed only at give-up
+  uint64_t welcome_deadline = 0;                      // kHandshake: give up without a Welcome
   MemberId member = 0;
+  uint64_t group_id = 0;
+  std::unique_ptr<detail::ControlChannel> control;
   std::unique_ptr<MemberKeys> keys;
   std::unique_ptr<TrafficSender> sender;
   TrafficReceiver receiver;
@@ -76,8 +82,13 @@ struct Participant::Impl {
       return;
     }
     eph = std::make_unique<X25519KeyPair>(X25519KeyPair::generate(*rng));
-    init = detail::encode_handshake_init({c.cookie()->data(), c.cookie()->size()}, charter.session_id, charter_digest,
-                                         config.certificate, eph->public_key());
+    std::span<const uint8_t> cookie(c.cookie()->data(), c.cookie()->size());
+    // The proof of possession: we hold our certificate's key (the Root checks it before
+    // it spends a signature or a member id on us).
+    Ed25519Signature proof =
+        key.sign(detail::init_message(cookie, charter.session_id, charter_digest, eph->public_key()));
+    init = detail::encode_handshake_init(cookie, charter.session_id, charter_digest, config.certificate,
+                                         eph->public_key(), proof);
     state = State::kCookie;
     retransmits = 0;
     next_retransmit = now + config.retransmit_ns;
@@ -87,7 +98,8 @@ struct Participant::Impl {
   void on_response(const wire::HandshakeResponse& r, uint64_t now) {
     if (state != State::kCookie || r.certificate() == nullptr || r.ephemeral() == nullptr ||
         r.ephemeral()->size() != 32 || r.signature() == nullptr || r.signature()->size() != 64 ||
-        r.member_id() == 0 || r.member_id() > kMaxMemberCap) {
+        r.boot_nonce() == nullptr || r.boot_nonce()->size() != detail::kBootNonceSize || r.member_id() == 0 ||
+        r.member_id() > kMaxMemberCap) {
       ++stats.control_malformed;
       return;
     }
@@ -100,8 +112,10 @@ struct Participant::Impl {
     }
     X25519PublicKey root_eph;
     std::memcpy(root_eph.bytes.data(), r.ephemeral()->data(), 32);
+    detail::BootNonce boot{};
+    std::memcpy(boot.data(), r.boot_nonce()->data(), boot.size());
     auto transcript = detail::transcript_hash(charter.session_id, charter_digest, r.member_id(), config.certificate,
-                                              eph->public_key(), root_cert, root_eph);
+                                              eph->public_key(), root_cert, root_eph, boot);
     Ed25519Signature sig;
     std::memcpy(sig.bytes.data(), r.signature()->data(), 64);
     if (!verify_signature(cert->public_key, detail::transcript_message(detail::kRootHsLabel, transcript), sig)) {
@@ -116,18 +130,48 @@ struct Participant::Impl {
     SymmetricKey secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, transcript);
     eph.reset();
     member = r.member_id();
-    keys = std::make_unique<MemberKeys>(charter.session_id, member, secret, cert->public_key);
+    group_id = detail::group_id_of(charter.session_id, boot);
+    keys = std::make_unique<MemberKeys>(group_id, member, secret, cert->public_key);
+    control = std::make_unique<detail::ControlChannel>(group_id, member, secret, detail::ControlChannel::kToRoot);
     TrafficConfig tc = config.traffic;
+    tc.group_id = group_id;
     tc.root_public_key = cert->public_key;  // verifies signed broadcasts from here on
     sender = std::make_unique<TrafficSender>(TrafficSender::create(tc, static_cast<SenderId>(member)).value());
     receiver = TrafficReceiver::create(tc).value();
     Ed25519Signature mine = key.sign(detail::transcript_message(detail::kMemberHsLabel, transcript));
     state = State::kHandshake;
+    // The Welcome comes when the batch commits: within the charter's window, normally.
+    welcome_deadline = now + config.handshake_timeout_ns + uint64_t{charter.batch_window_ms} * 1'000'000;
     send(Channel::kControl, true, detail::encode_handshake_finish(mine));
   }
 
-  void on_refusal(const wire::Refusal& r) {
-    const auto reason = static_cast<RefusalReason>(r.reason());
+  // A raw Refusal cannot be authenticated (anyone can spoof the Root's address), so it
+  // only colours the give-up: the participant keeps retransmitting until its retries
+  // run out, and then reports the last reason it heard.
+  // It does shorten the wait: at most two more retransmissions unless a real answer
+  // comes (an off-path spoofer cannot stop the Root's answer from arriving meanwhile).
+  void on_raw_refusal(const wire::Refusal& r) {
+    soft_refusal = static_cast<RefusalReason>(r.reason());
+    ++stats.refusals_heard;
+    if (config.max_retransmits >= 2) retransmits = std::max(retransmits, config.max_retransmits - 2);
+  }
+
+  // An Authenticated message from the Root on the connection: only a Refusal today.
+  void on_authenticated(const wire::Authenticated& m) {
+    if (!control) {
+      ++stats.control_malformed;
+      return;
+    }
+    auto inner = control->open(m);
+    if (!inner) {
+      ++stats.control_rejected;
+      return;
+    }
+    if (inner->msg->body_type() != wire::ControlBody::Refusal) {
+      ++stats.control_malformed;
+      return;
+    }
+    const auto reason = static_cast<RefusalReason>(inner->msg->body_as_Refusal()->reason());
     fail(reason == RefusalReason::kRemoved ? State::kRemoved : State::kRefused, reason);
   }
 
@@ -151,7 +195,7 @@ struct Participant::Impl {
     resync_requested = true;
     last_resync_request = now;
     ++stats.resyncs_requested;
-    send(Channel::kControl, true, detail::encode_resync_request(keys->epoch()));
+    send(Channel::kControl, true, control->seal(*detail::encode_resync_request(keys->epoch())));
     ParticipantEvent e{ParticipantEvent::Kind::kResyncRequested};
     e.epoch = keys->epoch();
     events.push_back(std::move(e));
@@ -175,7 +219,7 @@ Result<Participant> Participant::create(ParticipantConfig config, std::unique_pt
     return Status(Errc::kInvalidArgument, "the signing key does not match the certificate");
   }
   TrafficConfig tc = config.traffic;
-  tc.group_id = charter->session_id;
+  tc.group_id = charter->session_id;  // until the Response names this run's group id
   tc.suite = charter->suite;
   tc.signed_broadcasts = charter->signed_broadcasts;
   config.traffic = tc;
@@ -197,9 +241,14 @@ void Participant::start(uint64_t now_ns) {
   s.send(Channel::kControl, false, detail::encode_hello(s.charter.session_id));
 }
 
-void Participant::handle_control(std::span<const uint8_t> bytes, uint64_t now_ns) {
+void Participant::handle_datagram(std::span<const uint8_t> bytes, uint64_t now_ns) {
   Impl& s = *impl_;
-  if (s.terminal()) return;
+  // After the Response, raw datagrams are ignored: from then on the Root speaks only on
+  // the connection, authenticated. A spoofed datagram cannot touch a member.
+  if (s.state != State::kConnecting && s.state != State::kCookie) {
+    ++s.stats.raw_ignored;
+    return;
+  }
   auto parsed = detail::parse_control(bytes);
   if (!parsed) {
     ++s.stats.control_malformed;
@@ -209,9 +258,21 @@ void Participant::handle_control(std::span<const uint8_t> bytes, uint64_t now_ns
   switch (m.body_type()) {
     case wire::ControlBody::CookieChallenge: s.on_cookie(*m.body_as_CookieChallenge(), now_ns); break;
     case wire::ControlBody::HandshakeResponse: s.on_response(*m.body_as_HandshakeResponse(), now_ns); break;
-    case wire::ControlBody::Refusal: s.on_refusal(*m.body_as_Refusal()); break;
+    case wire::ControlBody::Refusal: s.on_raw_refusal(*m.body_as_Refusal()); break;
     default: ++s.stats.control_malformed; break;
   }
+}
+
+void Participant::handle_control(std::span<const uint8_t> bytes, uint64_t now_ns) {
+  (void)now_ns;
+  Impl& s = *impl_;
+  if (s.terminal()) return;
+  auto parsed = detail::parse_control(bytes);
+  if (!parsed || parsed->msg->body_type() != wire::ControlBody::Authenticated) {
+    ++s.stats.control_malformed;  // nothing unauthenticated is taken on the connection
+    return;
+  }
+  s.on_authenticated(*parsed->msg->body_as_Authenticated());
 }
 
 void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) {
@@ -260,9 +321,13 @@ void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns
 
 void Participant::handle_timeout(uint64_t now_ns) {
   Impl& s = *impl_;
+  if (s.state == State::kHandshake && now_ns >= s.welcome_deadline) {
+    s.fail(State::kRefused, RefusalReason::kNone);  // no Welcome: the handshake was lost
+    return;
+  }
   if ((s.state != State::kConnecting && s.state != State::kCookie) || now_ns < s.next_retransmit) return;
   if (++s.retransmits > s.config.max_retransmits) {
-    s.fail(State::kRefused, RefusalReason::kNone);  // the Root never answered
+    s.fail(State::kRefused, s.soft_refusal);  // the Root never answered (kNone), or refused
     return;
   }
   s.next_retransmit = now_ns + s.config.retransmit_ns;
@@ -288,10 +353,10 @@ Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns) {
 void Participant::leave(uint64_t now_ns) {
   (void)now_ns;
   Impl& s = *impl_;
-  if (s.member == 0 || s.terminal()) return;
-  const uint64_t nonce = s.rng->next_u64();
-  Ed25519Signature sig = s.key.sign(detail::leave_message(s.charter.session_id, s.member, nonce));
-  s.send(Channel::kControl, true, detail::encode_leave(s.member, nonce, sig));
+  if (s.member == 0 || !s.control || s.terminal()) return;
+  // Sealed under this handshake's control key: it cannot be replayed later, nor onto a
+  // member that reuses this id.
+  s.send(Channel::kControl, true, s.control->seal(*detail::encode_leave(s.member)));
   s.state = State::kLeft;
 }
 
@@ -311,11 +376,13 @@ std::optional<ParticipantEvent> Participant::poll_event() {
 
 std::optional<uint64_t> Participant::poll_timeout() const {
   if (impl_->state == State::kConnecting || impl_->state == State::kCookie) return impl_->next_retransmit;
+  if (impl_->state == State::kHandshake) return impl_->welcome_deadline;
   return std::nullopt;
 }
 
 Participant::State Participant::state() const { return impl_->state; }
 MemberId Participant::member_id() const { return impl_->member; }
+uint64_t Participant::group_id() const { return impl_->group_id; }
 uint64_t Participant::epoch() const { return impl_->keys ? impl_->keys->epoch() : 0; }
 bool Participant::has_net_key() const { return impl_->keys && impl_->keys->in_group(); }
 const SymmetricKey& Participant::net_key() const { return impl_->keys->net_key(); }

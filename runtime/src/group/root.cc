@@ -13,6 +13,8 @@
 #include "netkey/kdf.h"
 #include "netkey/rekey_codec.h"
 #include "netkey/x25519.h"
+#include "src/group/admission.h"
+#include "src/group/control_auth.h"
 #include "src/group/messages.h"
 #include "src/wire/verify.h"
 
@@ -26,19 +28,13 @@ uint64_t RootStats::refusals_total() const {
   return t;
 }
 
-struct Root::Impl {
+struct Root::Impl final : detail::AdmissionHost {
+  // A connection that finished its handshake: joining (until its Welcome) or a member.
   struct Peer {
-    enum class Stage { kHandshake, kJoining, kMember };
-    Stage stage = Stage::kHandshake;
-    std::string address;
-    std::string subject;
+    enum class Stage { kJoining, kMember };
+    Stage stage = Stage::kJoining;
     MemberId member = 0;
-    Ed25519PublicKey identity;
-    X25519PublicKey member_eph;
-    std::array<uint8_t, 32> transcript{};
-    SymmetricKey member_secret;
-    Bytes response;
-    uint64_t deadline_ns = 0;
+    detail::ControlChannel control;
     uint64_t last_resync_ns = 0;
     bool resynced = false;
   };
@@ -48,52 +44,48 @@ struct Root::Impl {
     bool disconnect_on_leave = false;
   };
 
-  Impl(RootConfig c, std::unique_ptr<Rng> r, CharterFields f, SigningKey k, TrafficSender s, TrafficRelay rl)
+  Impl(RootConfig c, std::unique_ptr<Rng> r, CharterFields f, SigningKey k, TrafficSender s, TrafficRelay rl,
+       const std::array<uint8_t, 32>& digest, const detail::BootNonce& boot)
       : config(std::move(c)),
         rng(std::move(r)),
         charter(std::move(f)),
+        charter_digest(digest),
+        group_id(detail::group_id_of(charter.session_id, boot)),
         key(std::move(k)),
-        tree(charter.session_id, TreePolicy{charter.degree, charter.hash_forward_joins, charter.member_cap}),
+        tree(group_id, TreePolicy{charter.degree, charter.hash_forward_joins, charter.member_cap}),
         planner(tree),
         sender(std::move(s)),
-        relay(std::move(rl)) {}
+        relay(std::move(rl)),
+        admission(*this, config, charter, charter_digest, key, *rng, boot, stats) {}
 
   RootConfig config;
   std::unique_ptr<Rng> rng;
   CharterFields charter;
   std::array<uint8_t, 32> charter_digest{};
+  uint64_t group_id;
   SigningKey key;
   KeyTree tree;
   BatchPlanner planner;
   TrafficSender sender;
   TrafficRelay relay;
-  SymmetricKey cookie_secret;
+  RootStats stats;
+  detail::Admission admission;
 
   std::unordered_set<std::string> acl;
   uint64_t acl_seq = 0;
   std::unordered_map<PeerId, Peer> peers;
-  std::unordered_map<std::string, uint32_t> address_refs;  // peers per address (the ENet gate)
-  void add_peer(PeerId id, Peer p) {
-    ++address_refs[p.address];
-    peers.emplace(id, std::move(p));
-  }
-  void erase_peer(std::unordered_map<PeerId, Peer>::iterator it) {
-    auto a = address_refs.find(it->second.address);
-    if (a != address_refs.end() && --a->second == 0) address_refs.erase(a);
-    peers.erase(it);
-  }
+  // Addresses with a live connection (bound or member): raw datagrams from them are
+  // dropped, so a spoofed pre-connection message never reaches a member's state.
+  std::unordered_map<PeerId, std::string> connected_address;
+  std::unordered_set<std::string> connected;
   std::unordered_map<MemberId, MemberRec> members;  // in the tree or pending join
   std::unordered_map<std::string, MemberId> by_subject;
-  std::set<std::pair<uint64_t, PeerId>> handshake_deadlines;
-  size_t handshakes_in_flight = 0;
-  std::unordered_map<std::string, std::pair<uint64_t, uint32_t>> address_rate;  // second -> count
   std::vector<MemberId> free_ids;
   MemberId next_id = 1;
   std::optional<uint64_t> batch_started;
 
   std::deque<Transmit> out;
   std::deque<RootEvent> events;
-  RootStats stats;
 
   uint64_t unix_now(uint64_t now_ns) const { return config.unix_time_at_zero + now_ns / 1'000'000'000; }
 
@@ -118,15 +110,31 @@ struct Root::Impl {
     t.bytes = std::move(bytes);
     out.push_back(std::move(t));
   }
-  void refuse(PeerId peer, RefusalReason r, std::string subject, bool then_disconnect = true) {
-    ++stats.refusals[static_cast<size_t>(r)];
-    send(peer, Channel::kControl, false, detail::encode_refusal(r), then_disconnect);
-    RootEvent e{RootEvent::Kind::kRefused};
-    e.subject = std::move(subject);
-    e.reason = r;
-    events.push_back(std::move(e));
+  // A Refusal sealed under the member's control key, then the connection closes.
+  void refuse_member(PeerId peer, RefusalReason r, const std::string& subject) {
+    count_refusal(r, subject);
+    auto p = peers.find(peer);
+    if (p == peers.end()) return;
+    send(peer, Channel::kControl, true, p->second.control.seal(*detail::encode_refusal(r)), true);
   }
-  std::optional<MemberId> allocate_id() {
+  void mark_batch(uint64_t now) {
+    if (!batch_started) batch_started = now;
+  }
+
+  void forget_connection(PeerId peer) {
+    auto a = connected_address.find(peer);
+    if (a == connected_address.end()) return;
+    connected.erase(a->second);
+    connected_address.erase(a);
+  }
+
+  // --- AdmissionHost -----------------------------------------------------
+
+  bool acl_allows(const std::string& subject) const override { return acl.count(subject) != 0; }
+  bool has_room(const std::string& subject) const override {
+    return by_subject.count(subject) != 0 || tree.member_count() + planner.pending_joins() < charter.member_cap;
+  }
+  std::optional<MemberId> allocate_id() override {
     if (!free_ids.empty()) {
       MemberId id = free_ids.back();
       free_ids.pop_back();
@@ -135,160 +143,51 @@ struct Root::Impl {
     if (next_id > kMaxMemberCap) return std::nullopt;
     return next_id++;
   }
-  void drop_handshake(PeerId peer) {
-    auto it = peers.find(peer);
-    if (it == peers.end() || it->second.stage != Peer::Stage::kHandshake) return;
-    handshake_deadlines.erase({it->second.deadline_ns, peer});
-    free_ids.push_back(it->second.member);
-    --handshakes_in_flight;
-    erase_peer(it);
+  void release_id(MemberId id) override { free_ids.push_back(id); }
+  void count_refusal(RefusalReason r, const std::string& subject) override {
+    ++stats.refusals[static_cast<size_t>(r)];
+    RootEvent e{RootEvent::Kind::kRefused};
+    e.subject = subject;
+    e.reason = r;
+    events.push_back(std::move(e));
   }
-  void mark_batch(uint64_t now) {
-    if (!batch_started) batch_started = now;
+  void send_to_address(std::string_view address, Bytes bytes) override {
+    Transmit t;
+    t.to = Transmit::To::kAddress;
+    t.address = std::string(address);
+    t.channel = Channel::kControl;
+    t.reliable = false;
+    t.bytes = std::move(bytes);
+    out.push_back(std::move(t));
   }
-
-  // --- admission ---------------------------------------------------------
-
-  void on_hello(PeerId peer, std::string_view address, const wire::Hello& h, uint64_t now) {
-    if (h.session_id() != charter.session_id) {
-      refuse(peer, RefusalReason::kCharterMismatch, "");
-      return;
-    }
-    auto cookie = detail::make_cookie(cookie_secret, address, now);
-    ++stats.cookies_issued;
-    send(peer, Channel::kControl, false, detail::encode_cookie(cookie));
+  void close_peer(PeerId peer) override {
+    send(peer, Channel::kControl, true, std::make_shared<const std::vector<uint8_t>>(), true);
   }
 
-  void on_init(PeerId peer, std::string_view address, const wire::HandshakeInit& m, uint64_t now) {
-    if (m.ephemeral() == nullptr || m.ephemeral()->size() != 32 || m.certificate() == nullptr ||
-        m.cookie() == nullptr || m.charter_hash() == nullptr) {
-      ++stats.malformed_control;
-      return;
-    }
-    X25519PublicKey member_eph;
-    std::memcpy(member_eph.bytes.data(), m.ephemeral()->data(), 32);
-    auto existing = peers.find(peer);
-    if (existing != peers.end()) {
-      // A retransmitted Init (its Response was lost): answer the same again.
-      if (existing->second.stage == Peer::Stage::kHandshake && existing->second.member_eph == member_eph) {
-        send(peer, Channel::kControl, false, existing->second.response);
-      } else {
-        ++stats.malformed_control;
-      }
-      return;
-    }
-    // 1. The cookie, before any state or public-key work.
-    if (!detail::check_cookie(cookie_secret, address, {m.cookie()->data(), m.cookie()->size()}, now,
-                              config.cookie_lifetime_ns)) {
-      refuse(peer, RefusalReason::kBadCookie, "");
-      return;
-    }
-    // 2. Rate limits.
-    auto& rate = address_rate[std::string(address)];
-    const uint64_t second = now / 1'000'000'000;
-    if (rate.first != second) rate = {second, 0};
-    if (++rate.second > config.max_handshakes_per_address_per_s ||
-        handshakes_in_flight >= config.max_handshakes_in_flight) {
-      refuse(peer, RefusalReason::kRateLimited, "");
-      return;
-    }
-    if (address_rate.size() > 65536) address_rate.clear();  // bounded
-    // 3. Same charter.
-    if (m.session_id() != charter.session_id || m.charter_hash()->size() != 32 ||
-        std::memcmp(m.charter_hash()->data(), charter_digest.data(), 32) != 0) {
-      refuse(peer, RefusalReason::kCharterMismatch, "");
-      return;
-    }
-    // 4. The certificate: CA, role, validity.
-    std::span<const uint8_t> cert_bytes(m.certificate()->data(), m.certificate()->size());
-    ++stats.public_key_ops;
-    auto cert = verify_certificate(cert_bytes, config.ca_public_key, unix_now(now), Role::kParticipant);
-    if (!cert) {
-      RefusalReason r = RefusalReason::kCertificateInvalid;
-      if (cert.code() == Errc::kExpired || cert.code() == Errc::kNotYetValid) r = RefusalReason::kCertificateExpired;
-      if (cert.code() == Errc::kUnknownIssuer) r = RefusalReason::kWrongCa;
-      refuse(peer, r, "");
-      return;
-    }
-    // 5. ACL, clearance, cap.
-    if (!acl.count(cert->subject_id)) {
-      refuse(peer, RefusalReason::kNotOnAcl, cert->subject_id);
-      return;
-    }
-    if (cert->clearance < charter.classification) {
-      refuse(peer, RefusalReason::kClearanceTooLow, cert->subject_id);
-      return;
-    }
-    const bool reconnect = by_subject.count(cert->subject_id) != 0;
-    if (!reconnect && tree.member_count() + planner.pending_joins() + handshakes_in_flight >= charter.member_cap) {
-      refuse(peer, RefusalReason::kGroupFull, cert->subject_id);
-      return;
-    }
-    auto id = allocate_id();
-    if (!id) {
-      refuse(peer, RefusalReason::kGroupFull, cert->subject_id);
-      return;
-    }
-    // 6. The Root's half of the handshake.
-    X25519KeyPair eph = X25519KeyPair::generate(*rng);
-    ++stats.public_key_ops;
-    auto shared = eph.agree(member_eph);
-    if (!shared) {
-      free_ids.push_back(*id);
-      refuse(peer, RefusalReason::kHandshakeFailed, cert->subject_id);
-      return;
-    }
-    Peer p;
-    p.address = std::string(address);
-    p.subject = cert->subject_id;
-    p.member = *id;
-    p.identity = cert->public_key;
-    p.member_eph = member_eph;
-    p.transcript = detail::transcript_hash(charter.session_id, charter_digest, *id, cert_bytes, member_eph,
-                                           config.certificate, eph.public_key());
-    p.member_secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, p.transcript);
-    ++stats.public_key_ops;
-    Ed25519Signature sig = key.sign(detail::transcript_message(detail::kRootHsLabel, p.transcript));
-    p.response = detail::encode_handshake_response(*id, config.certificate, eph.public_key(), sig);
-    p.deadline_ns = now + config.handshake_timeout_ns;
-    handshake_deadlines.insert({p.deadline_ns, peer});
-    ++handshakes_in_flight;
-    send(peer, Channel::kControl, false, p.response);
-    add_peer(peer, std::move(p));
-  }
+  // --- joining -------------------------------------------------------------
 
   void on_finish(PeerId peer, const wire::HandshakeFinish& m, uint64_t now) {
-    auto it = peers.find(peer);
-    if (it == peers.end() || it->second.stage != Peer::Stage::kHandshake || m.signature() == nullptr ||
-        m.signature()->size() != 64) {
-      ++stats.malformed_control;
+    auto h = admission.on_finish(peer, m);
+    if (!h) return;
+    peers.emplace(peer, Peer{Peer::Stage::kJoining, h->member,
+                             detail::ControlChannel(group_id, h->member, h->member_secret,
+                                                    detail::ControlChannel::kToMember)});
+    // Checked again now: the ACL or the room may have changed during the handshake.
+    RefusalReason late = RefusalReason::kNone;
+    if (!acl.count(h->subject)) late = RefusalReason::kNotOnAcl;
+    else if (!has_room(h->subject)) late = RefusalReason::kGroupFull;
+    if (late != RefusalReason::kNone) {
+      refuse_member(peer, late, h->subject);
+      peers.erase(peer);
+      release_id(h->member);
       return;
     }
-    Peer& p = it->second;
-    Ed25519Signature sig;
-    std::memcpy(sig.bytes.data(), m.signature()->data(), 64);
-    ++stats.public_key_ops;
-    if (!verify_signature(p.identity, detail::transcript_message(detail::kMemberHsLabel, p.transcript), sig)) {
-      std::string subject = p.subject;
-      drop_handshake(peer);
-      refuse(peer, RefusalReason::kHandshakeFailed, subject);
-      return;
-    }
-    if (!acl.count(p.subject)) {  // removed while its handshake was in flight
-      std::string subject = p.subject;
-      drop_handshake(peer);
-      refuse(peer, RefusalReason::kNotOnAcl, subject);
-      return;
-    }
-    handshake_deadlines.erase({p.deadline_ns, peer});
-    --handshakes_in_flight;
     // A reconnect: the subject's previous connection leaves in this batch.
-    auto old = by_subject.find(p.subject);
+    auto old = by_subject.find(h->subject);
     if (old != by_subject.end()) request_leave(old->second, true, now);
-    p.stage = Peer::Stage::kJoining;
-    members[p.member] = MemberRec{peer, p.subject, false};
-    by_subject[p.subject] = p.member;
-    Status s = planner.join({p.member, std::move(p.member_secret)});
+    members[h->member] = MemberRec{peer, h->subject, false};
+    by_subject[h->subject] = h->member;
+    Status s = planner.join({h->member, std::move(h->member_secret)});
     NETKEY_CHECK(s.is_ok());
     mark_batch(now);
     if (planner.size() >= charter.max_batch) commit(now);
@@ -320,8 +219,8 @@ struct Root::Impl {
     free_ids.push_back(id);
     auto p = peers.find(rec.peer);
     if (rec.peer != 0 && p != peers.end() && p->second.member == id) {
-      if (rec.disconnect_on_leave) send(rec.peer, Channel::kControl, true, std::make_shared<const std::vector<uint8_t>>(), true);
-      erase_peer(p);
+      if (rec.disconnect_on_leave) close_peer(rec.peer);
+      peers.erase(p);
     }
     RootEvent e{RootEvent::Kind::kLeft};
     e.member = id;
@@ -330,30 +229,37 @@ struct Root::Impl {
     events.push_back(std::move(e));
   }
 
-  void on_leave(PeerId peer, const wire::LeaveRequest& m, uint64_t now) {
+  // An Authenticated message on a member's connection: LeaveRequest or ResyncRequest.
+  void on_authenticated(PeerId peer, const wire::Authenticated& m, uint64_t now) {
     auto it = peers.find(peer);
-    if (it == peers.end() || it->second.stage == Peer::Stage::kHandshake || m.signature() == nullptr ||
-        m.signature()->size() != 64 || m.member_id() != it->second.member) {
+    if (it == peers.end()) {
       ++stats.malformed_control;
       return;
     }
-    Ed25519Signature sig;
-    std::memcpy(sig.bytes.data(), m.signature()->data(), 64);
-    ++stats.public_key_ops;
-    if (!verify_signature(it->second.identity, detail::leave_message(charter.session_id, m.member_id(), m.nonce()), sig)) {
-      ++stats.malformed_control;
+    auto inner = it->second.control.open(m);
+    if (!inner) {
+      ++stats.control_rejected;
       return;
     }
-    request_leave(it->second.member, true, now);
+    const wire::Control& c = *inner->msg;
+    switch (c.body_type()) {
+      case wire::ControlBody::LeaveRequest:
+        if (c.body_as_LeaveRequest()->member_id() != it->second.member) {
+          ++stats.malformed_control;
+          return;
+        }
+        request_leave(it->second.member, true, now);
+        break;
+      case wire::ControlBody::ResyncRequest: on_resync(it->second, peer, now); break;
+      default: ++stats.malformed_control; break;
+    }
   }
 
-  void on_resync(PeerId peer, uint64_t now) {
-    auto it = peers.find(peer);
-    if (it == peers.end() || it->second.stage != Peer::Stage::kMember) {
+  void on_resync(Peer& p, PeerId peer, uint64_t now) {
+    if (p.stage != Peer::Stage::kMember) {
       ++stats.malformed_control;
       return;
     }
-    Peer& p = it->second;
     if (p.resynced && now - p.last_resync_ns < config.resync_min_interval_ns) {
       ++stats.resyncs_rate_limited;
       return;
@@ -369,44 +275,62 @@ struct Root::Impl {
 
   // --- the List Controller ------------------------------------------------
 
-  void on_acl(const wire::AclUpdate& m, uint64_t now) {
-    auto reject = [&] { ++stats.acl_updates_rejected; };
+  Status on_acl(std::span<const uint8_t> bytes, uint64_t now) {
+    auto fail = [&](Errc code, const char* why) {
+      ++stats.acl_updates_rejected;
+      return Status(code, std::string("ACL update refused: ") + why);
+    };
+    auto parsed = detail::parse_control(bytes);
+    if (!parsed || parsed->msg->body_type() != wire::ControlBody::AclUpdate) return fail(Errc::kMalformed, "not an AclUpdate");
+    const wire::AclUpdate& m = *parsed->msg->body_as_AclUpdate();
     if (m.body() == nullptr || m.signature() == nullptr || m.signature()->size() != 64 || m.certificate() == nullptr) {
-      return reject();
+      return fail(Errc::kMalformed, "missing body, signature or certificate");
     }
     ++stats.public_key_ops;
     auto cert = verify_certificate({m.certificate()->data(), m.certificate()->size()}, config.ca_public_key,
                                    unix_now(now), Role::kListController);
-    if (!cert) return reject();
-    if (!(key_id_of(cert->public_key) == charter.list_controller_key_id)) return reject();
+    if (!cert) return fail(cert.code(), "the List Controller's certificate does not verify");
+    if (!(key_id_of(cert->public_key) == charter.list_controller_key_id)) {
+      return fail(Errc::kWrongRole, "not the List Controller the charter names");
+    }
     Ed25519Signature sig;
     std::memcpy(sig.bytes.data(), m.signature()->data(), 64);
     ++stats.public_key_ops;
     if (!verify_signature(cert->public_key, detail::acl_message({m.body()->data(), m.body()->size()}), sig)) {
-      return reject();
+      return fail(Errc::kBadSignature, "bad signature");
     }
     std::vector<uint8_t> body(m.body()->begin(), m.body()->end());
     auto b = wire::verify_flatbuffer<wire::AclUpdateBody>(body, nullptr, {detail::kMaxControlBytes, 4, 8}, "acl");
-    if (!b) return reject();
+    if (!b) return fail(Errc::kMalformed, "body does not verify");
     const wire::AclUpdateBody& u = **b;
-    if (u.session_id() != charter.session_id || u.seq() != acl_seq + 1) return reject();  // replay, reorder
+    // The group id names this run of the Root: an update from an earlier run is refused.
+    if (u.session_id() != charter.session_id || u.group_id() != group_id) {
+      return fail(Errc::kWrongGroup, "for another session or another run of this Root");
+    }
+    if (u.seq() != acl_seq + 1) return fail(Errc::kStaleEpoch, "sequence is not the next one (replay or reorder)");
     acl_seq = u.seq();
     ++stats.acl_updates_applied;
     if (u.adds()) {
       for (const auto* s : *u.adds()) acl.insert(s->str());
     }
+    if (u.removes()) remove_subjects(*u.removes(), now);
+    return Status::ok();
+  }
+
+  void remove_subjects(const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>& removes, uint64_t now) {
     bool security_removal = false;
-    if (u.removes()) {
-      for (const auto* s : *u.removes()) {
+    {
+      for (const auto* s : removes) {
         std::string subject = s->str();
         acl.erase(subject);
         auto m2 = by_subject.find(subject);
         if (m2 == by_subject.end()) continue;
         MemberId id = m2->second;
         auto rec = members.find(id);
-        if (rec != members.end() && rec->second.peer != 0) {
+        if (rec != members.end() && rec->second.peer != 0 && peers.count(rec->second.peer)) {
           ++stats.refusals[static_cast<size_t>(RefusalReason::kRemoved)];
-          send(rec->second.peer, Channel::kControl, true, detail::encode_refusal(RefusalReason::kRemoved));
+          send(rec->second.peer, Channel::kControl, true,
+               peers.at(rec->second.peer).control.seal(*detail::encode_refusal(RefusalReason::kRemoved)));
         }
         request_leave(id, true, now);
         security_removal = true;
@@ -502,8 +426,12 @@ Result<Root> Root::create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t 
   if (!(key.key_id() == charter->root_key_id)) {
     return Status(Errc::kWrongRole, "this Root is not the one the charter elected (root key id differs)");
   }
+  // This run's boot nonce: a fresh group id, so nothing signed or sealed in an earlier
+  // run of this charter (ACL updates, Wholes, traffic) is accepted in this one.
+  detail::BootNonce boot{};
+  rng->fill(boot);
   TrafficConfig tc = config.traffic;
-  tc.group_id = charter->session_id;
+  tc.group_id = detail::group_id_of(charter->session_id, boot);
   tc.suite = charter->suite;
   tc.signed_broadcasts = charter->signed_broadcasts;
   tc.root_public_key = key.public_key();
@@ -512,16 +440,36 @@ Result<Root> Root::create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t 
   auto relay = TrafficRelay::create(tc);
   if (!relay) return relay.status();
   config.traffic = tc;
-  auto digest = charter_hash(config.charter);
+  const auto digest = charter_hash(config.charter);
   auto impl = std::make_unique<Impl>(std::move(config), std::move(rng), std::move(charter).value(), std::move(key),
-                                     std::move(sender).value(), std::move(relay).value());
-  impl->charter_digest = digest;
-  impl->cookie_secret = impl->rng->symmetric_key();
+                                     std::move(sender).value(), std::move(relay).value(), digest, boot);
   impl->acl.insert(impl->charter.participants.begin(), impl->charter.participants.end());
   return Root(std::move(impl));
 }
 
-void Root::handle_control(PeerId peer, std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns) {
+void Root::handle_datagram(std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns) {
+  Impl& s = *impl_;
+  if (s.connected.count(std::string(address))) {
+    ++s.stats.raw_unexpected;
+    return;
+  }
+  s.admission.on_datagram(address, bytes, now_ns);
+}
+
+bool Root::peer_connected(PeerId peer, std::string_view address, uint64_t now_ns) {
+  (void)now_ns;
+  Impl& s = *impl_;
+  if (s.peers.count(peer) || s.connected_address.count(peer)) {
+    ++s.stats.connections_refused;
+    return false;
+  }
+  if (!s.admission.peer_connected(peer, address)) return false;
+  s.connected_address[peer] = std::string(address);
+  s.connected.insert(std::string(address));
+  return true;
+}
+
+void Root::handle_control(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns) {
   Impl& s = *impl_;
   auto parsed = detail::parse_control(bytes);
   if (!parsed) {
@@ -530,14 +478,14 @@ void Root::handle_control(PeerId peer, std::string_view address, std::span<const
   }
   const wire::Control& m = *parsed->msg;
   switch (m.body_type()) {
-    case wire::ControlBody::Hello: s.on_hello(peer, address, *m.body_as_Hello(), now_ns); break;
-    case wire::ControlBody::HandshakeInit: s.on_init(peer, address, *m.body_as_HandshakeInit(), now_ns); break;
     case wire::ControlBody::HandshakeFinish: s.on_finish(peer, *m.body_as_HandshakeFinish(), now_ns); break;
-    case wire::ControlBody::LeaveRequest: s.on_leave(peer, *m.body_as_LeaveRequest(), now_ns); break;
-    case wire::ControlBody::ResyncRequest: s.on_resync(peer, now_ns); break;
-    case wire::ControlBody::AclUpdate: s.on_acl(*m.body_as_AclUpdate(), now_ns); break;
-    default: ++s.stats.malformed_control; break;
+    case wire::ControlBody::Authenticated: s.on_authenticated(peer, *m.body_as_Authenticated(), now_ns); break;
+    default: ++s.stats.malformed_control; break;  // AclUpdate included: never from a connection
   }
+}
+
+Status Root::submit_acl_update(std::span<const uint8_t> bytes, uint64_t now_ns) {
+  return impl_->on_acl(bytes, now_ns);
 }
 
 void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns) {
@@ -558,26 +506,23 @@ void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t 
 
 void Root::peer_disconnected(PeerId peer, uint64_t now_ns) {
   Impl& s = *impl_;
-  auto it = s.peers.find(peer);
-  if (it == s.peers.end()) return;
-  if (it->second.stage == Impl::Peer::Stage::kHandshake) {
-    s.drop_handshake(peer);
+  s.forget_connection(peer);
+  if (s.admission.owns(peer)) {
+    s.admission.peer_disconnected(peer);
     return;
   }
+  auto it = s.peers.find(peer);
+  if (it == s.peers.end()) return;
   MemberId id = it->second.member;
   auto rec = s.members.find(id);
   if (rec != s.members.end() && rec->second.peer == peer) rec->second.peer = 0;
-  s.erase_peer(it);
+  s.peers.erase(it);
   s.request_leave(id, false, now_ns);
 }
 
 void Root::handle_timeout(uint64_t now_ns) {
   Impl& s = *impl_;
-  while (!s.handshake_deadlines.empty() && s.handshake_deadlines.begin()->first <= now_ns) {
-    const size_t before = s.handshake_deadlines.size();
-    s.drop_handshake(s.handshake_deadlines.begin()->second);  // erases its deadline
-    if (s.handshake_deadlines.size() == before) s.handshake_deadlines.erase(s.handshake_deadlines.begin());
-  }
+  s.admission.handle_timeout(now_ns);
   if (s.batch_started && now_ns >= *s.batch_started + uint64_t{s.charter.batch_window_ms} * 1'000'000) {
     s.commit(now_ns);
   }
@@ -615,10 +560,7 @@ std::optional<uint64_t> Root::poll_timeout() const {
   const Impl& s = *impl_;
   std::optional<uint64_t> t;
   if (s.batch_started) t = *s.batch_started + uint64_t{s.charter.batch_window_ms} * 1'000'000;
-  if (!s.handshake_deadlines.empty()) {
-    uint64_t h = s.handshake_deadlines.begin()->first;
-    t = t ? std::min(*t, h) : h;
-  }
+  if (auto h = s.admission.next_deadline()) t = t ? std::min(*t, *h) : *h;
   return t;
 }
 
@@ -631,8 +573,9 @@ std::vector<PeerId> Root::member_peers() const {
 }
 
 bool Root::accepts_connection_from(std::string_view address) const {
-  return impl_->address_refs.count(std::string(address)) != 0;
+  return impl_->admission.accepts_connection_from(address);
 }
+uint64_t Root::group_id() const { return impl_->group_id; }
 
 const CharterFields& Root::charter() const { return impl_->charter; }
 uint64_t Root::epoch() const { return impl_->tree.epoch(); }

@@ -27,11 +27,15 @@ SymmetricKey sender_key(const SymmetricKey& net_key, SenderId id) {
   return kdf_derive(net_key, kdf_ctx::kTraffic, id);
 }
 
-// The signed message of a type-3 packet: le64(group) || header || ciphertext+tag.
+// The signed message of a type-3 packet:
+// "netkey-bcast-v1" || 0x00 || le64(group) || header || ciphertext+tag.
+// The label keeps the Root's broadcast signatures apart from every other thing it signs.
+constexpr char kBroadcastLabel[] = "netkey-bcast-v1";  // signed with its NUL
 std::vector<uint8_t> signed_part(uint64_t group_id, std::span<const uint8_t> sealed) {
-  std::vector<uint8_t> m(8 + sealed.size());
-  put_le64(m.data(), group_id);
-  std::memcpy(m.data() + 8, sealed.data(), sealed.size());
+  std::vector<uint8_t> m(sizeof(kBroadcastLabel) + 8 + sealed.size());
+  std::memcpy(m.data(), kBroadcastLabel, sizeof(kBroadcastLabel));
+  put_le64(m.data() + sizeof(kBroadcastLabel), group_id);
+  std::memcpy(m.data() + sizeof(kBroadcastLabel) + 8, sealed.data(), sealed.size());
   return m;
 }
 

@@ -7,9 +7,11 @@
 // Before a connection exists, the cookie exchange (Hello, CookieChallenge,
 // HandshakeInit, HandshakeResponse, Refusal) travels as raw UDP datagrams prefixed with
 // the 4 bytes FF 4E 4B 01 on the host's own socket. The server's ENet intercept hook
-// answers them, and drops every ENet datagram (CONNECT included) from an address that
-// has not echoed a valid cookie, so ENet allocates a peer slot only for a client the
-// Root already holds handshake state for. ENet's compressor hook is never used for
+// hands them to the Root's Admission by address (never on behalf of a connected peer:
+// raw datagrams from a connected address are dropped), and drops every ENet datagram
+// (CONNECT included) from an address whose handshake the Root has not answered, so ENet
+// allocates a peer slot only for a client that proved it holds its certificate's key.
+// Each answered handshake binds exactly one connection. ENet's compressor hook is never used for
 // encryption (it falls back to plaintext); everything is sealed by the runtime.
 //
 // A broadcast is encrypted once by the Root and sent as one shared, reference-counted
@@ -48,10 +50,15 @@ struct ServerOptions {
   // unreliable state and a retransmission timeout for reliable rekeys. The kernel caps
   // the request at net.core.wmem_max / rmem_max (raise those on a big server).
   int socket_buffer_bytes = 4 << 20;
+  // ENet peers one IP address may hold at once, half-open ones included (ENet's
+  // duplicatePeers). Raise it for many clients behind one address (bots on loopback).
+  size_t max_peers_per_ip = 16;
 };
 
 struct ServerStats {
   uint64_t raw_datagrams = 0;        // pre-connection control datagrams handled
+  uint64_t raw_from_connected = 0;   // raw datagrams from a connected address (dropped)
+  uint64_t connections_refused = 0;  // CONNECTs without an answered handshake, or a second one
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
   uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
@@ -79,9 +86,11 @@ class ServerHost {
   // Sends everything queued now (ENet flush), without waiting for events.
   void flush();
 
-  // A control message from an in-process authority (the matchmaker's signed ACL
-  // update, when it runs inside the server). It is verified like any other.
-  void submit_control(std::span<const uint8_t> bytes);
+  // The List Controller's signed ACL update, from a channel the game trusts (the
+  // matchmaker inside the server, or its own authenticated link). Verified as
+  // Root::submit_acl_update says, which gives the errors. AclUpdates arriving from the
+  // network are never taken.
+  Status submit_control(std::span<const uint8_t> bytes);
 
   Root& root();
   uint16_t port() const;
@@ -115,7 +124,7 @@ class ClientHost {
   Status service(uint32_t timeout_ms);
   // Member traffic to the Root for relay. Errors as Participant::send.
   Status send(std::span<const uint8_t> payload);
-  // A signed goodbye, then disconnects.
+  // An authenticated goodbye, then disconnects.
   void leave();
   // Drops the connection without a goodbye (a crash, for tests and load tools).
   void vanish();
