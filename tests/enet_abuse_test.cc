@@ -3,8 +3,11 @@
 #include <enet/enet.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "netkey/enet.h"
 #include "support/enet_world.h"
+#include "src/enet_common.h"
 #include "src/group/messages.h"
 
 namespace netkey::testing {
@@ -47,7 +50,9 @@ struct Flooder {
       rng.fill(forged);
       X25519PublicKey eph;
       rng.fill(eph.bytes);
-      auto init = *detail::encode_handshake_init(forged, session, std::vector<uint8_t>(32, 1), cert, eph);
+      Ed25519Signature junk_proof;  // a stolen certificate, but not its key
+      rng.fill(junk_proof.bytes);
+      auto init = *detail::encode_handshake_init(forged, session, std::vector<uint8_t>(32, 1), cert, eph, junk_proof);
       raw = prefix;
       raw.insert(raw.end(), init.begin(), init.end());
       send(sockets[i], raw);
@@ -70,14 +75,17 @@ TEST(EnetAbuse, HandshakeFloodCostsNoPublicKeyWorkAndLegitimatePlayersStillJoin)
     return w.server->root().member_count() == 6;
   }));
   const RootStats& st = w.server->root().stats();
-  // Each legitimate admission costs exactly 4 public-key operations (certificate check,
-  // X25519, the Root's transcript signature, the participant's signature check); the
-  // 200 fake clients x 20 rounds cost none.
-  EXPECT_EQ(st.public_key_ops, 4u * 6);
+  // Each legitimate admission costs exactly 5 public-key operations (certificate check,
+  // proof of possession, X25519, the Root's transcript signature, the participant's
+  // signature check); the 200 fake clients x 20 rounds cost none.
+  EXPECT_EQ(st.public_key_ops, 5u * 6);
   EXPECT_GE(st.refusals[static_cast<size_t>(RefusalReason::kBadCookie)], 1000u);
   EXPECT_GE(st.cookies_issued, 1000u);
   EXPECT_GT(w.server->stats().gated_datagrams, 1000u);
   EXPECT_EQ(w.server->stats().connections, 6u);
+  // Thousands of datagrams from unknown addresses spent no PeerId (they used to spend
+  // one each, and the counter wrapped onto live members).
+  EXPECT_EQ(w.server->stats().peer_ids_issued, 6u);
 }
 
 TEST(EnetAbuse, MalformedAndOversizedPacketsOnEveryChannelAreDroppedAndCounted) {
@@ -118,6 +126,136 @@ TEST(EnetAbuse, MalformedAndOversizedPacketsOnEveryChannelAreDroppedAndCounted) 
   EXPECT_GE(w.server->root().traffic_drops().total(), payloads.size() - 1);
   EXPECT_EQ(w.server->root().member_count(), 2u);
   EXPECT_GT(got, 0);
+}
+
+TEST(EnetAbuse, PeerIdsWrapWithoutReusingALiveId) {
+  enet::detail::PeerIdAllocator ids(0xfffffffeu);
+  std::set<PeerId> live = {0xfffffffeu, 1, 2};  // a member holds 1 and 2 across the wrap
+  EXPECT_EQ(ids.allocate(live), 0xffffffffu);
+  live.insert(0xffffffffu);
+  EXPECT_EQ(ids.allocate(live), 3u);  // skips 0, and the live 1 and 2
+  live.insert(3);
+  live.erase(1);
+  EXPECT_EQ(ids.allocate(live), 4u);
+}
+
+// An insider (a real player, with its key) that completes one handshake and then opens
+// many ENet connections from the same address, and talks raw from its connected
+// address. Regression for the review's findings 2 and 4: one admitted address opened
+// every ENet slot, and a raw Hello from a member's address ended that member.
+struct SlotGrabber {
+  static inline SlotGrabber* self = nullptr;
+  ENetHost* host = nullptr;
+  ENetAddress server{};
+  std::unique_ptr<Participant> p;
+  std::vector<std::vector<uint8_t>> finish;
+  std::vector<ENetPeer*> peers;
+  int connected = 0, disconnected = 0;
+
+  SlotGrabber(Identities& ids, const std::vector<uint8_t>& charter, uint64_t unix_zero, uint16_t port,
+              size_t slots) {
+    host = enet_host_create(nullptr, slots, kChannelCount, 0, 0);
+    enet_address_set_host(&server, "127.0.0.1");
+    server.port = port;
+    host->intercept = &SlotGrabber::intercept;
+    p = std::make_unique<Participant>(Participant::create(ids.participant_config(ids.get("p3"), charter, unix_zero),
+                                                          std::make_unique<SystemRng>(), enet::monotonic_ns())
+                                          .value());
+    self = this;
+    p->start(enet::monotonic_ns());
+    pump();
+  }
+  ~SlotGrabber() {
+    self = nullptr;
+    enet_host_destroy(host);
+  }
+  void raw(std::span<const uint8_t> bytes) {
+    std::vector<uint8_t> b = {0xFF, 0x4E, 0x4B, 0x01};
+    b.insert(b.end(), bytes.begin(), bytes.end());
+    ENetBuffer buf{b.data(), b.size()};
+    enet_socket_send(host->socket, &server, &buf, 1);
+  }
+  void pump() {
+    while (auto t = p->poll_transmit()) {
+      if (!t->reliable) {
+        raw(*t->bytes);
+      } else {
+        finish.push_back(*t->bytes);  // the Finish: open every slot we can, from one address
+        for (size_t i = 0; i < host->peerCount; ++i) peers.push_back(enet_host_connect(host, &server, kChannelCount, 0));
+      }
+    }
+  }
+  static int intercept(ENetHost* h, ENetEvent*) {
+    if (h->receivedDataLength < 4 || h->receivedData[0] != 0xFF || self == nullptr) return 0;
+    self->p->handle_datagram({h->receivedData + 4, h->receivedDataLength - 4}, enet::monotonic_ns());
+    self->pump();
+    return 1;
+  }
+  void service() {
+    ENetEvent ev;
+    while (enet_host_service(host, &ev, 0) > 0) {
+      if (ev.type == ENET_EVENT_TYPE_CONNECT) {
+        if (connected++ == 0 && !finish.empty()) {
+          ENetPacket* pkt = enet_packet_create(finish[0].data(), finish[0].size(), ENET_PACKET_FLAG_RELIABLE);
+          enet_peer_send(ev.peer, 0, pkt);
+        }
+      } else if (ev.type == ENET_EVENT_TYPE_DISCONNECT) {
+        ++disconnected;
+      } else if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
+        std::span<const uint8_t> d(ev.packet->data, ev.packet->dataLength);
+        const uint64_t now = enet::monotonic_ns();
+        if (ev.channelID == 0) p->handle_control(d, now);
+        else if (ev.channelID == 1) p->handle_rekey(d, now);
+        else p->handle_traffic(d, now);
+        enet_packet_destroy(ev.packet);
+      }
+    }
+    enet_host_flush(host);
+  }
+};
+
+TEST(EnetAbuse, OneAnsweredHandshakeBindsOneConnectionAndRawFromAMemberIsIgnored) {
+  Identities ids(5);
+  auto charter = ids.charter(Identities::default_fields(0xab06), {"p1", "p2", "p3"});
+  const uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
+  enet::ServerOptions so;
+  so.max_peers = 6;
+  so.max_peers_per_ip = 6;  // loopback: every player shares 127.0.0.1
+  auto server = enet::ServerHost::create(ids.root_config(charter, unix_zero), std::make_unique<SystemRng>(), so).value();
+  SlotGrabber grab(ids, charter, unix_zero, server->port(), 5);
+  const uint64_t end = enet::monotonic_ns() + 5'000'000'000;
+  while (enet::monotonic_ns() < end && !(server->root().member_count() == 1 && grab.disconnected >= 4)) {
+    ASSERT_TRUE(server->service(1).is_ok());
+    grab.service();
+  }
+  EXPECT_EQ(grab.peers.size(), 5u);
+  EXPECT_EQ(server->root().member_count(), 1u);  // the grabber is a member...
+  EXPECT_EQ(server->stats().connections, 1u);      // ...with one connection
+  EXPECT_GE(server->stats().connections_refused, 4u);
+  EXPECT_GE(grab.disconnected, 4);
+  // Its own connected address now talks raw: a Hello with a wrong session (which used to
+  // earn a Refusal and a disconnect for whoever held the address). Dropped unread.
+  std::vector<uint8_t> hello = *detail::encode_hello(0xbad);
+  for (int i = 0; i < 5; ++i) grab.raw(hello);
+  // Two honest players still get slots and join.
+  enet::ClientOptions co;
+  co.server_port = server->port();
+  auto p1 = enet::ClientHost::create(ids.participant_config(ids.get("p1"), charter, unix_zero),
+                                     std::make_unique<SystemRng>(), co).value();
+  auto p2 = enet::ClientHost::create(ids.participant_config(ids.get("p2"), charter, unix_zero),
+                                     std::make_unique<SystemRng>(), co).value();
+  const uint64_t end2 = enet::monotonic_ns() + 8'000'000'000;
+  while (enet::monotonic_ns() < end2 && server->root().member_count() < 3) {
+    ASSERT_TRUE(server->service(1).is_ok());
+    grab.service();
+    ASSERT_TRUE(p1->service(0).is_ok());
+    ASSERT_TRUE(p2->service(0).is_ok());
+  }
+  EXPECT_EQ(server->root().member_count(), 3u);
+  EXPECT_GE(server->stats().raw_from_connected, 5u);
+  EXPECT_EQ(server->root().stats().refusals_total(), 0u);
+  EXPECT_TRUE(grab.p->has_net_key());  // still a member, on the current epoch
+  EXPECT_EQ(grab.p->epoch(), server->root().epoch());
 }
 
 }  // namespace

@@ -26,6 +26,25 @@ bool parse_address(std::string_view text, ENetAddress* out);
 bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes);
 enet_uint32 packet_flags(Channel ch, bool reliable);
 
+// PeerIds for ENet connections (never for datagrams). The counter wraps after 2^32
+// connections; it skips 0 and every id still in use, so a newcomer never gets a live
+// member's id.
+class PeerIdAllocator {
+ public:
+  explicit PeerIdAllocator(PeerId first = 1) : next_(first == 0 ? 1 : first) {}
+  template <typename InUse>
+  PeerId allocate(const InUse& in_use) {
+    for (;;) {
+      const PeerId id = next_++;
+      if (next_ == 0) next_ = 1;
+      if (id != 0 && !in_use.count(id)) return id;
+    }
+  }
+
+ private:
+  PeerId next_;
+};
+
 // The intercept hook cannot carry user data in ENet 1.3, so each host sets the object
 // to call around its own enet_host_service (single-threaded per host).
 using InterceptFn = int (*)(void* self, ENetHost* host);

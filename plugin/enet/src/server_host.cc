@@ -22,19 +22,10 @@ struct ServerHost::Impl {
   std::unordered_map<std::string, PeerId> by_address;  // connected addresses
   std::unordered_map<PeerId, std::string> address_of;
   std::unordered_map<PeerId, ENetPeer*> enet_peer;
-  PeerId next_id = 1;
+  detail::PeerIdAllocator ids;
   std::function<void(Channel, std::span<const uint8_t>)> tap;
   std::deque<RootEvent> events;
 
-  // A fresh id, never one in use: the counter wraps past 2^32 connections, and skips
-  // 0 and every live id.
-  PeerId allocate_id() {
-    for (;;) {
-      PeerId id = next_id++;
-      if (next_id == 0) next_id = 1;
-      if (id != 0 && !enet_peer.count(id)) return id;
-    }
-  }
   void forget(PeerId id) {
     auto a = address_of.find(id);
     if (a != address_of.end()) {
@@ -131,7 +122,8 @@ struct ServerHost::Impl {
           enet_peer_disconnect_now(ev.peer, 0);
           break;
         }
-        const PeerId id = allocate_id();
+        const PeerId id = ids.allocate(enet_peer);
+        ++stats.peer_ids_issued;
         if (!root.peer_connected(id, addr, now)) {
           ++stats.connections_refused;
           enet_peer_disconnect_now(ev.peer, 0);

@@ -59,6 +59,7 @@ struct ServerStats {
   uint64_t raw_datagrams = 0;        // pre-connection control datagrams handled
   uint64_t raw_from_connected = 0;   // raw datagrams from a connected address (dropped)
   uint64_t connections_refused = 0;  // CONNECTs without an answered handshake, or a second one
+  uint64_t peer_ids_issued = 0;      // PeerIds handed out: one per connection, none per datagram
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
   uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
