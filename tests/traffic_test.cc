@@ -187,6 +187,24 @@ TEST_P(TrafficTest, NextEpochBufferIsBoundedByCountAndBytes) {
   EXPECT_EQ(rx2.drops()[DropReason::kBufferFull], 1u);
 }
 
+// Review finding 9: anyone who can inject packets could fill the next-epoch buffer and
+// crowd out the Root's state. Each claimed sender gets only its share.
+TEST_P(TrafficTest, NextEpochBufferIsBoundedPerSender) {
+  cfg_.max_buffered_per_sender = 4;
+  auto rx = receiver(1);
+  auto flooder = sender(7, 2);  // a member id, or an injector posing as one
+  for (int i = 0; i < 30; ++i) rx.handle(*flooder.seal(bytes("junk")), 1);
+  EXPECT_EQ(rx.buffered(), 4u);
+  EXPECT_EQ(rx.drops()[DropReason::kBufferFull], 26u);
+  auto root = sender(kRootSender, 2);
+  for (int i = 0; i < 4; ++i) rx.handle(*root.seal(bytes("state")), 1);
+  EXPECT_EQ(rx.buffered(), 8u);  // the Root's state still waits for the key
+  rx.set_epoch(2, keys_[1], 2);
+  int from_root = 0;
+  while (auto m = rx.poll()) from_root += m->sender == kRootSender;
+  EXPECT_EQ(from_root, 4);
+}
+
 TEST_P(TrafficTest, PacketsBeforeTheFirstKeyWaitForTheWelcome) {
   auto rx = TrafficReceiver::create(cfg_).value();
   auto s = sender(kRootSender, 2);

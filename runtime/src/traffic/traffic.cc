@@ -200,10 +200,16 @@ class EpochKeys {
       if (now > previous.expires_ns) return drop(DropReason::kEpochExpired);
       slot = &previous;
     } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
+      // Bounded overall and per claimed sender: the sender id is not authenticated until
+      // the key arrives, so one sender (or someone posing as one) can take only its share,
+      // and the Root's own packets (sender 0) always have room.
+      uint32_t& mine = buffered_by_sender[h.sender];
       if (buffer.size() >= config_.max_buffered_packets ||
-          buffer_bytes + packet.size() > config_.max_buffered_bytes) {
+          buffer_bytes + packet.size() > config_.max_buffered_bytes || mine >= config_.max_buffered_per_sender) {
+        if (mine == 0) buffered_by_sender.erase(h.sender);
         return drop(DropReason::kBufferFull);
       }
+      ++mine;
       buffer.push_back({{packet.begin(), packet.end()}});
       buffer_bytes += packet.size();
       return Outcome::kBuffered;
@@ -267,6 +273,7 @@ class EpochKeys {
     std::deque<Buffered> held;
     held.swap(buffer);
     buffer_bytes = 0;
+    buffered_by_sender.clear();
     for (Buffered& b : held) deliver(b.bytes, now);
   }
 
@@ -286,6 +293,7 @@ class EpochKeys {
   Slot current, previous;
   std::deque<Buffered> buffer;
   size_t buffer_bytes = 0;
+  std::unordered_map<SenderId, uint32_t> buffered_by_sender;
   std::deque<OpenedPacket> ready;
   DropCounters drops;
 };
