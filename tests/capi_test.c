@@ -1,4 +1,5 @@
-/* The C ABI, from C alone: a server and two clients over loopback, then a stranger.
+/* The C ABI, from C alone: a server and two clients over loopback, then a stranger;
+ * then a client told it left when its server vanished.
  * Usage: capi_test PKI_DIR (made by tests/cli/make_pki.sh). */
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,24 @@ static netkey_client* make_client(const char* dir, const char* who, uint16_t por
   return c;
 }
 
+static netkey_server* start_server(const char* dir, server_state* st) {
+  netkey_server_config sc;
+  netkey_server* s = NULL;
+  netkey_server_config_default(&sc);
+  sc.charter_path = path(0, dir, "match.charter");
+  sc.ca_public_path = path(1, dir, "ca/ca.pub");
+  sc.certificate_path = path(2, dir, "ca/game-server.cert");
+  sc.key_path = path(3, dir, "ca/game-server.key");
+  sc.callbacks.user = st;
+  sc.callbacks.joined = s_joined;
+  sc.callbacks.left = s_left;
+  sc.callbacks.rekeyed = s_rekeyed;
+  sc.callbacks.message = s_message;
+  sc.callbacks.refused = s_refused;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
+  return s;
+}
+
 static void run(netkey_server* s, netkey_client** cs, int n, int rounds) {
   int r, i;
   for (r = 0; r < rounds; ++r) {
@@ -106,6 +125,33 @@ static void run(netkey_server* s, netkey_client** cs, int n, int rounds) {
       if (cs[i]) netkey_client_poll(cs[i], 0);
     }
   }
+}
+
+/* Regression: a member whose server goes away (destroyed here, outside any callback)
+ * was never told: the left callback did not fire on an ENet timeout. */
+static void test_client_left_when_server_vanishes(const char* dir) {
+  server_state ss;
+  client_state b;
+  netkey_server* s;
+  netkey_client* cl = NULL;
+  int i, bad_rc = 0;
+  memset(&ss, 0, sizeof ss);
+  memset(&b, 0, sizeof b);
+  s = start_server(dir, &ss);
+  if (!s) return;
+  cl = make_client(dir, "bob", netkey_server_port(s), &b);
+  for (i = 0; i < 3000 && b.joined == 0; ++i) {
+    netkey_server_poll(s, 1);
+    netkey_client_poll(cl, 0);
+  }
+  CHECK(b.joined == 1 && b.left == 0);
+  netkey_server_destroy(s);
+  for (i = 0; i < 2000 && b.left == 0; ++i) bad_rc += netkey_client_poll(cl, 5) != NETKEY_OK;
+  CHECK(b.left == 1);
+  CHECK(bad_rc == 0);
+  for (i = 0; i < 20; ++i) netkey_client_poll(cl, 1);
+  CHECK(b.left == 1); /* once */
+  netkey_client_destroy(cl);
 }
 
 int main(int argc, char** argv) {
@@ -202,6 +248,8 @@ int main(int argc, char** argv) {
   for (i = 0; i < 3; ++i) netkey_client_destroy(clients[i]);
   netkey_server_destroy(server);
   netkey_server_destroy(NULL);
+
+  test_client_left_when_server_vanishes(dir);
   printf("%d passed, %d failed\n", passes, fails);
   return fails == 0 ? 0 : 1;
 }

@@ -103,7 +103,10 @@ typedef struct netkey_client netkey_client;
 typedef struct netkey_client_callbacks {
   void* user;
   void (*joined)(void* user, uint32_t member, uint64_t epoch); /* the Welcome arrived */
-  void (*left)(void* user);                                    /* the connection ended */
+  /* The connection ended, at most once per client: after netkey_client_leave, a removal
+   * by the server, or when the server went away (it closed the connection, or stopped
+   * answering for 1..3 s). Nothing more arrives; destroy the client. */
+  void (*left)(void* user);
   void (*rekeyed)(void* user, uint64_t epoch);
   void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size); /* sender 0: server */
   void (*refused)(void* user, int reason);

@@ -212,6 +212,12 @@ int netkey_client_poll(netkey_client* c, uint32_t timeout_ms) try {
       case ParticipantEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
         break;
+      case ParticipantEvent::Kind::kDisconnected:  // the server closed or timed out
+        if (!c->said_left) {
+          c->said_left = true;
+          if (cb.left) cb.left(cb.user);
+        }
+        break;
       case ParticipantEvent::Kind::kResyncRequested: break;
     }
   }

@@ -48,6 +48,11 @@ struct ParticipantEvent {
     kMessage,           // `sender`, `payload` (type: Root broadcast or member data)
     kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up
     kResyncRequested,   // an epoch gap was found at `epoch`
+    // Never produced by Participant itself: a transport binding (netkey::enet::ClientHost)
+    // reports that its connection to the Root ended without the participant asking
+    // (the Root timed out or closed it). Nothing more arrives on that connection; the
+    // participant's state is left as it was. Not sent after leave() or vanish().
+    kDisconnected,
   };
   explicit ParticipantEvent(Kind k) : kind(k) {}
   Kind kind;
