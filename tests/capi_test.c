@@ -158,6 +158,53 @@ static void run(netkey_server* s, netkey_client** cs, int n, int rounds) {
   }
 }
 
+/* Writes dir/file with the text of dir/from followed by `extra` (repeated `times`).
+ * Returns the path (in path_buf slot 7), or NULL. */
+static const char* key_variant(const char* dir, const char* from, const char* file, const char* extra, int times) {
+  char text[8192];
+  size_t n;
+  int i;
+  FILE* in = fopen(path(7, dir, from), "rb");
+  FILE* out;
+  if (in == NULL) return NULL;
+  n = fread(text, 1, sizeof text, in);
+  fclose(in);
+  out = fopen(path(7, dir, file), "wb");
+  if (out == NULL) return NULL;
+  fwrite(text, 1, n, out);
+  for (i = 0; i < times; ++i) fputs(extra, out);
+  fclose(out);
+  memset(text, 0, sizeof text);
+  return path_buf[7];
+}
+
+/* The C ABI reads a secret key file into fixed, wiped storage and parses it in place
+ * (reviewed by reading: no std::string copy, no stdio buffer). Pinned here: a key file
+ * that gives its seed twice is refused (the old parser silently took the first), and
+ * so is one larger than the 4 KiB such a file can need. */
+static void test_key_file_checks(const char* dir) {
+  netkey_client_config cc;
+  netkey_client* c = NULL;
+  const char* twice = "seed: 0000000000000000000000000000000000000000000000000000000000000000\n";
+  netkey_client_config_default(&cc);
+  cc.server_port = 9; /* never contacted: create does not connect */
+  cc.charter_path = path(4, dir, "match.charter");
+  cc.ca_public_path = path(5, dir, "ca/ca.pub");
+  cc.certificate_path = path(6, dir, "ca/alice.cert");
+  cc.key_path = key_variant(dir, "ca/alice.key", "alice-variant.key", "", 0);
+  CHECK(cc.key_path != NULL && netkey_client_create(&cc, &c) == NETKEY_OK); /* the control */
+  netkey_client_destroy(c);
+  c = NULL;
+  cc.key_path = key_variant(dir, "ca/alice.key", "alice-variant.key", twice, 1);
+  CHECK(cc.key_path != NULL && netkey_client_create(&cc, &c) == NETKEY_ERR_MALFORMED && c == NULL);
+  netkey_client_destroy(c); /* only if the check failed */
+  c = NULL;
+  cc.key_path = key_variant(dir, "ca/alice.key", "alice-variant.key", "comment: 0123456789abcdef0123456789abcdef\n", 120);
+  CHECK(cc.key_path != NULL && netkey_client_create(&cc, &c) == NETKEY_ERR_MALFORMED && c == NULL);
+  netkey_client_destroy(c);
+  remove(path(7, dir, "alice-variant.key"));
+}
+
 /* Regression: a client destroyed from inside its own joined or message callback was
  * freed while netkey_client_poll still walked its event queue (heap-use-after-free
  * under ASan). Now the destroy is deferred until the poll returns, no callback fires
@@ -365,6 +412,7 @@ int main(int argc, char** argv) {
   netkey_server_destroy(server);
   netkey_server_destroy(NULL);
 
+  test_key_file_checks(dir);
   test_client_destroyed_in_its_callbacks(dir);
   test_client_left_when_server_vanishes(dir);
   test_server_destroyed_in_joined_then_client_left(dir);

@@ -2,11 +2,16 @@
 // crosses into C.
 #include "netkey.h"
 
+#include <sodium.h>
+
+#include <array>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "netkey/enet.h"
@@ -55,6 +60,34 @@ int read_all(const char* path, std::vector<uint8_t>& out) {
   return NETKEY_OK;
 }
 
+// A secret key file's text, in fixed storage (no reallocation leaves a copy behind),
+// wiped with sodium_memzero on destruction.
+struct SecretText {
+  static constexpr size_t kCapacity = 4096;  // a key file is ~150 bytes plus its subject
+  std::array<char, kCapacity> bytes;
+  size_t size = 0;
+  ~SecretText() { sodium_memzero(bytes.data(), bytes.size()); }
+  std::string_view view() const { return {bytes.data(), size}; }
+};
+
+// Reads a secret key file unbuffered, so no copy of it stays in a stdio buffer: the
+// bytes go from the kernel straight into `out`.
+int read_secret(const char* path, SecretText& out) {
+  if (path == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  std::FILE* f = std::fopen(path, "rb");
+  if (f == nullptr) return NETKEY_ERR_IO;
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  out.size = std::fread(out.bytes.data(), 1, out.bytes.size(), f);
+  bool failed = std::ferror(f) != 0;
+  char more = 0;
+  const bool too_large = !failed && out.size == out.bytes.size() && std::fread(&more, 1, 1, f) == 1;
+  sodium_memzero(&more, sizeof more);
+  failed = failed || std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return NETKEY_ERR_IO;
+  return too_large ? NETKEY_ERR_MALFORMED : NETKEY_OK;
+}
+
 struct Identity {
   std::vector<uint8_t> charter, certificate;
   Ed25519PublicKey ca;
@@ -62,15 +95,16 @@ struct Identity {
 };
 
 int load(const char* charter, const char* ca_pub, const char* cert, const char* key, Identity& id) {
-  std::vector<uint8_t> ca_text, key_text;
+  std::vector<uint8_t> ca_text;
+  SecretText key_text;
   int rc;
   if ((rc = read_all(charter, id.charter)) || (rc = read_all(ca_pub, ca_text)) || (rc = read_all(cert, id.certificate)) ||
-      (rc = read_all(key, key_text))) {
+      (rc = read_secret(key, key_text))) {
     return rc;
   }
-  auto ca = parse_ca_public_file(std::string(ca_text.begin(), ca_text.end()));
-  auto sk = parse_secret_key_file(std::string(key_text.begin(), key_text.end()));
-  std::memset(key_text.data(), 0, key_text.size());
+  auto ca = parse_ca_public_file(std::string_view(reinterpret_cast<const char*>(ca_text.data()), ca_text.size()));
+  // Parsed in place: the seed goes from key_text (wiped on return) into the SigningSeed.
+  auto sk = parse_secret_key_file(key_text.view());
   if (!ca || !sk) return NETKEY_ERR_MALFORMED;
   id.ca = ca->public_key;
   id.seed = std::move(sk->seed);
