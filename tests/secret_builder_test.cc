@@ -60,9 +60,9 @@ TEST_F(SecretBuilderTest, DeallocateWipesBeforeFreeing) {
 TEST_F(SecretBuilderTest, ReallocateCopiesWhatIsInUseAndWipesTheOldBuffer) {
   WipingAllocator& a = detail::wiping_allocator();
   uint8_t* old_p = a.allocate(32);
-  std::memset(old_p, 0x11, 8);           // in use at the front (scratch)
-  std::memset(old_p + 8, 0x77, 8);       // not in use
-  std::memset(old_p + 16, 0x22, 16);     // in use at the back (the message so far)
+  std::memset(old_p, 0x11, 8);        // in use at the front (scratch)
+  std::memset(old_p + 8, 0x77, 8);    // not in use
+  std::memset(old_p + 16, 0x22, 16);  // in use at the back (the message so far)
   uint8_t* new_p = a.reallocate_downward(old_p, 32, 64, 16, 8);
   ASSERT_EQ(g_freed.size(), 1u);
   EXPECT_EQ(g_freed[0].size, 32u);
