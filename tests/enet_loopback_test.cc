@@ -57,6 +57,47 @@ TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
   EXPECT_FALSE(lb.clients[1]->participant().epoch() == lb.server->root().epoch());
 }
 
+int disconnects(ClientHost& c) {
+  int n = 0;
+  while (auto e = c.poll_event()) n += e->kind == ParticipantEvent::Kind::kDisconnected;
+  return n;
+}
+
+// Regression: when the server went away, ClientHost swallowed ENet's DISCONNECT and
+// nothing above it ever learned (the C ABI's `left` never fired on a timeout). Now the
+// timeout is reported once as kDisconnected; a disconnect the client asked for (leave)
+// is not.
+TEST(EnetLoopback, ServerGoneIsReportedOnceAsDisconnectedButALeaveIsNot) {
+  Loopback lb(4);
+  enet::ClientOptions quick;  // give up on a silent server after 200..400 ms
+  quick.peer_timeout_limit = 2;
+  quick.peer_timeout_min_ms = 200;
+  quick.peer_timeout_max_ms = 400;
+  ClientHost& stays = lb.add("p1", quick);
+  ClientHost& leaves = lb.add("p2", quick);
+  ASSERT_TRUE(lb.run_until(5000, [&] {
+    return stays.participant().has_net_key() && leaves.participant().has_net_key() && stays.connected() &&
+           leaves.connected();
+  }));
+  EXPECT_EQ(disconnects(stays) + disconnects(leaves), 0);
+
+  leaves.leave();
+  ASSERT_TRUE(lb.run_until(3000, [&] { return !leaves.connected() && lb.server->root().member_count() == 1; }));
+  EXPECT_EQ(disconnects(leaves), 0);
+
+  lb.server.reset();  // gone without a goodbye: the client times out
+  int seen = 0;
+  const uint64_t end = enet::monotonic_ns() + 3'000'000'000;
+  while (seen == 0 && enet::monotonic_ns() < end) {
+    ASSERT_TRUE(stays.service(5).is_ok());
+    seen += disconnects(stays);
+  }
+  EXPECT_EQ(seen, 1);
+  EXPECT_FALSE(stays.connected());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(stays.service(5).is_ok());
+  EXPECT_EQ(disconnects(stays), 0);  // once
+}
+
 TEST(EnetLoopback, StrangerIsRefusedAndNeverGetsAPeerSlot) {
   Loopback lb(2);
   ClientHost& stranger = lb.add("stranger");

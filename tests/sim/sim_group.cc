@@ -98,6 +98,7 @@ void SimGroup::pump(uint32_t node) {
         c.refused = true;
         c.last_refusal = e->reason;
         break;
+      case ParticipantEvent::Kind::kDisconnected: break;  // transport bindings only
     }
   }
   if (auto t = p.poll_timeout()) timers_.push({*t, node});

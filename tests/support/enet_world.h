@@ -37,15 +37,15 @@ struct EnetWorld {
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();
     server = std::move(s).value();
   }
-  enet::ClientHost& add(const Identity& id) {
-    enet::ClientOptions co;
+  // A client of `server`; `co`'s server_port is filled in.
+  enet::ClientHost& add(const Identity& id, enet::ClientOptions co = {}) {
     co.server_port = server->port();
     auto c = enet::ClientHost::create(ids.participant_config(id, charter, unix_zero), std::make_unique<SystemRng>(), co);
     EXPECT_TRUE(c.is_ok()) << c.status().to_string();
     clients.push_back(std::move(c).value());
     return *clients.back();
   }
-  enet::ClientHost& add(const std::string& subject) { return add(ids.get(subject)); }
+  enet::ClientHost& add(const std::string& subject, enet::ClientOptions co = {}) { return add(ids.get(subject), co); }
   void tick() {
     ASSERT_TRUE(server->service(1).is_ok());
     for (auto& c : clients) ASSERT_TRUE(c->service(0).is_ok());

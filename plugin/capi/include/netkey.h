@@ -12,6 +12,13 @@
  * Ownership: strings and buffers passed in are copied before the call returns. Data
  * passed to a callback is valid only during that callback. A handle is used by one
  * thread at a time.
+ *
+ * Destroying from a callback: a callback may destroy its own handle (e.g. a client that
+ * quits in its left callback). The destroy is then deferred: no further callback fires
+ * for that handle, and the netkey_*_poll() that fired the callback frees the handle as
+ * its last step and returns NETKEY_OK. Do not use the handle after calling destroy.
+ * Calling netkey_*_poll() on a handle from inside its own callback returns
+ * NETKEY_ERR_INVALID_ARGUMENT (callbacks do not nest).
  */
 #ifndef NETKEY_H_
 #define NETKEY_H_
@@ -85,7 +92,10 @@ typedef struct netkey_server_config {
 NETKEY_API void netkey_server_config_default(netkey_server_config* config);
 /* On success *out owns a server; destroy it with netkey_server_destroy. */
 NETKEY_API int netkey_server_create(const netkey_server_config* config, netkey_server** out);
-/* Services the network for up to timeout_ms and fires callbacks. Call every tick. */
+/* Services the network for up to timeout_ms and fires callbacks. Call every tick.
+ * NETKEY_ERR_INVALID_ARGUMENT for NULL or when called from the server's own callback;
+ * NETKEY_ERR_IO when the socket failed. NETKEY_OK when a callback destroyed the server
+ * (which is then freed). */
 NETKEY_API int netkey_server_poll(netkey_server* server, uint32_t timeout_ms);
 /* Encrypts data once under the net key and sends it to every member.
  * NETKEY_ERR_NOT_READY when nobody is in the group yet. */
@@ -93,7 +103,8 @@ NETKEY_API int netkey_server_broadcast(netkey_server* server, const uint8_t* dat
 NETKEY_API uint16_t netkey_server_port(const netkey_server* server);
 NETKEY_API uint64_t netkey_server_epoch(const netkey_server* server);
 NETKEY_API size_t netkey_server_member_count(const netkey_server* server);
-/* Safe with NULL. */
+/* Frees the server (its members time out). Safe with NULL. From inside one of the
+ * server's own callbacks, deferred until that poll returns (see above). */
 NETKEY_API void netkey_server_destroy(netkey_server* server);
 
 /* ---------------------------------------------------------------- client */
@@ -103,7 +114,10 @@ typedef struct netkey_client netkey_client;
 typedef struct netkey_client_callbacks {
   void* user;
   void (*joined)(void* user, uint32_t member, uint64_t epoch); /* the Welcome arrived */
-  void (*left)(void* user);                                    /* the connection ended */
+  /* The connection ended, at most once per client: after netkey_client_leave, a removal
+   * by the server, or when the server went away (it closed the connection, or stopped
+   * answering for 1..3 s). Nothing more arrives; destroy the client. */
+  void (*left)(void* user);
   void (*rekeyed)(void* user, uint64_t epoch);
   void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size); /* sender 0: server */
   void (*refused)(void* user, int reason);
@@ -121,7 +135,8 @@ typedef struct netkey_client_config {
 
 NETKEY_API void netkey_client_config_default(netkey_client_config* config);
 NETKEY_API int netkey_client_create(const netkey_client_config* config, netkey_client** out);
-/* Starts the handshake on the first call; services the network; fires callbacks. */
+/* Starts the handshake on the first call; services the network; fires callbacks.
+ * Errors and a destroy from a callback as netkey_server_poll. */
 NETKEY_API int netkey_client_poll(netkey_client* client, uint32_t timeout_ms);
 /* Member traffic, relayed by the server to the others. NETKEY_ERR_NOT_READY before joined. */
 NETKEY_API int netkey_client_send(netkey_client* client, const uint8_t* data, size_t size);
@@ -129,6 +144,9 @@ NETKEY_API int netkey_client_send(netkey_client* client, const uint8_t* data, si
 NETKEY_API int netkey_client_leave(netkey_client* client);
 NETKEY_API uint64_t netkey_client_epoch(const netkey_client* client);
 NETKEY_API uint32_t netkey_client_member_id(const netkey_client* client);
+/* Frees the client without a goodbye (call netkey_client_leave first for one). Safe
+ * with NULL. From inside one of the client's own callbacks, deferred until that poll
+ * returns (see above). */
 NETKEY_API void netkey_client_destroy(netkey_client* client);
 
 #ifdef __cplusplus

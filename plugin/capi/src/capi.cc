@@ -2,11 +2,16 @@
 // crosses into C.
 #include "netkey.h"
 
+#include <sodium.h>
+
+#include <array>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "netkey/enet.h"
@@ -14,15 +19,22 @@
 
 using namespace netkey;
 
+// A handle can be destroyed from inside its own callback. While netkey_*_poll runs,
+// `polling` is set and a destroy only sets `destroy_requested`: the poll fires no
+// further callback, then frees the handle as its very last step (guarded_poll).
 struct netkey_server {
   std::unique_ptr<enet::ServerHost> host;
   netkey_server_callbacks cb{};
+  bool polling = false;
+  bool destroy_requested = false;
 };
 
 struct netkey_client {
   std::unique_ptr<enet::ClientHost> host;
   netkey_client_callbacks cb{};
   bool said_left = false;
+  bool polling = false;
+  bool destroy_requested = false;
 };
 
 namespace {
@@ -48,6 +60,34 @@ int read_all(const char* path, std::vector<uint8_t>& out) {
   return NETKEY_OK;
 }
 
+// A secret key file's text, in fixed storage (no reallocation leaves a copy behind),
+// wiped with sodium_memzero on destruction.
+struct SecretText {
+  static constexpr size_t kCapacity = 4096;  // a key file is ~150 bytes plus its subject
+  std::array<char, kCapacity> bytes;
+  size_t size = 0;
+  ~SecretText() { sodium_memzero(bytes.data(), bytes.size()); }
+  std::string_view view() const { return {bytes.data(), size}; }
+};
+
+// Reads a secret key file unbuffered, so no copy of it stays in a stdio buffer: the
+// bytes go from the kernel straight into `out`.
+int read_secret(const char* path, SecretText& out) {
+  if (path == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  std::FILE* f = std::fopen(path, "rb");
+  if (f == nullptr) return NETKEY_ERR_IO;
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  out.size = std::fread(out.bytes.data(), 1, out.bytes.size(), f);
+  bool failed = std::ferror(f) != 0;
+  char more = 0;
+  const bool too_large = !failed && out.size == out.bytes.size() && std::fread(&more, 1, 1, f) == 1;
+  sodium_memzero(&more, sizeof more);
+  failed = failed || std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return NETKEY_ERR_IO;
+  return too_large ? NETKEY_ERR_MALFORMED : NETKEY_OK;
+}
+
 struct Identity {
   std::vector<uint8_t> charter, certificate;
   Ed25519PublicKey ca;
@@ -55,19 +95,114 @@ struct Identity {
 };
 
 int load(const char* charter, const char* ca_pub, const char* cert, const char* key, Identity& id) {
-  std::vector<uint8_t> ca_text, key_text;
+  std::vector<uint8_t> ca_text;
+  SecretText key_text;
   int rc;
   if ((rc = read_all(charter, id.charter)) || (rc = read_all(ca_pub, ca_text)) || (rc = read_all(cert, id.certificate)) ||
-      (rc = read_all(key, key_text))) {
+      (rc = read_secret(key, key_text))) {
     return rc;
   }
-  auto ca = parse_ca_public_file(std::string(ca_text.begin(), ca_text.end()));
-  auto sk = parse_secret_key_file(std::string(key_text.begin(), key_text.end()));
-  std::memset(key_text.data(), 0, key_text.size());
+  auto ca = parse_ca_public_file(std::string_view(reinterpret_cast<const char*>(ca_text.data()), ca_text.size()));
+  // Parsed in place: the seed goes from key_text (wiped on return) into the SigningSeed.
+  auto sk = parse_secret_key_file(key_text.view());
   if (!ca || !sk) return NETKEY_ERR_MALFORMED;
   id.ca = ca->public_key;
   id.seed = std::move(sk->seed);
   return NETKEY_OK;
+}
+
+// Runs body(*h) as one poll of h: a destroy called from a callback meanwhile is carried
+// out here, after body has returned, and the poll reports NETKEY_OK. A poll of h from
+// inside h's own callback is refused (it would fire callbacks inside callbacks).
+template <typename Handle, typename Body>
+int guarded_poll(Handle* h, Body body) {
+  if (h == nullptr || h->polling) return NETKEY_ERR_INVALID_ARGUMENT;
+  h->polling = true;
+  int rc;
+  try {
+    rc = body(*h);
+  } catch (...) {
+    rc = NETKEY_ERR_INTERNAL;
+  }
+  h->polling = false;
+  if (h->destroy_requested) {
+    delete h;
+    return NETKEY_OK;
+  }
+  return rc;
+}
+
+// Destroys h now, or, when called from inside h's own poll, when that poll returns.
+template <typename Handle>
+void guarded_destroy(Handle* h) {
+  if (h == nullptr) return;
+  if (h->polling) {
+    h->destroy_requested = true;
+    return;
+  }
+  delete h;
+}
+
+int server_poll(netkey_server& s, uint32_t timeout_ms) {
+  Status st = s.host->service(timeout_ms);
+  const auto& cb = s.cb;
+  while (!s.destroy_requested) {
+    auto e = s.host->poll_event();
+    if (!e) break;
+    switch (e->kind) {
+      case RootEvent::Kind::kJoined:
+        if (cb.joined) cb.joined(cb.user, e->member, e->subject.c_str(), e->epoch);
+        break;
+      case RootEvent::Kind::kLeft:
+        if (cb.left) cb.left(cb.user, e->member, e->subject.c_str(), e->epoch);
+        break;
+      case RootEvent::Kind::kRekeyed:
+        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
+        break;
+      case RootEvent::Kind::kMessage:
+        if (cb.message) cb.message(cb.user, e->member, e->payload.data(), e->payload.size());
+        break;
+      case RootEvent::Kind::kRefused:
+        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
+        break;
+    }
+  }
+  return st ? NETKEY_OK : code_of(st.code());
+}
+
+void say_left(netkey_client& c) {
+  if (c.said_left) return;
+  c.said_left = true;
+  if (c.cb.left) c.cb.left(c.cb.user);
+}
+
+int client_poll(netkey_client& c, uint32_t timeout_ms) {
+  Status st = c.host->service(timeout_ms);
+  const auto& cb = c.cb;
+  while (!c.destroy_requested) {
+    auto e = c.host->poll_event();
+    if (!e) break;
+    switch (e->kind) {
+      case ParticipantEvent::Kind::kWelcomed:
+        if (cb.joined) cb.joined(cb.user, c.host->participant().member_id(), e->epoch);
+        break;
+      case ParticipantEvent::Kind::kRekeyed:
+        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
+        break;
+      case ParticipantEvent::Kind::kMessage:
+        if (cb.message) cb.message(cb.user, e->sender, e->payload.data(), e->payload.size());
+        break;
+      case ParticipantEvent::Kind::kRefused:
+        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
+        break;
+      case ParticipantEvent::Kind::kDisconnected: say_left(c); break;
+      case ParticipantEvent::Kind::kResyncRequested: break;
+    }
+  }
+  if (c.destroy_requested) return NETKEY_OK;
+  const auto state = c.host->participant().state();
+  if (state == Participant::State::kLeft || state == Participant::State::kRemoved) say_left(c);
+  return st ? NETKEY_OK : code_of(st.code());
 }
 
 uint64_t unix_zero() { return static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000; }
@@ -121,32 +256,8 @@ int netkey_server_create(const netkey_server_config* c, netkey_server** out) try
   return NETKEY_ERR_INTERNAL;
 }
 
-int netkey_server_poll(netkey_server* s, uint32_t timeout_ms) try {
-  if (s == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
-  Status st = s->host->service(timeout_ms);
-  while (auto e = s->host->poll_event()) {
-    const auto& cb = s->cb;
-    switch (e->kind) {
-      case RootEvent::Kind::kJoined:
-        if (cb.joined) cb.joined(cb.user, e->member, e->subject.c_str(), e->epoch);
-        break;
-      case RootEvent::Kind::kLeft:
-        if (cb.left) cb.left(cb.user, e->member, e->subject.c_str(), e->epoch);
-        break;
-      case RootEvent::Kind::kRekeyed:
-        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
-        break;
-      case RootEvent::Kind::kMessage:
-        if (cb.message) cb.message(cb.user, e->member, e->payload.data(), e->payload.size());
-        break;
-      case RootEvent::Kind::kRefused:
-        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
-        break;
-    }
-  }
-  return st ? NETKEY_OK : code_of(st.code());
-} catch (...) {
-  return NETKEY_ERR_INTERNAL;
+int netkey_server_poll(netkey_server* s, uint32_t timeout_ms) {
+  return guarded_poll(s, [timeout_ms](netkey_server& h) { return server_poll(h, timeout_ms); });
 }
 
 int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) try {
@@ -161,7 +272,7 @@ int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) 
 uint16_t netkey_server_port(const netkey_server* s) { return s ? s->host->port() : 0; }
 uint64_t netkey_server_epoch(const netkey_server* s) { return s ? s->host->root().epoch() : 0; }
 size_t netkey_server_member_count(const netkey_server* s) { return s ? s->host->root().member_count() : 0; }
-void netkey_server_destroy(netkey_server* s) { delete s; }
+void netkey_server_destroy(netkey_server* s) { guarded_destroy(s); }
 
 void netkey_client_config_default(netkey_client_config* c) {
   if (c == nullptr) return;
@@ -194,35 +305,8 @@ int netkey_client_create(const netkey_client_config* c, netkey_client** out) try
   return NETKEY_ERR_INTERNAL;
 }
 
-int netkey_client_poll(netkey_client* c, uint32_t timeout_ms) try {
-  if (c == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
-  Status st = c->host->service(timeout_ms);
-  const auto& cb = c->cb;
-  while (auto e = c->host->poll_event()) {
-    switch (e->kind) {
-      case ParticipantEvent::Kind::kWelcomed:
-        if (cb.joined) cb.joined(cb.user, c->host->participant().member_id(), e->epoch);
-        break;
-      case ParticipantEvent::Kind::kRekeyed:
-        if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
-        break;
-      case ParticipantEvent::Kind::kMessage:
-        if (cb.message) cb.message(cb.user, e->sender, e->payload.data(), e->payload.size());
-        break;
-      case ParticipantEvent::Kind::kRefused:
-        if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
-        break;
-      case ParticipantEvent::Kind::kResyncRequested: break;
-    }
-  }
-  const auto state = c->host->participant().state();
-  if (!c->said_left && (state == Participant::State::kLeft || state == Participant::State::kRemoved)) {
-    c->said_left = true;
-    if (cb.left) cb.left(cb.user);
-  }
-  return st ? NETKEY_OK : code_of(st.code());
-} catch (...) {
-  return NETKEY_ERR_INTERNAL;
+int netkey_client_poll(netkey_client* c, uint32_t timeout_ms) {
+  return guarded_poll(c, [timeout_ms](netkey_client& h) { return client_poll(h, timeout_ms); });
 }
 
 int netkey_client_send(netkey_client* c, const uint8_t* data, size_t size) try {
@@ -244,6 +328,6 @@ int netkey_client_leave(netkey_client* c) try {
 
 uint64_t netkey_client_epoch(const netkey_client* c) { return c ? c->host->participant().epoch() : 0; }
 uint32_t netkey_client_member_id(const netkey_client* c) { return c ? c->host->participant().member_id() : 0; }
-void netkey_client_destroy(netkey_client* c) { delete c; }
+void netkey_client_destroy(netkey_client* c) { guarded_destroy(c); }
 
 }  // extern "C"

@@ -18,6 +18,7 @@ struct ClientHost::Impl {
   bool connected = false;
   bool started = false;
   bool gone = false;
+  bool leaving = false;  // leave() asked ENet to disconnect: the DISCONNECT is expected
   std::deque<Transmit> waiting;  // reliable messages queued until the connection is up
   std::deque<ParticipantEvent> events;
   uint64_t received[4] = {};
@@ -82,6 +83,10 @@ struct ClientHost::Impl {
         connected = false;
         peer = nullptr;
         gone = true;
+        // A disconnect we did not ask for (the Root timed us out, closed the
+        // connection, or never accepted it) is the caller's business: without this
+        // event nobody above ENet learns that the connection is dead.
+        if (!leaving) events.emplace_back(ParticipantEvent::Kind::kDisconnected);
         break;
       default: break;
     }
@@ -151,6 +156,7 @@ void ClientHost::leave() {
   Impl& s = *impl_;
   s.participant.leave(monotonic_ns());
   s.pump();
+  s.leaving = true;
   if (s.peer) {
     enet_host_flush(s.host);
     enet_peer_disconnect_later(s.peer, 0);

@@ -34,10 +34,15 @@ struct SecretKeyFile {
   SigningSeed seed;
 };
 
-// The returned string contains the secret: wipe it (sodium_memzero) after writing.
+// The returned string contains the secret: wipe it (sodium_memzero) after writing. It is
+// built without reallocation or temporaries, so it is the only copy.
 std::string encode_secret_key_file(std::string_view kind, std::string_view subject,
                                    const SigningSeed& seed);
-// Errors: kMalformed with a message naming the bad line (never the secret itself).
+// Errors: kMalformed with a message naming the bad field (never the secret itself): a
+// wrong header, a field missing or given twice, an unknown kind, a seed that is not
+// exactly 64 hex digits, a check that is not 8, or a check that does not match. The
+// seed is decoded (sodium_hex2bin) from `text` straight into the returned SigningSeed;
+// no other copy is made, so wiping `text` afterwards is the caller's only duty.
 Result<SecretKeyFile> parse_secret_key_file(std::string_view text);
 
 struct CaPublicFile {
@@ -46,7 +51,8 @@ struct CaPublicFile {
 };
 
 std::string encode_ca_public_file(std::string_view subject, const Ed25519PublicKey& key);
-// Errors: kMalformed (bad header, bad hex, key id that does not match the key).
+// Errors: kMalformed (bad header, a field missing or given twice, bad hex, a key id
+// that does not match the key).
 Result<CaPublicFile> parse_ca_public_file(std::string_view text);
 
 // Lowercase hex of bytes (public data only).

@@ -53,6 +53,11 @@ struct ParticipantEvent {
                         // answer, or no Welcome in time); a refusal heard before the
                         // handshake is reported only when the retries run out
     kResyncRequested,   // an epoch gap was found at `epoch`
+    // Never produced by Participant itself: a transport binding (netkey::enet::ClientHost)
+    // reports that its connection to the Root ended without the participant asking
+    // (the Root timed out or closed it). Nothing more arrives on that connection; the
+    // participant's state is left as it was. Not sent after leave() or vanish().
+    kDisconnected,
   };
   explicit ParticipantEvent(Kind k) : kind(k) {}
   Kind kind;

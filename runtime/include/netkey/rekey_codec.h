@@ -12,9 +12,8 @@
 #ifndef NETKEY_REKEY_CODEC_H_
 #define NETKEY_REKEY_CODEC_H_
 
-#include <flatbuffers/flatbuffers.h>
-
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -39,6 +38,9 @@ class SliceEncoder {
  public:
   // `plan` must outlive the encoder.
   explicit SliceEncoder(const RekeyPlan& plan);
+  SliceEncoder(SliceEncoder&&) noexcept;
+  // Wipes the encoder's buffers (they held path keys in the clear).
+  ~SliceEncoder();
   // The slice for `id` after the plan was committed to `tree`. Errors: kInvalidArgument
   // when `id` is not a member, or joined in this plan (send it a Welcome instead), or
   // the tree has moved on to another epoch.
@@ -48,8 +50,8 @@ class SliceEncoder {
   const RekeyPlan& plan_;
   std::unordered_map<NodeId, std::vector<size_t>> by_node_;  // node -> entry indexes
   std::unordered_map<NodeId, size_t> move_to_;               // move.to -> move index
-  mutable flatbuffers::FlatBufferBuilder builder_{512};      // reused across slices
-  mutable flatbuffers::FlatBufferBuilder sealed_builder_{512};
+  struct Builders;                                           // FlatBuffers, in src/
+  std::unique_ptr<Builders> builders_;                       // reused across slices
 };
 
 // The member's whole current path, sealed. Errors: kInvalidArgument for a non-member.

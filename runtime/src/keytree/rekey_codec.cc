@@ -6,12 +6,14 @@
 
 #include "netkey/wire/rekey_generated.h"
 #include "src/keytree/sealed.h"
+#include "src/keytree/secret_builder.h"
 #include "src/keytree/wrap.h"
 
 namespace netkey {
 namespace {
 
 using detail::SealedHeader;
+using detail::SecretBuilder;
 
 wire::WrappedKey pack_entry(const WrappedKey* const& w) {
   return wire::WrappedKey(w->node, w->wrapper,
@@ -58,7 +60,9 @@ Result<std::vector<uint8_t>> encode_path(KeyTree& tree, MemberId id, SealedKind 
   auto leaf = tree.leaf_of(id);
   if (!leaf) return Status(Errc::kInvalidArgument, "member " + std::to_string(id) + " is not in the group");
   auto path = tree.path_of(id);
-  flatbuffers::FlatBufferBuilder b(64 + path.size() * 40);
+  // The body holds the path keys in the clear: every buffer this builder drops, and its
+  // last one when it goes out of scope, is wiped (secret_builder.h).
+  SecretBuilder b(64 + path.size() * 40);
   std::vector<wire::PathKey> keys;
   keys.reserve(path.size());
   for (const auto& [node, key] : path) {
@@ -68,7 +72,7 @@ Result<std::vector<uint8_t>> encode_path(KeyTree& tree, MemberId id, SealedKind 
   b.Finish(wire::CreatePathBody(b, tree.group_id(), tree.epoch(), id, tree.policy().degree, *leaf, kv));
   std::span<uint8_t> plain(b.GetBufferPointer(), b.GetSize());
   auto out = seal_to(tree, id, kind, plain);
-  detail::wipe(plain.data(), plain.size());  // path keys in the clear
+  b.wipe_and_clear();
   for (auto& k : keys) detail::wipe(&k, sizeof k);
   return out;
 }
@@ -91,7 +95,17 @@ std::vector<uint8_t> encode_whole(const RekeyPlan& plan, const SigningKey& root_
   return {b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()};
 }
 
-SliceEncoder::SliceEncoder(const RekeyPlan& plan) : plan_(plan) {
+// `body` holds the slice's path keys in the clear, so it is a SecretBuilder, wiped after
+// every slice and when the encoder goes. `sealed` only ever holds ciphertext.
+struct SliceEncoder::Builders {
+  SecretBuilder body{512};
+  flatbuffers::FlatBufferBuilder sealed{512};
+};
+
+SliceEncoder::SliceEncoder(SliceEncoder&&) noexcept = default;
+SliceEncoder::~SliceEncoder() = default;
+
+SliceEncoder::SliceEncoder(const RekeyPlan& plan) : plan_(plan), builders_(std::make_unique<Builders>()) {
   for (size_t i = 0; i < plan.entries.size(); ++i) by_node_[plan.entries[i].node].push_back(i);
   for (size_t i = 0; i < plan.moves.size(); ++i) move_to_[plan.moves[i].to] = i;
 }
@@ -108,7 +122,7 @@ Result<std::vector<uint8_t>> SliceEncoder::encode(KeyTree& tree, MemberId id) co
   // The new key of every node on the member's path that this batch changed, leaf's
   // parent first. The seal under the member's own unicast key keeps them secret; no
   // per-entry wrapping is needed inside it.
-  flatbuffers::FlatBufferBuilder& b = builder_;
+  SecretBuilder& b = builders_->body;
   b.Clear();
   std::array<wire::PathKey, 32> keys;
   size_t count = 0;
@@ -128,8 +142,8 @@ Result<std::vector<uint8_t>> SliceEncoder::encode(KeyTree& tree, MemberId id) co
   // The reference encoding (docs/PROTOCOL.md): vectors first, then the generated Create.
   b.Finish(wire::CreateRekeyBody(b, plan_.group_id, plan_.epoch, static_cast<wire::RekeyKind>(plan_.kind),
                                  plan_.degree, mv, 0, kv));
-  auto out = seal_with(sealed_builder_, tree, id, *to, SealedKind::kSlice, {b.GetBufferPointer(), b.GetSize()});
-  detail::wipe(b.GetBufferPointer(), b.GetSize());  // path keys in the clear
+  auto out = seal_with(builders_->sealed, tree, id, *to, SealedKind::kSlice, {b.GetBufferPointer(), b.GetSize()});
+  b.wipe_and_clear();  // path keys in the clear
   detail::wipe(keys.data(), sizeof(wire::PathKey) * count);
   return out;
 }

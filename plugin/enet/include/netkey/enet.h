@@ -110,6 +110,9 @@ class ServerHost {
 struct ClientOptions {
   std::string server_host = "127.0.0.1";
   uint16_t server_port = 0;
+  // ENet's timeouts for the connection to the server: a silent server is given up on
+  // after peer_timeout_min_ms..peer_timeout_max_ms, which poll_event() reports as
+  // ParticipantEvent::Kind::kDisconnected.
   uint32_t peer_timeout_limit = 16;
   uint32_t peer_timeout_min_ms = 1000;
   uint32_t peer_timeout_max_ms = 3000;
@@ -125,7 +128,7 @@ class ClientHost {
   Status service(uint32_t timeout_ms);
   // Member traffic to the Root for relay. Errors as Participant::send.
   Status send(std::span<const uint8_t> payload);
-  // An authenticated goodbye, then disconnects.
+  // An authenticated goodbye, then disconnects (no kDisconnected event follows).
   void leave();
   // Drops the connection without a goodbye (a crash, for tests and load tools).
   void vanish();
@@ -135,6 +138,9 @@ class ClientHost {
   bool send_raw_for_testing(Channel channel, std::span<const uint8_t> bytes, bool reliable);
 
   Participant& participant();
+  // The participant's events, in order, plus kDisconnected (once) when the connection
+  // to the server ends without leave() or vanish(): the server timed out, closed the
+  // connection, or refused it at the ENet level. Nothing more arrives after it.
   std::optional<ParticipantEvent> poll_event();
   bool connected() const;
   uint64_t bytes_received(Channel c) const;
