@@ -111,8 +111,8 @@ Record authenticated_record(const Scenario& w, const Player& p, const Authentica
   Bytes plain(ct.size() - kAeadTagSize);
   const auto aead = Aead::create(AeadSuite::kChaCha20Poly1305).value();
   if (!aead.open(control, nonce, ad, ct, plain) || plain != a.inner) {
-    std::fprintf(stderr, "netkey-vectors: %s's Authenticated message does not open with the recorded nonce and AD\n",
-                 p.subject.c_str());
+    std::fprintf(stderr, "netkey-vectors: %s's Authenticated message does not open with the recorded "
+                         "nonce and AD\n", p.subject.c_str());
     std::exit(1);
   }
   const wire::Control* inner = control_of(a.inner);
@@ -124,16 +124,21 @@ Record authenticated_record(const Scenario& w, const Player& p, const Authentica
       .num("seq", a.seq)
       .bytes("control_key", key_bytes(control));
   switch (inner->body_type()) {
-    case wire::ControlBody::LeaveRequest: r.num("leave_member_id", inner->body_as_LeaveRequest()->member_id()); break;
-    case wire::ControlBody::ResyncRequest: r.num("have_epoch", inner->body_as_ResyncRequest()->have_epoch()); break;
+    case wire::ControlBody::LeaveRequest:
+      r.num("leave_member_id", inner->body_as_LeaveRequest()->member_id());
+      break;
+    case wire::ControlBody::ResyncRequest:
+      r.num("have_epoch", inner->body_as_ResyncRequest()->have_epoch());
+      break;
     case wire::ControlBody::Refusal: {
-      const auto reason = static_cast<uint8_t>(inner->body_as_Refusal()->reason());
-      r.num("reason", reason).text("reason_name", std::string(refusal_reason_name(static_cast<RefusalReason>(reason))));
+      const auto reason = static_cast<RefusalReason>(inner->body_as_Refusal()->reason());
+      r.num("reason", static_cast<uint8_t>(reason)).text("reason_name", std::string(refusal_reason_name(reason)));
       break;
     }
     default: break;
   }
-  r.bytes("inner", a.inner).bytes("nonce", nonce.bytes()).bytes("ad", ad).bytes("ciphertext", ct).bytes("authenticated", a.message);
+  r.bytes("inner", a.inner).bytes("nonce", nonce.bytes()).bytes("ad", ad).bytes("ciphertext", ct);
+  r.bytes("authenticated", a.message);
   return r;
 }
 
