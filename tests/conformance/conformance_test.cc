@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 #include "conformance/spec_client.h"
@@ -85,6 +87,19 @@ TEST_F(Conformance, CharterAndCertificates) {
   EXPECT_GE(root->not_after(), num(g, "unix_time"));
 }
 
+// "Group id": this run's group id from the session and the Root's boot nonce; never the
+// bare session id.
+TEST_F(Conformance, GroupId) {
+  const Vector& g = group_record();
+  const Bytes boot = bytes(g, "boot_nonce");
+  ASSERT_EQ(boot.size(), 16u);
+  EXPECT_EQ(spec::group_id(num(g, "session_id"), boot), num(g, "group_id"));
+  EXPECT_NE(num(g, "group_id"), num(g, "session_id"));
+  Bytes other = boot;
+  other[0] ^= 1;  // another run of the same charter is another group
+  EXPECT_NE(spec::group_id(num(g, "session_id"), other), num(g, "group_id"));
+}
+
 TEST_F(Conformance, Cookie) {
   for (const Vector& v : load_vectors("handshake.json")) {
     if (v.at("case") != "cookie") continue;
@@ -106,6 +121,7 @@ TEST_F(Conformance, Handshake) {
     SCOPED_TRACE(v.at("subject"));
     ++checked;
     EXPECT_BYTES(bytes(v, "hello"), spec::encode_hello(session));
+    EXPECT_GE(bytes(v, "hello").size(), 96u);  // no amplification: at least the challenge's size
     // The Root's cookie is opaque to the participant: it echoes it.
     const Bytes challenge = bytes(v, "cookie_challenge");
     const auto* cc = flatbuffers::GetRoot<w::Control>(challenge.data())->body_as_CookieChallenge();
@@ -117,7 +133,14 @@ TEST_F(Conformance, Handshake) {
     const Bytes eph = spec::x25519_public(eph_secret);
     EXPECT_BYTES(bytes(v, "participant_ephemeral_public"), eph);
     const Bytes cert = bytes(v, "participant_certificate");
-    EXPECT_BYTES(bytes(v, "handshake_init"), spec::encode_handshake_init(cookie, session, charter_hash, cert, eph));
+    // The proof of possession: the certificate's key signs the cookie, session, charter
+    // hash and ephemeral.
+    const Bytes init_message = spec::init_message(cookie, session, charter_hash, eph);
+    const Bytes sig_i = spec::ed25519_sign(bytes(v, "participant_seed"), init_message);
+    EXPECT_BYTES(bytes(v, "init_signature"), sig_i);
+    EXPECT_TRUE(spec::ed25519_verify(spec::ed25519_public(bytes(v, "participant_seed")), init_message, sig_i));
+    EXPECT_BYTES(bytes(v, "handshake_init"),
+                 spec::encode_handshake_init(cookie, session, charter_hash, cert, eph, sig_i));
     // The Root's response: its certificate, ephemeral and signature over the transcript.
     const Bytes response = bytes(v, "handshake_response");
     const auto* r = flatbuffers::GetRoot<w::Control>(response.data())->body_as_HandshakeResponse();
@@ -126,11 +149,15 @@ TEST_F(Conformance, Handshake) {
     EXPECT_BYTES(bytes(g, "root_certificate"), of(r->certificate()));
     const Bytes root_eph = of(r->ephemeral());
     EXPECT_BYTES(bytes(v, "root_ephemeral_public"), root_eph);
-    const Bytes t = spec::transcript(session, r->member_id(), charter_hash, cert, eph, of(r->certificate()), root_eph);
+    const Bytes boot = of(r->boot_nonce());
+    EXPECT_BYTES(bytes(g, "boot_nonce"), boot);
+    EXPECT_EQ(spec::group_id(session, boot), num(g, "group_id"));
+    const Bytes t = spec::transcript(session, r->member_id(), charter_hash, cert, eph, of(r->certificate()), root_eph,
+                                     boot);
     EXPECT_BYTES(bytes(v, "transcript_hash"), t);
     EXPECT_TRUE(spec::ed25519_verify(bytes(g, "root_public_key"), spec::text("netkey-hs-root") + t, of(r->signature())));
     EXPECT_BYTES(response, spec::encode_handshake_response(r->member_id(), of(r->certificate()), root_eph,
-                                                           of(r->signature())));
+                                                           of(r->signature()), boot));
     // Keys, then the participant's signature and HandshakeFinish.
     const Bytes shared = spec::x25519(eph_secret, root_eph);
     EXPECT_BYTES(bytes(v, "shared_secret"), shared);
@@ -145,20 +172,112 @@ TEST_F(Conformance, Handshake) {
   EXPECT_EQ(checked, 5);
 }
 
-TEST_F(Conformance, LeaveRequest) {
-  const uint64_t session = num(group_record(), "session_id");
+// The inner Control message of an authenticated record, rebuilt in the reference
+// encoding from its fields.
+Bytes inner_of(const Vector& v) {
+  const std::string& type = v.at("inner_type");
+  if (type == "LeaveRequest") return spec::encode_leave(static_cast<uint32_t>(num(v, "leave_member_id")));
+  if (type == "ResyncRequest") return spec::encode_resync_request(num(v, "have_epoch"));
+  if (type == "Refusal") return spec::encode_refusal(static_cast<uint8_t>(num(v, "reason")));
+  ADD_FAILURE() << "unknown inner type " << type;
+  return {};
+}
+
+// The receiving side's channel for an authenticated record, which has accepted nothing.
+spec::ControlChannel receiver_of(const Vector& v) {
+  const auto direction = static_cast<uint8_t>(num(v, "direction"));
+  return {num(v, "group_id"), static_cast<uint32_t>(num(v, "member_id")),
+          spec::control_key(bytes(v, "member_secret")),
+          direction == spec::kToRoot ? spec::kToMember : spec::kToRoot};
+}
+
+// "Authenticated control": the control key, nonce and AD, the inner message, the AEAD
+// and the Authenticated message, sealed by the sending side and opened by the other.
+TEST_F(Conformance, AuthenticatedControl) {
+  const uint64_t group = num(group_record(), "group_id");
+  std::map<std::string, int> checked;
+  for (const Vector& v : load_vectors("handshake.json")) {
+    if (v.at("case") != "authenticated") continue;
+    SCOPED_TRACE(v.at("subject") + ": " + v.at("inner_type"));
+    ++checked[v.at("inner_type")];
+    const auto member = static_cast<uint32_t>(num(v, "member_id"));
+    const auto direction = static_cast<uint8_t>(num(v, "direction"));
+    const uint64_t seq = num(v, "seq");
+    EXPECT_EQ(num(v, "group_id"), group);
+    EXPECT_EQ(direction, v.at("inner_type") == "Refusal" ? spec::kToMember : spec::kToRoot);
+    if (v.at("inner_type") == "LeaveRequest") {
+      EXPECT_EQ(num(v, "leave_member_id"), member);  // its own id
+    }
+    const Bytes key = spec::control_key(bytes(v, "member_secret"));
+    EXPECT_BYTES(bytes(v, "control_key"), key);
+    EXPECT_BYTES(bytes(v, "nonce"), spec::control_nonce(direction, seq));
+    EXPECT_BYTES(bytes(v, "ad"), spec::control_ad(group, member, direction, seq));
+    const Bytes inner = inner_of(v);
+    EXPECT_BYTES(bytes(v, "inner"), inner);
+    const Bytes ct = spec::aead_seal(spec::kChaCha, key, spec::control_nonce(direction, seq),
+                                     spec::control_ad(group, member, direction, seq), inner);
+    EXPECT_BYTES(bytes(v, "ciphertext"), ct);
+    EXPECT_BYTES(bytes(v, "authenticated"), spec::encode_authenticated(member, direction, seq, ct));
+    // The sending side, at the same seq, seals the same message.
+    spec::ControlChannel sender{group, member, key, direction, seq - 1, 0};
+    EXPECT_BYTES(bytes(v, "authenticated"), spec::seal_control(sender, inner));
+    // The receiving side opens it to the inner message and records the seq.
+    spec::ControlChannel receiver = receiver_of(v);
+    Bytes opened;
+    ASSERT_EQ(spec::open_control(receiver, bytes(v, "authenticated"), &opened), "");
+    EXPECT_BYTES(inner, opened);
+    EXPECT_EQ(receiver.received, seq);
+  }
+  EXPECT_EQ(checked["LeaveRequest"], 1);
+  EXPECT_EQ(checked["ResyncRequest"], 1);
+  EXPECT_EQ(checked["Refusal"], 1);
+}
+
+// The receiver's checks, in order, on the recorded messages: a replay (same seq), a
+// tampered ciphertext, another member, the receiver's own direction, a nested
+// Authenticated. Each is refused and changes nothing.
+TEST_F(Conformance, SpecClientRefusesReplayedAndTamperedControl) {
   int checked = 0;
   for (const Vector& v : load_vectors("handshake.json")) {
-    if (v.at("case") != "leave") continue;
+    if (v.at("case") != "authenticated") continue;
+    SCOPED_TRACE(v.at("subject") + ": " + v.at("inner_type"));
     ++checked;
-    const auto m = static_cast<uint32_t>(num(v, "member_id"));
-    const Bytes sig = spec::ed25519_sign(bytes(v, "participant_seed"), spec::text("netkey-leave-v1") +
-                                                                           spec::le(session, 8) + spec::le(m, 4) +
-                                                                           spec::le(num(v, "nonce"), 8));
-    EXPECT_BYTES(bytes(v, "signature"), sig);
-    EXPECT_BYTES(bytes(v, "leave_request"), spec::encode_leave(m, num(v, "nonce"), sig));
+    const Bytes msg = bytes(v, "authenticated");
+    Bytes inner;
+    spec::ControlChannel receiver = receiver_of(v);
+    ASSERT_EQ(spec::open_control(receiver, msg, &inner), "");
+    // Replayed: the same seq again.
+    EXPECT_EQ(spec::open_control(receiver, msg, &inner), "stale_epoch");
+    EXPECT_EQ(receiver.received, num(v, "seq"));
+    // Tampered: one bit of the ciphertext (inside the tag) flipped.
+    spec::ControlChannel fresh = receiver_of(v);
+    Bytes tampered = msg;
+    const Bytes ct = bytes(v, "ciphertext");
+    const auto at = std::search(tampered.begin(), tampered.end(), ct.begin(), ct.end());
+    ASSERT_NE(at, tampered.end());
+    *(at + static_cast<long>(ct.size()) - 1) ^= 1;
+    EXPECT_EQ(spec::open_control(fresh, tampered, &inner), "bad_tag");
+    EXPECT_EQ(fresh.received, 0u);
+    // The same ciphertext under a later seq: the nonce and AD differ.
+    const auto member = static_cast<uint32_t>(num(v, "member_id"));
+    const auto direction = static_cast<uint8_t>(num(v, "direction"));
+    const uint64_t seq = num(v, "seq");
+    EXPECT_EQ(spec::open_control(fresh, spec::encode_authenticated(member, direction, seq + 1, ct), &inner), "bad_tag");
+    // Addressed to another member, or in the receiver's own direction.
+    EXPECT_EQ(spec::open_control(fresh, spec::encode_authenticated(member + 1, direction, seq, ct), &inner),
+              "wrong_group");
+    EXPECT_EQ(spec::open_control(fresh, spec::encode_authenticated(member, fresh.outgoing, seq, ct), &inner),
+              "wrong_group");
+    // Under another run's group id (the AD binds it).
+    spec::ControlChannel other_run = receiver_of(v);
+    other_run.group ^= 1;
+    EXPECT_EQ(spec::open_control(other_run, msg, &inner), "bad_tag");
+    // An Authenticated sealed inside another.
+    spec::ControlChannel sender{fresh.group, member, fresh.key, direction, seq, 0};
+    EXPECT_EQ(spec::open_control(fresh, spec::seal_control(sender, msg), &inner), "malformed");
+    EXPECT_EQ(fresh.received, 0u);
   }
-  EXPECT_EQ(checked, 1);
+  EXPECT_EQ(checked, 3);
 }
 
 spec::Member member_from(const Vector& v, uint64_t group) {
@@ -207,6 +326,7 @@ TEST_F(Conformance, Welcome) {
     SCOPED_TRACE(v.at("subject"));
     ++checked;
     spec::Member m = member_from(v, num(v, "group_id"));
+    EXPECT_EQ(m.group, num(group_record(), "group_id"));
     EXPECT_BYTES(bytes(v, "unicast_key"), spec::unicast_key(m.secret));
     const Bytes msg = bytes(v, "welcome");
     check_path_message(m, v, msg, 2);
@@ -236,6 +356,7 @@ void check_whole_file(const std::string& file, uint8_t kind, int expect_applied,
   ASSERT_EQ(wv.at("case"), "whole");
   const Bytes whole = bytes(wv, "whole"), body = bytes(wv, "body");
   const uint64_t group = num(wv, "group_id"), epoch = num(wv, "epoch");
+  EXPECT_EQ(group, num(group_record(), "group_id"));
   const auto degree = static_cast<uint8_t>(num(wv, "degree"));
   EXPECT_BYTES(bytes(wv, "root_public_key"), spec::ed25519_public(bytes(wv, "root_seed")));
   const Bytes sig = spec::ed25519_sign(bytes(wv, "root_seed"), spec::text0("netkey-rekey-v1") + body);
@@ -370,6 +491,7 @@ void check_traffic(const std::string& file) {
     EXPECT_BYTES(bytes(v, "sender_key"), spec::traffic_key(net, sender));
     EXPECT_BYTES(bytes(v, "nonce"), spec::traffic_nonce(suite, static_cast<uint32_t>(num(v, "seq"))));
     const auto type = static_cast<uint8_t>(num(v, "type"));
+    EXPECT_EQ(num(v, "group_id"), num(group_record(), "group_id"));
     const Bytes packet = spec::traffic_packet(suite, num(v, "group_id"), num(v, "epoch"), net, type, sender,
                                               static_cast<uint32_t>(num(v, "seq")), bytes(v, "payload"),
                                               type == 3 ? bytes(v, "root_seed") : Bytes{});
@@ -381,6 +503,14 @@ void check_traffic(const std::string& file) {
     Bytes tampered = bytes(v, "packet");
     tampered[1] ^= 1;  // the epoch byte is authenticated
     EXPECT_FALSE(spec::traffic_open(suite, num(v, "group_id"), net, tampered, root_public).has_value());
+    if (type == 3) {
+      // A signature without the "netkey-bcast-v1" label (over le64(group) || bytes) is refused.
+      Bytes unlabelled = bytes(v, "packet");
+      const Bytes sealed(unlabelled.begin(), unlabelled.end() - 64);
+      const Bytes sig = spec::ed25519_sign(bytes(v, "root_seed"), spec::le(num(v, "group_id"), 8) + sealed);
+      std::copy(sig.begin(), sig.end(), unlabelled.end() - 64);
+      EXPECT_FALSE(spec::traffic_open(suite, num(v, "group_id"), net, unlabelled, root_public).has_value());
+    }
   }
   EXPECT_EQ(checked, 4);
 }

@@ -42,12 +42,20 @@ std::optional<Bytes> aead_open(Suite s, const Bytes& key, const Bytes& nonce, co
 
 // ---- derived keys and hashes
 Bytes charter_hash(const Bytes& charter);
+// "Group id": the first 8 bytes, little-endian, of
+// BLAKE2b-256("netkey-group-v1" || le64(session) || boot nonce).
+uint64_t group_id(uint64_t session, const Bytes& boot_nonce);
 Bytes cookie(const Bytes& secret, const std::string& address, uint64_t issued_ms);
+// What sig_I signs: "netkey-hs-init" || 0x00 || cookie || le64(session) || charter hash ||
+// participant ephemeral.
+Bytes init_message(const Bytes& cookie, uint64_t session, const Bytes& charter_hash, const Bytes& participant_eph);
 Bytes transcript(uint64_t session, uint32_t member_id, const Bytes& charter_hash, const Bytes& participant_cert,
-                 const Bytes& participant_eph, const Bytes& root_cert, const Bytes& root_eph);
+                 const Bytes& participant_eph, const Bytes& root_cert, const Bytes& root_eph,
+                 const Bytes& boot_nonce);
 Bytes member_secret(const Bytes& shared, const Bytes& transcript);
 Bytes leaf_key(const Bytes& member_secret);
 Bytes unicast_key(const Bytes& member_secret);
+Bytes control_key(const Bytes& member_secret);  // "nk-contr"
 Bytes net_key(const Bytes& root_node_key, uint64_t epoch);
 Bytes traffic_key(const Bytes& net_key, uint16_t sender);
 
@@ -57,6 +65,28 @@ std::optional<Bytes> unwrap(const Bytes& ciphertext, const Bytes& wrapping_key, 
                             uint32_t node, uint32_t wrapper);
 Bytes sealed_nonce(uint8_t kind, uint64_t seq);
 Bytes sealed_ad(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind);
+
+// ---- authenticated control ("Authenticated control")
+enum Direction : uint8_t { kToMember = 1, kToRoot = 2 };
+Bytes control_nonce(uint8_t direction, uint64_t seq);  // le32(direction) || le64(seq)
+// "netkey-ctl-v1" || le64(group) || le32(member) || u8(direction) || le64(seq)
+Bytes control_ad(uint64_t group, uint32_t member, uint8_t direction, uint64_t seq);
+// One side of a member's authenticated control: it seals in `outgoing` and opens the
+// other direction.
+struct ControlChannel {
+  uint64_t group = 0;
+  uint32_t member = 0;
+  Bytes key;  // control_key(member secret)
+  uint8_t outgoing = kToRoot;
+  uint64_t sent = 0;      // the last seq sealed
+  uint64_t received = 0;  // the last seq accepted
+};
+// The Authenticated Control message carrying `inner` (a Control message's bytes).
+Bytes seal_control(ControlChannel& c, const Bytes& inner);
+// Opens an Authenticated message: "" and the inner Control bytes in *inner, or the
+// first failing check's error name (malformed, wrong_group, stale_epoch, bad_tag).
+// A failure leaves `c` as it was.
+std::string open_control(ControlChannel& c, const Bytes& message, Bytes* inner);
 
 // ---- traffic
 Bytes traffic_nonce(Suite s, uint32_t seq);  // le32("traf") || zeros || le64(seq)
@@ -78,13 +108,17 @@ struct Entry {
   uint32_t node, wrapper;
   Bytes ciphertext;  // 48
 };
-Bytes encode_hello(uint64_t session);
+Bytes encode_hello(uint64_t session);  // padded with 56 zero bytes
 Bytes encode_cookie_challenge(const Bytes& cookie);
 Bytes encode_handshake_init(const Bytes& cookie, uint64_t session, const Bytes& charter_hash, const Bytes& cert,
-                            const Bytes& eph);
-Bytes encode_handshake_response(uint32_t member_id, const Bytes& cert, const Bytes& eph, const Bytes& sig);
+                            const Bytes& eph, const Bytes& sig);
+Bytes encode_handshake_response(uint32_t member_id, const Bytes& cert, const Bytes& eph, const Bytes& sig,
+                                const Bytes& boot_nonce);
 Bytes encode_handshake_finish(const Bytes& sig);
-Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Bytes& sig);
+Bytes encode_refusal(uint8_t reason);
+Bytes encode_leave(uint32_t member_id);  // sent only inside an Authenticated message
+Bytes encode_resync_request(uint64_t have_epoch);
+Bytes encode_authenticated(uint32_t member_id, uint8_t direction, uint64_t seq, const Bytes& ciphertext);
 Bytes encode_sealed(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind, const Bytes& ct);
 Bytes encode_path_body(uint64_t group, uint64_t epoch, uint32_t member, uint8_t degree, uint32_t leaf,
                        const std::vector<PathKey>& path);

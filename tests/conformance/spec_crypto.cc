@@ -1,5 +1,5 @@
 // The spec client's cryptography: docs/PROTOCOL.md "Primitives", "Key tree", "Sealed",
-// "Traffic" and "Control plane", step by step with libsodium.
+// "Traffic", "Group id" and "Control plane", step by step with libsodium.
 #include <sodium.h>
 
 #include <cstdlib>
@@ -122,19 +122,31 @@ std::optional<Bytes> aead_open(Suite s, const Bytes& key, const Bytes& nonce, co
 
 Bytes charter_hash(const Bytes& charter) { return blake2b256(text("netkey-charter-hash-v1") + charter); }
 
+uint64_t group_id(uint64_t session, const Bytes& boot_nonce) {
+  const Bytes h = blake2b256(text("netkey-group-v1") + le(session, 8) + boot_nonce);
+  uint64_t id = 0;
+  for (int i = 7; i >= 0; --i) id = id << 8 | h[static_cast<size_t>(i)];
+  return id;
+}
+
 Bytes cookie(const Bytes& secret, const std::string& address, uint64_t ms) {
   return le(ms, 8) + blake2b256(text("netkey-cookie-v1") + text(address) + le(ms, 8), secret);
 }
 
+Bytes init_message(const Bytes& cookie, uint64_t session, const Bytes& charter_hash, const Bytes& peph) {
+  return text0("netkey-hs-init") + cookie + le(session, 8) + charter_hash + peph;
+}
+
 Bytes transcript(uint64_t session, uint32_t member_id, const Bytes& charter_hash, const Bytes& pcert,
-                 const Bytes& peph, const Bytes& rcert, const Bytes& reph) {
-  return blake2b256(text("netkey-hs-v1") + le(session, 8) + le(member_id, 4) + charter_hash + le(pcert.size(), 4) +
-                    pcert + peph + le(rcert.size(), 4) + rcert + reph);
+                 const Bytes& peph, const Bytes& rcert, const Bytes& reph, const Bytes& boot_nonce) {
+  return blake2b256(text("netkey-hs-v2") + le(session, 8) + le(member_id, 4) + charter_hash + le(pcert.size(), 4) +
+                    pcert + peph + le(rcert.size(), 4) + rcert + reph + boot_nonce);
 }
 
 Bytes member_secret(const Bytes& shared, const Bytes& t) { return extract(shared, "nk-hands", t); }
 Bytes leaf_key(const Bytes& ms) { return kdf(ms, "nk-leafw", 0); }
 Bytes unicast_key(const Bytes& ms) { return kdf(ms, "nk-unica", 0); }
+Bytes control_key(const Bytes& ms) { return kdf(ms, "nk-contr", 0); }
 Bytes net_key(const Bytes& root_key, uint64_t epoch) { return kdf(root_key, "nk-netky", epoch); }
 Bytes traffic_key(const Bytes& net, uint16_t sender) { return kdf(net, "nk-trafk", sender); }
 
@@ -156,6 +168,12 @@ Bytes sealed_ad(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, u
   return le(group, 8) + le(epoch, 8) + le(member, 4) + le(seq, 8) + Bytes{kind};
 }
 
+Bytes control_nonce(uint8_t direction, uint64_t seq) { return le(direction, 4) + le(seq, 8); }
+
+Bytes control_ad(uint64_t group, uint32_t member, uint8_t direction, uint64_t seq) {
+  return text("netkey-ctl-v1") + le(group, 8) + le(member, 4) + Bytes{direction} + le(seq, 8);
+}
+
 Bytes traffic_nonce(Suite s, uint32_t seq) {
   Bytes n = le(0x66617274, 4);  // "traf"
   n.resize(nonce_size(s) - 8, 0);
@@ -167,7 +185,7 @@ Bytes traffic_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& net, 
   const Bytes header = Bytes{static_cast<uint8_t>(0x10 | type), static_cast<uint8_t>(epoch & 0xff)} + le(sender, 2) +
                        le(seq, 4);
   Bytes packet = header + aead_seal(s, traffic_key(net, sender), traffic_nonce(s, seq), header + le(group, 8), payload);
-  if (type == 3) packet = packet + ed25519_sign(root_seed, le(group, 8) + packet);
+  if (type == 3) packet = packet + ed25519_sign(root_seed, text0("netkey-bcast-v1") + le(group, 8) + packet);
   return packet;
 }
 
@@ -180,7 +198,8 @@ std::optional<Bytes> traffic_open(Suite s, uint64_t group, const Bytes& net, con
   if (type == 3) {
     if (packet.size() < 88) return std::nullopt;
     sealed_end -= 64;
-    const Bytes signed_part = le(group, 8) + Bytes(packet.begin(), packet.begin() + static_cast<long>(sealed_end));
+    const Bytes signed_part = text0("netkey-bcast-v1") + le(group, 8) +
+                              Bytes(packet.begin(), packet.begin() + static_cast<long>(sealed_end));
     if (!ed25519_verify(root_public, signed_part, Bytes(packet.begin() + static_cast<long>(sealed_end), packet.end()))) {
       return std::nullopt;
     }

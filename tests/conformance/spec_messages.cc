@@ -1,5 +1,6 @@
-// The spec client's messages: docs/PROTOCOL.md "Reference encoding" (building) and
-// "Applying" (checking and applying rekeys, Welcomes and Slices), with flatc's code.
+// The spec client's messages: docs/PROTOCOL.md "Reference encoding" (building),
+// "Applying" (checking and applying rekeys, Welcomes and Slices) and "Authenticated
+// control" (sealing and opening), with flatc's code.
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
@@ -39,10 +40,11 @@ std::vector<w::LeafMove> wire_moves(const std::vector<Move>& moves) {
 
 // The FlatBuffers Verifier with PROTOCOL.md's limits, on a copy (aligned).
 template <typename T>
-const T* verified(const Bytes& bytes, const char* identifier, size_t max_size, Bytes& storage) {
+const T* verified(const Bytes& bytes, const char* identifier, size_t max_size, Bytes& storage, unsigned depth = 4,
+                  unsigned tables = 8) {
   if (bytes.size() > max_size) return nullptr;
   storage = bytes;
-  flatbuffers::Verifier v(storage.data(), storage.size(), 4, 8);
+  flatbuffers::Verifier v(storage.data(), storage.size(), depth, tables);
   if (!v.VerifyBuffer<T>(identifier)) return nullptr;
   return flatbuffers::GetRoot<T>(storage.data());
 }
@@ -183,11 +185,20 @@ std::string apply_path(Member& m, const Bytes& bytes, uint64_t sealed_epoch) {
   return "";
 }
 
+// "Control plane": identifier NKCP, at most 64 KiB, Verifier depth 6 and 64 tables, and
+// a body.
+const w::Control* verified_control(const Bytes& bytes, Bytes& storage) {
+  const auto* c = verified<w::Control>(bytes, "NKCP", 64u << 10, storage, 6, 64);
+  if (c == nullptr || c->body_type() == w::ControlBody::NONE || c->body() == nullptr) return nullptr;
+  return c;
+}
+
 }  // namespace
 
 Bytes encode_hello(uint64_t session) {
   flatbuffers::FlatBufferBuilder b;
-  return control(b, w::ControlBody::Hello, w::CreateHello(b, 1, session).Union());
+  auto pad = vec(b, Bytes(56, 0));  // "the message must be at least 96 bytes"
+  return control(b, w::ControlBody::Hello, w::CreateHello(b, 1, session, pad).Union());
 }
 
 Bytes encode_cookie_challenge(const Bytes& cookie) {
@@ -197,21 +208,25 @@ Bytes encode_cookie_challenge(const Bytes& cookie) {
 }
 
 Bytes encode_handshake_init(const Bytes& cookie, uint64_t session, const Bytes& charter_hash, const Bytes& cert,
-                            const Bytes& eph) {
+                            const Bytes& eph, const Bytes& sig) {
   flatbuffers::FlatBufferBuilder b;
   auto c = vec(b, cookie);
   auto h = vec(b, charter_hash);
   auto ce = vec(b, cert);
   auto e = vec(b, eph);
-  return control(b, w::ControlBody::HandshakeInit, w::CreateHandshakeInit(b, c, session, h, ce, e).Union());
+  auto s = vec(b, sig);
+  return control(b, w::ControlBody::HandshakeInit, w::CreateHandshakeInit(b, c, session, h, ce, e, s).Union());
 }
 
-Bytes encode_handshake_response(uint32_t member_id, const Bytes& cert, const Bytes& eph, const Bytes& sig) {
+Bytes encode_handshake_response(uint32_t member_id, const Bytes& cert, const Bytes& eph, const Bytes& sig,
+                                const Bytes& boot_nonce) {
   flatbuffers::FlatBufferBuilder b;
   auto ce = vec(b, cert);
   auto e = vec(b, eph);
   auto s = vec(b, sig);
-  return control(b, w::ControlBody::HandshakeResponse, w::CreateHandshakeResponse(b, member_id, ce, e, s).Union());
+  auto n = vec(b, boot_nonce);
+  return control(b, w::ControlBody::HandshakeResponse,
+                 w::CreateHandshakeResponse(b, member_id, ce, e, s, n).Union());
 }
 
 Bytes encode_handshake_finish(const Bytes& sig) {
@@ -220,10 +235,55 @@ Bytes encode_handshake_finish(const Bytes& sig) {
   return control(b, w::ControlBody::HandshakeFinish, w::CreateHandshakeFinish(b, s).Union());
 }
 
-Bytes encode_leave(uint32_t member_id, uint64_t nonce, const Bytes& sig) {
+Bytes encode_refusal(uint8_t reason) {
   flatbuffers::FlatBufferBuilder b;
-  auto s = vec(b, sig);
-  return control(b, w::ControlBody::LeaveRequest, w::CreateLeaveRequest(b, member_id, nonce, s).Union());
+  return control(b, w::ControlBody::Refusal, w::CreateRefusal(b, static_cast<w::RefusalReason>(reason)).Union());
+}
+
+Bytes encode_leave(uint32_t member_id) {
+  flatbuffers::FlatBufferBuilder b;
+  return control(b, w::ControlBody::LeaveRequest, w::CreateLeaveRequest(b, member_id).Union());
+}
+
+Bytes encode_resync_request(uint64_t have_epoch) {
+  flatbuffers::FlatBufferBuilder b;
+  return control(b, w::ControlBody::ResyncRequest, w::CreateResyncRequest(b, have_epoch).Union());
+}
+
+Bytes encode_authenticated(uint32_t member_id, uint8_t direction, uint64_t seq, const Bytes& ciphertext) {
+  flatbuffers::FlatBufferBuilder b;
+  auto c = vec(b, ciphertext);
+  return control(b, w::ControlBody::Authenticated,
+                 w::CreateAuthenticated(b, member_id, direction, seq, c).Union());
+}
+
+Bytes seal_control(ControlChannel& c, const Bytes& inner) {
+  const uint64_t seq = ++c.sent;  // from 1, only growing: the nonce never repeats
+  const Bytes ct = aead_seal(kChaCha, c.key, control_nonce(c.outgoing, seq),
+                             control_ad(c.group, c.member, c.outgoing, seq), inner);
+  return encode_authenticated(c.member, c.outgoing, seq, ct);
+}
+
+// "The receiver checks, in this order: ...". Only then is seq recorded.
+std::string open_control(ControlChannel& c, const Bytes& message, Bytes* inner) {
+  Bytes storage;
+  const w::Control* m = verified_control(message, storage);
+  if (m == nullptr || m->body_type() != w::ControlBody::Authenticated) return "malformed";
+  const w::Authenticated* a = m->body_as_Authenticated();
+  const uint8_t incoming = c.outgoing == kToRoot ? kToMember : kToRoot;
+  if (a->member_id() != c.member || a->direction() != incoming) return "wrong_group";
+  if (a->ciphertext() == nullptr || a->ciphertext()->size() < 16) return "malformed";
+  if (a->seq() <= c.received) return "stale_epoch";
+  auto plain = aead_open(kChaCha, c.key, control_nonce(incoming, a->seq()),
+                         control_ad(c.group, c.member, incoming, a->seq()),
+                         Bytes(a->ciphertext()->begin(), a->ciphertext()->end()));
+  if (!plain) return "bad_tag";
+  Bytes inner_storage;
+  const w::Control* in = verified_control(*plain, inner_storage);
+  if (in == nullptr || in->body_type() == w::ControlBody::Authenticated) return "malformed";
+  c.received = a->seq();
+  *inner = std::move(*plain);
+  return "";
 }
 
 Bytes encode_sealed(uint64_t group, uint64_t epoch, uint32_t member, uint64_t seq, uint8_t kind, const Bytes& ct) {

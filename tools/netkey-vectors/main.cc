@@ -24,6 +24,7 @@
 #include "netkey/wire/control_generated.h"
 #include "netkey/wire/rekey_generated.h"
 #include "scenario.h"
+#include "src/group/control_auth.h"
 #include "src/group/messages.h"
 #include "src/keytree/sealed.h"
 
@@ -93,13 +94,64 @@ Record& with_sealed_header(Record& r, const Player& p, const KeySnapshot& before
   return with_snapshot(r, "_before", before).num("group_id", s->group_id()).num("seq", s->seq()).num("epoch", s->epoch());
 }
 
-File handshake_file(Scenario& w) {
+// An Authenticated control message (docs/PROTOCOL.md "Authenticated control"): the
+// control key, nonce and AD (checked by opening the captured ciphertext with them), the
+// inner Control message and its fields, and the message.
+Record authenticated_record(const Scenario& w, const Player& p, const AuthenticatedCapture& a) {
+  const SymmetricKey control = kdf_derive(secret_of(p), kdf_ctx::kControl, 0);
+  const auto* m = control_of(a.message)->body_as_Authenticated();
+  const Nonce nonce = Nonce::from_counter(12, a.direction, a.seq);
+  static constexpr char kLabel[] = "netkey-ctl-v1";
+  Bytes ad(kLabel, kLabel + sizeof(kLabel) - 1);
+  for (int i = 0; i < 8; ++i) ad.push_back(static_cast<uint8_t>(w.group_id() >> (8 * i)));
+  for (int i = 0; i < 4; ++i) ad.push_back(static_cast<uint8_t>(p.member_id >> (8 * i)));
+  ad.push_back(a.direction);
+  for (int i = 0; i < 8; ++i) ad.push_back(static_cast<uint8_t>(a.seq >> (8 * i)));
+  const Bytes ct = vec(m->ciphertext());
+  Bytes plain(ct.size() - kAeadTagSize);
+  const auto aead = Aead::create(AeadSuite::kChaCha20Poly1305).value();
+  if (!aead.open(control, nonce, ad, ct, plain) || plain != a.inner) {
+    std::fprintf(stderr, "netkey-vectors: %s's Authenticated message does not open with the recorded "
+                         "nonce and AD\n", p.subject.c_str());
+    std::exit(1);
+  }
+  const wire::Control* inner = control_of(a.inner);
+  Record r("authenticated");
+  r.text("inner_type", wire::EnumNameControlBody(inner->body_type()));
+  with_member(r, p)
+      .num("group_id", w.group_id())
+      .num("direction", a.direction)
+      .num("seq", a.seq)
+      .bytes("control_key", key_bytes(control));
+  switch (inner->body_type()) {
+    case wire::ControlBody::LeaveRequest:
+      r.num("leave_member_id", inner->body_as_LeaveRequest()->member_id());
+      break;
+    case wire::ControlBody::ResyncRequest:
+      r.num("have_epoch", inner->body_as_ResyncRequest()->have_epoch());
+      break;
+    case wire::ControlBody::Refusal: {
+      const auto reason = static_cast<RefusalReason>(inner->body_as_Refusal()->reason());
+      r.num("reason", static_cast<uint8_t>(reason)).text("reason_name", std::string(refusal_reason_name(reason)));
+      break;
+    }
+    default: break;
+  }
+  r.bytes("inner", a.inner).bytes("nonce", nonce.bytes()).bytes("ad", ad).bytes("ciphertext", ct);
+  r.bytes("authenticated", a.message);
+  return r;
+}
+
+File handshake_file(Scenario& w, const AuthenticatedCapture& resync_request, const AuthenticatedCapture& refusal,
+                    const std::string& removed) {
   File f{"handshake.json", {}};
   demo::Identities& ids = w.identities();
   const auto& root_id = ids.get("root", Role::kRoot, 9);
   const auto digest = charter_hash(w.charter());
   f.records.push_back(Record("group")
-                          .num("session_id", Scenario::kGroupId)
+                          .num("session_id", Scenario::kSessionId)
+                          .bytes("boot_nonce", w.boot_nonce())
+                          .num("group_id", w.group_id())
                           .num("unix_time", demo::kSimUnixTime)
                           .bytes("ca_public_key", ids.ca().public_key().bytes)
                           .bytes("charter", w.charter())
@@ -131,6 +183,7 @@ File handshake_file(Scenario& w) {
         .bytes("cookie_challenge", p.cookie_challenge)
         .bytes("participant_ephemeral_secret", p.ephemeral_secret)
         .bytes("participant_ephemeral_public", vec(init->ephemeral()))
+        .bytes("init_signature", vec(init->signature()))
         .bytes("handshake_init", p.handshake_init)
         .bytes("handshake_response", p.handshake_response)
         .num("member_id", p.member_id)
@@ -145,18 +198,13 @@ File handshake_file(Scenario& w) {
         .bytes("handshake_finish", p.handshake_finish);
     f.records.push_back(std::move(r));
   }
+  // Authenticated control: carol's LeaveRequest, alice's ResyncRequest (member -> Root),
+  // and the Root's Refusal{removed} to a member the List Controller removed.
   for (const auto& pp : w.players()) {
-    const Player& p = *pp;
-    if (p.leave_request.empty()) continue;
-    const auto* l = control_of(p.leave_request)->body_as_LeaveRequest();
-    f.records.push_back(Record("leave")
-                            .text("subject", p.subject)
-                            .bytes("participant_seed", seed_bytes(ids.get(p.subject).seed))
-                            .num("member_id", l->member_id())
-                            .num("nonce", l->nonce())
-                            .bytes("signature", vec(l->signature()))
-                            .bytes("leave_request", p.leave_request));
+    if (pp->leave) f.records.push_back(authenticated_record(w, *pp, *pp->leave));
   }
+  f.records.push_back(authenticated_record(w, w.player("alice"), resync_request));
+  f.records.push_back(authenticated_record(w, w.player(removed), refusal));
   return f;
 }
 
@@ -184,7 +232,7 @@ File welcome_file(Scenario& w, const Bytes& resync) {
   }
   // alice's Resync after batch 2, applied as if she had missed it (she holds epoch 1).
   Player& alice = w.player("alice");
-  MemberKeys mirror(Scenario::kGroupId, alice.member_id, secret_of(alice),
+  MemberKeys mirror(w.group_id(), alice.member_id, secret_of(alice),
                     SigningKey::from_seed(w.identities().get("root", Role::kRoot, 9).seed).public_key());
   if (!mirror.apply(alice.rekeys.front()) || !mirror.apply(resync)) {
     std::fprintf(stderr, "netkey-vectors: the Resync does not apply\n");
@@ -223,7 +271,7 @@ File whole_file(Scenario& w, const std::string& name) {
     Record r("member");
     with_member(r, p);
     with_snapshot(r, "_before", w.before_batch2(p));
-    if (p.leave_request.empty()) {
+    if (!p.leave) {
       r.text("result", "applied");
       with_snapshot(r, "_after", p.snapshots.back()).bytes("net_key", p.snapshots.back().net_key);
     } else {
@@ -261,7 +309,7 @@ File slice_file(Scenario& s) {
 // Packets of each type under the net key of epoch 2, for one AEAD suite.
 File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
   File f{name, {}};
-  const Bytes net = w.net_key_epoch2();
+  const Bytes& net = w.net_key_epoch2();
   const SymmetricKey net_key = SymmetricKey::from_bytes(net);
   const auto& root_id = w.identities().get("root", Role::kRoot, 9);
   const SigningKey root_key = SigningKey::from_seed(root_id.seed);
@@ -278,7 +326,7 @@ File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
                         {PacketType::kRootSignedBroadcast, kRootSender, 1, "server state, tick 43, signed"}};
   for (const Case& c : cases) {
     TrafficConfig tc;
-    tc.group_id = Scenario::kGroupId;
+    tc.group_id = w.group_id();
     tc.suite = suite;
     auto sender = TrafficSender::create(tc, c.sender);
     if (!sender) {
@@ -298,7 +346,7 @@ File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
     const Nonce nonce = Nonce::from_counter(aead.nonce_size(), 0x66617274, c.seq);
     Record r("traffic");
     r.num("suite", static_cast<uint64_t>(suite))
-        .num("group_id", Scenario::kGroupId)
+        .num("group_id", w.group_id())
         .num("epoch", 2)
         .bytes("net_key", net)
         .num("type", static_cast<uint64_t>(c.type))
@@ -317,13 +365,16 @@ File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
 std::vector<File> generate() {
   Scenario w(ScenarioOptions{RootConfig::RekeyEncoding::kWhole, false});
   w.run();
-  const Bytes resync = w.request_resync(w.player("alice"), 1);
+  AuthenticatedCapture resync_request;
+  const Bytes resync = w.request_resync(w.player("alice"), 1, &resync_request);
+  constexpr char kRemoved[] = "dave";
+  const AuthenticatedCapture refusal = w.remove(w.player(kRemoved));  // last: it commits epoch 3
   Scenario s(ScenarioOptions{RootConfig::RekeyEncoding::kSlices, false});
   s.run();
   Scenario hf(ScenarioOptions{RootConfig::RekeyEncoding::kWhole, true});
   hf.run();
   std::vector<File> files;
-  files.push_back(handshake_file(w));
+  files.push_back(handshake_file(w, resync_request, refusal, kRemoved));
   files.push_back(welcome_file(w, resync));
   files.push_back(whole_file(w, "rekey_whole.json"));
   files.push_back(whole_file(hf, "rekey_hash_forward.json"));

@@ -6,9 +6,11 @@
 
 #include "netkey/charter.h"
 #include "netkey/kdf.h"
+#include "netkey/list_controller.h"
 #include "netkey/sign.h"
 #include "netkey/wire/control_generated.h"
 #include "netkey/x25519.h"
+#include "src/group/control_auth.h"
 #include "src/group/messages.h"
 
 namespace netkey::vectors {
@@ -54,7 +56,7 @@ Bytes path_bytes(const std::vector<std::pair<NodeId, const SymmetricKey*>>& keys
 }
 
 Scenario::Scenario(ScenarioOptions options) : options_(options), ids_(kIdentitySeed) {
-  CharterFields f = demo::Identities::default_fields(kGroupId);
+  CharterFields f = demo::Identities::default_fields(kSessionId);
   f.degree = 2;
   f.batch_window_ms = 60'000;  // batches commit when run() flushes them
   f.member_cap = 16;
@@ -62,9 +64,14 @@ Scenario::Scenario(ScenarioOptions options) : options_(options), ids_(kIdentityS
   charter_ = ids_.charter(f, {"alice", "bob", "carol", "dave", "erin"});
   RootConfig rc = ids_.root_config(charter_, demo::kSimUnixTime);
   rc.rekey_encoding = options_.encoding;
-  auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(kRootSeed), now_ns_);
+  auto rng = std::make_unique<RecordingRng>(kRootSeed);
+  root_rng_ = rng.get();
+  auto root = Root::create(std::move(rc), std::move(rng), now_ns_);
   if (!root) die("Root::create: " + root.status().message());
   root_ = std::make_unique<Root>(std::move(root).value());
+  if (root_rng_->draws().empty() || root_rng_->draws()[0].size() != detail::kBootNonceSize) {
+    die("the Root's first random draw is not its boot nonce");
+  }
 }
 
 Player& Scenario::add_player(const std::string& subject, uint64_t seed) {
@@ -90,8 +97,6 @@ Player& Scenario::player(const std::string& subject) {
 }
 
 const KeySnapshot& Scenario::before_batch2(const Player& p) const { return before2_.at(p.subject); }
-
-Bytes Scenario::net_key_epoch2() const { return key_bytes(root_->net_key()); }
 
 void Scenario::run() {
   for (const char* s : {"alice", "bob", "carol"}) add_player(s, 100 + players_.size());
@@ -122,17 +127,58 @@ void Scenario::run() {
       die(p.subject + " does not hold the Root's net key of epoch 2");
     }
   }
+  net_key2_ = key_bytes(root_->net_key());
 }
 
-Bytes Scenario::request_resync(Player& p, uint64_t have_epoch) {
+Bytes Scenario::request_resync(Player& p, uint64_t have_epoch, AuthenticatedCapture* request) {
+  if (p.leave) die(p.subject + " has sent Authenticated control already: its next seq is not 1");
   now_ns_ += 1'000'000'000;  // past the Root's per-member resync interval
-  root_->handle_control(p.peer, p.address, *detail::encode_resync_request(have_epoch), now_ns_);
+  detail::ControlChannel mine(root_->group_id(), p.member_id, SymmetricKey::from_bytes(p.member_secret),
+                              detail::ControlChannel::kToRoot);
+  const Bytes msg = *mine.seal(*detail::encode_resync_request(have_epoch));
+  *request = open_authenticated(p, msg, detail::ControlChannel::kToRoot);
+  root_->handle_control(p.peer, msg, now_ns_);
   Bytes out;
   while (auto t = root_->poll_transmit()) {
     if (t->to == Transmit::To::kPeer && t->peer == p.peer && t->channel == Channel::kRekey) out = *t->bytes;
   }
   if (out.empty()) die("the Root sent no Resync");
   return out;
+}
+
+AuthenticatedCapture Scenario::remove(Player& p) {
+  now_ns_ += 10'000'000;
+  const demo::Identity& lc_id = ids_.get("lc", Role::kListController, 9);
+  ListController lc(kSessionId, root_->group_id(), lc_id.seed, lc_id.certificate);
+  auto update = lc.remove({p.subject});
+  if (!update) die("ListController::remove: " + update.status().message());
+  Status s = root_->submit_acl_update(**update, now_ns_);
+  if (!s) die("the Root refused the ACL update: " + s.message());
+  std::optional<AuthenticatedCapture> refusal;
+  while (auto t = root_->poll_transmit()) {
+    if (t->to == Transmit::To::kPeer && t->peer == p.peer && t->channel == Channel::kControl && t->bytes &&
+        !t->bytes->empty() && !refusal) {
+      refusal = open_authenticated(p, *t->bytes, detail::ControlChannel::kToMember);
+    }
+  }
+  if (!refusal) die("the Root sent no Refusal to " + p.subject);
+  p.participant->handle_control(refusal->message, now_ns_);
+  if (p.participant->state() != Participant::State::kRemoved) {
+    die(p.subject + " did not take the Refusal as a removal");
+  }
+  return *refusal;
+}
+
+AuthenticatedCapture Scenario::open_authenticated(const Player& p, const Bytes& message, uint8_t direction) const {
+  const auto* a = control_of(message)->body_as_Authenticated();
+  if (a == nullptr || a->direction() != direction) die(p.subject + ": not an Authenticated message that way");
+  // The receiving side's channel opens it.
+  const auto receiver = direction == detail::ControlChannel::kToRoot ? detail::ControlChannel::kToMember
+                                                                     : detail::ControlChannel::kToRoot;
+  detail::ControlChannel ch(root_->group_id(), p.member_id, SymmetricKey::from_bytes(p.member_secret), receiver);
+  auto inner = ch.open(*a);
+  if (!inner) die(p.subject + ": cannot open its Authenticated message: " + inner.status().message());
+  return {message, inner->storage, direction, a->seq()};
 }
 
 void Scenario::pump() {
@@ -148,18 +194,42 @@ void Scenario::pump() {
           root_->handle_traffic(p.peer, b, now_ns_);
           continue;
         }
-        switch (control_of(b)->body_type()) {
-          case wire::ControlBody::Hello: p.hello = b; break;
-          case wire::ControlBody::HandshakeInit: p.handshake_init = b; break;
-          case wire::ControlBody::HandshakeFinish: p.handshake_finish = b; break;
-          case wire::ControlBody::LeaveRequest: p.leave_request = b; break;
-          default: break;
+        if (!t->reliable) {  // a raw datagram, before the connection
+          switch (control_of(b)->body_type()) {
+            case wire::ControlBody::Hello: p.hello = b; break;
+            case wire::ControlBody::HandshakeInit: p.handshake_init = b; break;
+            default: die(p.subject + " sent an unexpected raw datagram");
+          }
+          root_->handle_datagram(p.address, b, now_ns_);
+          continue;
         }
-        root_->handle_control(p.peer, p.address, b, now_ns_);
+        connect(p);
+        switch (control_of(b)->body_type()) {
+          case wire::ControlBody::HandshakeFinish: p.handshake_finish = b; break;
+          case wire::ControlBody::Authenticated:
+            if (p.leave) die(p.subject + " sent a second Authenticated message");
+            p.leave = open_authenticated(p, b, detail::ControlChannel::kToRoot);
+            break;
+          default: die(p.subject + " sent an unexpected control message on its connection");
+        }
+        root_->handle_control(p.peer, b, now_ns_);
       }
     }
     while (auto t = root_->poll_transmit()) {
       any = true;
+      if (t->to == Transmit::To::kAddress) {
+        for (auto& p : players_) {
+          if (p->address != t->address) continue;
+          const auto type = control_of(*t->bytes)->body_type();
+          if (type == wire::ControlBody::CookieChallenge) p->cookie_challenge = *t->bytes;
+          p->participant->handle_datagram(*t->bytes, now_ns_);
+          if (type == wire::ControlBody::HandshakeResponse) {
+            p->handshake_response = *t->bytes;
+            derive_member_secret(*p);
+          }
+        }
+        continue;
+      }
       if (t->to == Transmit::To::kPeer) {
         for (auto& p : players_) {
           if (p->peer == t->peer) deliver_to_player(*p, *t);
@@ -178,20 +248,17 @@ void Scenario::pump() {
   die("the exchange did not settle");
 }
 
+void Scenario::connect(Player& p) {
+  if (p.connected) return;
+  if (!root_->peer_connected(p.peer, p.address, now_ns_)) die(p.subject + ": the Root refused its connection");
+  p.connected = true;
+}
+
 void Scenario::deliver_to_player(Player& p, const Transmit& t) {
   if (!t.bytes || t.bytes->empty()) return;  // a bare disconnect
   const Bytes& b = *t.bytes;
   switch (t.channel) {
-    case Channel::kControl: {
-      const auto type = control_of(b)->body_type();
-      if (type == wire::ControlBody::CookieChallenge) p.cookie_challenge = b;
-      p.participant->handle_control(b, now_ns_);
-      if (type == wire::ControlBody::HandshakeResponse) {
-        p.handshake_response = b;
-        derive_member_secret(p);
-      }
-      break;
-    }
+    case Channel::kControl: p.participant->handle_control(b, now_ns_); break;
     case Channel::kRekey: {
       if (has_identifier(b, "NKRW") && whole_.empty()) whole_ = b;  // batch 1 sends none: all are new
       if (p.keys) {
@@ -227,10 +294,18 @@ void Scenario::derive_member_secret(Player& p) {
   }
   X25519PublicKey root_eph;
   std::memcpy(root_eph.bytes.data(), resp->ephemeral()->data(), 32);
+  detail::BootNonce boot{};
+  if (resp->boot_nonce() == nullptr || resp->boot_nonce()->size() != boot.size() ||
+      std::memcmp(resp->boot_nonce()->data(), boot_nonce().data(), boot.size()) != 0) {
+    die(p.subject + ": the HandshakeResponse does not carry the Root's boot nonce");
+  }
+  std::memcpy(boot.data(), resp->boot_nonce()->data(), boot.size());
+  const uint64_t group = detail::group_id_of(kSessionId, boot);
+  if (group != root_->group_id()) die("the group id from the boot nonce is not the Root's");
   const auto digest = charter_hash(charter_);
   const auto& cert = ids_.get(p.subject).certificate;
-  auto t = detail::transcript_hash(kGroupId, digest, p.member_id, cert, kp.public_key(),
-                                   {resp->certificate()->data(), resp->certificate()->size()}, root_eph);
+  auto t = detail::transcript_hash(kSessionId, digest, p.member_id, cert, kp.public_key(),
+                                   {resp->certificate()->data(), resp->certificate()->size()}, root_eph, boot);
   p.transcript.assign(t.begin(), t.end());
   auto shared = kp.agree(root_eph);
   if (!shared) die(p.subject + ": weak X25519 result");
@@ -238,7 +313,7 @@ void Scenario::derive_member_secret(Player& p) {
   SymmetricKey secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, t);
   p.member_secret = key_bytes(secret);
   const auto root_key = SigningKey::from_seed(ids_.get("root", Role::kRoot, 9).seed);
-  p.keys = std::make_unique<MemberKeys>(kGroupId, p.member_id, secret, root_key.public_key());
+  p.keys = std::make_unique<MemberKeys>(group, p.member_id, secret, root_key.public_key());
 }
 
 }  // namespace netkey::vectors

@@ -1,5 +1,8 @@
 // netkey-vectors: a scripted match between a real Root and real Participants (the
-// runtime's own state machines, seeded), with every message captured. The vectors in
+// runtime's own state machines, seeded), with every message captured: the raw
+// pre-connection datagrams (Root::handle_datagram, by address), the connection
+// (Root::peer_connected, then handle_control: the HandshakeFinish and Authenticated
+// control) and the rekey channel. The vectors in
 // tests/vectors/{handshake,welcome,rekey_whole,rekey_slice,traffic}.json are written
 // from these captures (main.cc).
 #ifndef NETKEY_TOOLS_NETKEY_VECTORS_SCENARIO_H_
@@ -24,7 +27,8 @@ namespace netkey::vectors {
 using Bytes = std::vector<uint8_t>;
 
 // A DeterministicRng that remembers what it gave out, so the vectors can carry the
-// participant's ephemeral X25519 secret (its first draw).
+// participant's ephemeral X25519 secret (its first draw) and the Root's boot nonce (its
+// first draw, in Root::create). It gives out exactly what DeterministicRng(seed) would.
 class RecordingRng final : public Rng {
  public:
   explicit RecordingRng(uint64_t seed) : inner_(seed) {}
@@ -45,14 +49,26 @@ struct KeySnapshot {
   Bytes net_key;  // empty when not in the group
 };
 
+// An Authenticated control message as it went over the wire, with what was sealed in it
+// (opened with the runtime's own ControlChannel).
+struct AuthenticatedCapture {
+  Bytes message;  // the Control bytes of the Authenticated
+  Bytes inner;    // the inner Control message's exact bytes
+  uint8_t direction = 0;
+  uint64_t seq = 0;
+};
+
 struct Player {
   std::string subject;
   PeerId peer = 0;
-  std::string address;
+  std::string address;  // "ip:port": raw datagrams and the connection come from here
+  bool connected = false;
   RecordingRng* rng = nullptr;  // owned by `participant`
   std::unique_ptr<Participant> participant;
-  // Captured in order of arrival.
-  Bytes hello, cookie_challenge, handshake_init, handshake_response, handshake_finish, leave_request;
+  // Captured in order of arrival. Raw datagrams: hello, cookie_challenge, handshake_init,
+  // handshake_response; on the connection: handshake_finish, then Authenticated only.
+  Bytes hello, cookie_challenge, handshake_init, handshake_response, handshake_finish;
+  std::optional<AuthenticatedCapture> leave;  // its Authenticated LeaveRequest, if it left
   std::vector<Bytes> rekeys;  // the rekey-channel messages it applied, in order
   // Derived from the captures by the runtime's own functions.
   uint32_t member_id = 0;
@@ -74,7 +90,9 @@ struct ScenarioOptions {
 // both split a leaf (bob's, then alice's).
 class Scenario {
  public:
-  static constexpr uint64_t kGroupId = 0x4e4b564543543031;  // "10TCEVKN" little-endian
+  // The charter's session id. The group id of the run is derived from it and the Root's
+  // boot nonce (group_id()).
+  static constexpr uint64_t kSessionId = 0x4e4b564543543031;  // "10TCEVKN" little-endian
   static constexpr uint64_t kIdentitySeed = 20261126;
   static constexpr uint64_t kRootSeed = 7;
 
@@ -84,32 +102,47 @@ class Scenario {
   demo::Identities& identities() { return ids_; }
   const Bytes& charter() const { return charter_; }
   const Root& root() const { return *root_; }
+  // This run's boot nonce (the Root's first random draw) and group id.
+  const Bytes& boot_nonce() const { return root_rng_->draws().at(0); }
+  uint64_t group_id() const { return root_->group_id(); }
   const std::vector<std::unique_ptr<Player>>& players() const { return players_; }
   Player& player(const std::string& subject);
   // The rekey messages of batch 2 as the Root sent them: the Whole (or empty), and the
   // Slices by subject.
   const Bytes& whole() const { return whole_; }
-  // Sends a ResyncRequest{have_epoch} as `p` and returns the Root's Resync (not
-  // delivered to the participant).
-  Bytes request_resync(Player& p, uint64_t have_epoch);
+  // Sends an Authenticated ResyncRequest{have_epoch} as `p` (sealed with the runtime's
+  // ControlChannel under p's control key, as its first message in that direction: p
+  // must not have sent one) and returns the Root's Resync (not delivered to p). The
+  // request goes to *request.
+  Bytes request_resync(Player& p, uint64_t have_epoch, AuthenticatedCapture* request);
+  // The List Controller removes `p` through the Root's trusted channel: returns the
+  // Root's Authenticated Refusal{removed} to p, which p (the runtime participant) must
+  // take as a removal. The batch this commits is not delivered. Call it last: it moves
+  // the Root to epoch 3.
+  AuthenticatedCapture remove(Player& p);
   // Keys of `p` just before batch 2 (after batch 1's Welcome).
   const KeySnapshot& before_batch2(const Player& p) const;
-  // The net key of epoch 2.
-  Bytes net_key_epoch2() const;
+  // The net key of epoch 2 (kept at the end of run()).
+  const Bytes& net_key_epoch2() const { return net_key2_; }
 
  private:
   Player& add_player(const std::string& subject, uint64_t seed);
   void pump();
   void deliver_to_player(Player& p, const Transmit& t);
   void derive_member_secret(Player& p);
+  // p's connection: opened (Root::peer_connected) before its first reliable message.
+  void connect(Player& p);
+  AuthenticatedCapture open_authenticated(const Player& p, const Bytes& message, uint8_t direction) const;
 
   ScenarioOptions options_;
   demo::Identities ids_;
   Bytes charter_;
+  RecordingRng* root_rng_ = nullptr;  // owned by root_
   std::unique_ptr<Root> root_;
   std::vector<std::unique_ptr<Player>> players_;
   uint64_t now_ns_ = 1'000'000'000;
   Bytes whole_;
+  Bytes net_key2_;
   std::map<std::string, KeySnapshot> before2_;
 };
 
