@@ -29,7 +29,8 @@ class ListController {
   ListController(uint64_t session_id, uint64_t group_id, const SigningSeed& signing_seed,
                  std::vector<uint8_t> certificate, uint64_t next_seq = 1);
 
-  // A signed control message (send it to the Root on the control channel). Errors:
+  // A signed control message: hand it to Root::submit_acl_update (or
+  // ServerHost::submit_control) through a channel the game trusts. Errors:
   // kInvalidArgument for an empty update or a subject id outside 1..64 bytes.
   Result<std::shared_ptr<const std::vector<uint8_t>>> update(const std::vector<std::string>& adds,
                                                              const std::vector<std::string>& removes);

@@ -111,7 +111,12 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
     refuse(address, RefusalReason::kRateLimited, cert->subject_id);
     return;
   }
-  if (auto old = by_subject_.find(cert->subject_id); old != by_subject_.end()) drop(std::string(old->second));
+  if (auto old = by_subject_.find(cert->subject_id); old != by_subject_.end()) {
+    const std::string old_address = old->second;
+    auto o = pending_.find(old_address);
+    if (o != pending_.end() && o->second.peer != 0) host_.close_peer(o->second.peer);
+    drop(old_address);
+  }
   // 7. Room: members and pending joins only; unfinished handshakes hold no place.
   if (!host_.has_room(cert->subject_id)) {
     refuse(address, RefusalReason::kGroupFull, cert->subject_id);
