@@ -128,14 +128,17 @@ struct Direct {
   // A raw Hello from `address` and the cookie it earned.
   std::vector<uint8_t> cookie_for(const std::string& address) {
     root->handle_datagram(address, *detail::encode_hello(root->charter().session_id), now);
+    std::vector<uint8_t> cookie;
     while (auto t = root->poll_transmit()) {
       auto c = detail::parse_control(*t->bytes);
       if (t->address == address && c && c->msg->body_as_CookieChallenge()) {
         const auto* v = c->msg->body_as_CookieChallenge()->cookie();
-        return {v->begin(), v->end()};
+        cookie.assign(v->begin(), v->end());
+      } else {
+        to_address.push_back(*t);  // kept for responses_to()
       }
     }
-    return {};
+    return cookie;
   }
   // A HandshakeInit from `address` with `subject`'s certificate; signed by its key when
   // `prove`, else with a junk signature (a stolen public certificate).
@@ -363,7 +366,6 @@ TEST(Admission, RateLimitsArePerIpAndPerSubjectAndNeverReset) {
   RootConfig lim;
   lim.max_handshakes_per_ip_per_s = 3;
   lim.max_handshakes_per_subject_per_s = 2;
-  lim.max_rate_entries = 4;
   Direct d(Identities::default_fields(0x5151), lim);
   // One IP, eight ports, junk proofs: three get as far as the certificate, five are
   // rate limited before any public-key work.
@@ -379,15 +381,27 @@ TEST(Admission, RateLimitsArePerIpAndPerSubjectAndNeverReset) {
     d.root->handle_datagram(addr, d.init(addr, "p2", true), d.now);
   }
   EXPECT_EQ(d.refusals(RefusalReason::kRateLimited), 6u);
-  // The per-IP table is full (10.5.5.5 and three 10.6.0.x): a fifth IP is refused in this
-  // second, and 10.5.5.5 stays limited (filling the table resets nobody).
-  d.root->handle_datagram("10.4.4.4:1", d.init("10.4.4.4:1", "p3", true), d.now);
-  d.root->handle_datagram("10.5.5.5:99", d.init("10.5.5.5:99", "p3", true), d.now);
-  EXPECT_EQ(d.refusals(RefusalReason::kRateLimited), 8u);
-  // A second later the old entries are pruned and a newcomer gets in.
+  EXPECT_EQ(d.responses_to("10.6.0.1:1") + d.responses_to("10.6.0.2:1"), 2u);
+}
+
+TEST(Admission, AFullRateTableRefusesNewcomersAndResetsNobody) {
+  RootConfig lim;
+  lim.max_handshakes_per_ip_per_s = 1;
+  lim.max_rate_entries = 4;
+  Direct d(Identities::default_fields(0x5151), lim);
+  for (int ip = 1; ip <= 4; ++ip) {  // fills the tables in this second
+    const std::string addr = "10.4.0." + std::to_string(ip) + ":1";
+    d.root->handle_datagram(addr, d.init(addr, "p" + std::to_string(ip), true), d.now);
+    EXPECT_EQ(d.responses_to(addr), 1u);
+  }
+  d.root->handle_datagram("10.4.0.5:1", d.init("10.4.0.5:1", "p5", true), d.now);  // a newcomer
+  d.root->handle_datagram("10.4.0.1:2", d.init("10.4.0.1:2", "p6", true), d.now);  // 10.4.0.1 again
+  EXPECT_EQ(d.refusals(RefusalReason::kRateLimited), 2u);  // (the old table cleared itself here)
+  EXPECT_EQ(d.responses_to("10.4.0.5:1"), 0u);
+  // A second later the old entries are pruned and the newcomer gets in.
   d.now += kSec;
-  d.root->handle_datagram("10.4.4.4:1", d.init("10.4.4.4:1", "p3", true), d.now);
-  EXPECT_EQ(d.responses_to("10.4.4.4:1"), 1u);
+  d.root->handle_datagram("10.4.0.5:1", d.init("10.4.0.5:1", "p5", true), d.now);
+  EXPECT_EQ(d.responses_to("10.4.0.5:1"), 1u);
 }
 
 // The handshake timeout drops an unfinished handshake and frees its member id.
@@ -536,6 +550,93 @@ TEST(Admission, NoPublicKeyWorkBeforeAValidCookie) {
   d.root->handle_datagram("10.0.0.1:1", *init_with(cookie), d.now + 11 * kSec);  // too late
   EXPECT_EQ(d.refusals(RefusalReason::kBadCookie), 5u);
   EXPECT_EQ(d.root->stats().public_key_ops, 0u);
+}
+
+// A participant in kConnecting, fed off-path datagrams by a test (the attack review of
+// the security fix, findings F3-F5).
+Direct::Client& victim(Direct& d, PeerId peer, const std::string& subject, const std::string& address) {
+  Direct::Client& c = d.clients[peer];
+  c.p = std::make_unique<Participant>(
+      Participant::create(d.config(subject), std::make_unique<DeterministicRng>(77 + peer), d.now).value());
+  c.address = address;
+  c.peer = peer;
+  c.p->start(d.now);
+  return c;
+}
+
+// F3: a spoofed HandshakeResponse (the Root's public certificate, a junk signature) used
+// to end a joining participant at once. It is dropped now; the real one still wins.
+TEST(Admission, ASpoofedHandshakeResponseDoesNotEndAJoin) {
+  Direct d;
+  auto& v = victim(d, 2, "p2", "10.0.0.2:4000");
+  auto hello = v.p->poll_transmit();
+  d.root->handle_datagram(v.address, *hello->bytes, d.now);
+  while (auto t = d.root->poll_transmit()) v.p->handle_datagram(*t->bytes, d.now);
+  ASSERT_EQ(v.p->state(), Participant::State::kCookie);
+  const auto root_cert = d.ids.root_config(d.charter, kSimUnixTime).certificate;
+  X25519PublicKey junk_eph;
+  junk_eph.bytes.fill(9);
+  Ed25519Signature junk_sig;
+  junk_sig.bytes.fill(7);
+  v.p->handle_datagram(*detail::encode_handshake_response(1, root_cert, junk_eph, junk_sig, {}), d.now);
+  EXPECT_EQ(v.p->state(), Participant::State::kCookie);
+  EXPECT_EQ(v.p->stats().responses_rejected, 1u);
+  d.pump();  // the Init reaches the Root; its real Response is taken
+  d.commit();
+  EXPECT_TRUE(v.p->has_net_key());
+}
+
+// F4: a spoofed CookieChallenge that arrived first pinned the participant to a cookie the
+// Root refuses, and the real cookie was dropped. Now a new cookie is taken too.
+TEST(Admission, ASpoofedCookieChallengeDoesNotEndAJoin) {
+  Direct d;
+  auto& v = victim(d, 2, "p2", "10.0.0.2:4000");
+  v.p->handle_datagram(*detail::encode_cookie(std::vector<uint8_t>(detail::kCookieSize, 0x41)), d.now);
+  ASSERT_EQ(v.p->state(), Participant::State::kCookie);
+  d.pump();  // Hello and the forged Init reach the Root: a real cookie, and bad_cookie
+  for (int i = 0; i < 6 && !v.p->has_net_key(); ++i) {
+    d.advance(500 * kMs);
+    d.commit();
+  }
+  EXPECT_TRUE(v.p->has_net_key());
+  EXPECT_GE(d.refusals(RefusalReason::kBadCookie), 1u);
+  // A flood of forged cookies is bounded: at most four new Inits per interval.
+  Direct e;
+  auto& w = victim(e, 3, "p3", "10.0.0.3:4000");
+  (void)w.p->poll_transmit();
+  for (uint8_t i = 0; i < 50; ++i) {
+    w.p->handle_datagram(*detail::encode_cookie(std::vector<uint8_t>(detail::kCookieSize, i)), e.now);
+  }
+  size_t inits = 0;
+  while (w.p->poll_transmit()) ++inits;
+  EXPECT_EQ(inits, 4u);
+}
+
+// F5: a NAT-mate spent its IP's handshake budget with one cookie and junk Inits (a wrong
+// charter hash) that cost the Root nothing, locking every other player behind the IP out.
+// The charter check now comes first and is charged to nobody, and one port gets only a
+// share of its IP's budget.
+TEST(Admission, ANatMateCannotSpendItsIpsBudgetWithJunk) {
+  Direct d;  // default limits: 64 per IP, 8 per ip:port
+  const std::string attacker = "100.64.0.1:5555";
+  auto cookie = d.cookie_for(attacker);
+  X25519PublicKey eph;
+  eph.bytes.fill(3);
+  Ed25519Signature junk;
+  junk.bytes.fill(1);
+  auto junk_init = *detail::encode_handshake_init(cookie, d.root->charter().session_id, std::vector<uint8_t>(32, 0),
+                                                  std::vector<uint8_t>(100, 0), eph, junk);
+  const auto stolen = d.ids.get("p9").certificate;  // a real certificate, without its key
+  auto stolen_init = *detail::encode_handshake_init(cookie, d.root->charter().session_id, charter_hash(d.charter),
+                                                    stolen, eph, junk);
+  for (int i = 0; i < 200; ++i) d.root->handle_datagram(attacker, junk_init, d.now);
+  for (int i = 0; i < 200; ++i) d.root->handle_datagram(attacker, stolen_init, d.now);
+  EXPECT_EQ(d.refusals(RefusalReason::kCharterMismatch), 200u);
+  EXPECT_EQ(d.root->stats().public_key_ops, 8u * 2);  // one port's share, then rate_limited
+  auto& v = victim(d, 2, "p2", "100.64.0.1:6000");  // a real player, same public IP
+  d.pump();
+  d.commit();
+  EXPECT_TRUE(v.p->has_net_key());
 }
 
 }  // namespace

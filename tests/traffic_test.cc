@@ -205,6 +205,32 @@ TEST_P(TrafficTest, NextEpochBufferIsBoundedPerSender) {
   EXPECT_EQ(from_root, 4);
 }
 
+// The attack review of the fix above: four claimed sender ids at 16 packets each filled
+// the whole buffer (64), so the Root's next-epoch state was dropped. Members together
+// now leave the Root a reserve.
+TEST_P(TrafficTest, ManyClaimedSendersCannotStarveTheRootInTheNextEpochBuffer) {
+  auto rx = receiver(1);  // default buffer limits
+  DeterministicRng junk_rng(5);
+  for (uint16_t id = 1; id <= 8; ++id) {
+    for (int i = 0; i < 16; ++i) {
+      std::vector<uint8_t> pkt(24 + 900);
+      junk_rng.fill(pkt);
+      pkt[0] = 0x11;                      // v1, member data
+      pkt[1] = 2;                         // next epoch
+      pkt[2] = static_cast<uint8_t>(id);  // claimed sender
+      pkt[3] = 0;
+      rx.handle(pkt, 1);
+    }
+  }
+  EXPECT_GT(rx.drops()[DropReason::kBufferFull], 0u);  // the junk hit the members' share
+  auto root = sender(kRootSender, 2);
+  for (int i = 0; i < 8; ++i) rx.handle(*root.seal(bytes("state")), 1);
+  rx.set_epoch(2, keys_[1], 2);
+  int from_root = 0;
+  while (auto m = rx.poll()) from_root += m->sender == kRootSender;
+  EXPECT_EQ(from_root, 8);  // every Root packet waited for its key and opened
+}
+
 TEST_P(TrafficTest, PacketsBeforeTheFirstKeyWaitForTheWelcome) {
   auto rx = TrafficReceiver::create(cfg_).value();
   auto s = sender(kRootSender, 2);

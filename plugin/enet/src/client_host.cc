@@ -50,7 +50,12 @@ struct ClientHost::Impl {
       } else {
         // The first reliable message (HandshakeFinish) opens the ENet connection; the
         // server's gate lets it through because our handshake is in flight.
-        if (peer == nullptr) peer = enet_host_connect(host, &server, kChannelCount, 0);
+        if (peer == nullptr) {
+          // ENet's connect ID is ++randomSeed: make it the handshake's secret connect tag,
+          // which the server's gate requires and which seeds every packet's checksum.
+          host->randomSeed = participant.connect_tag() - 1;
+          peer = enet_host_connect(host, &server, kChannelCount, 0);
+        }
         waiting.push_back(std::move(*t));
       }
     }
@@ -115,6 +120,7 @@ Result<std::unique_ptr<ClientHost>> ClientHost::create(ParticipantConfig config,
   ENetHost* host = enet_host_create(nullptr, 1, kChannelCount, 0, 0);
   if (!host) return Status(Errc::kIo, "cannot create a UDP socket (file descriptor limit?)");
   host->intercept = detail::intercept_trampoline;
+  detail::enable_checksums(host);
   host->maximumPacketSize = kMaxWholeBytes;
   host->maximumWaitingData = 2 * kMaxWholeBytes;
   auto impl = std::make_unique<Impl>(std::move(p).value(), options);

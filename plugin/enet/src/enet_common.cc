@@ -1,6 +1,7 @@
 #include "src/enet_common.h"
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -51,6 +52,23 @@ bool parse_address(std::string_view text, ENetAddress* out) {
   out->port = static_cast<enet_uint16>(port);
   return true;
 }
+
+EnetConnect parse_enet_connect(const uint8_t* data, size_t len) {
+  EnetConnect c;
+  if (len < 2) return c;
+  const uint16_t peer_field = static_cast<uint16_t>(data[0] << 8 | data[1]);  // network order
+  if ((peer_field & ENET_PROTOCOL_MAXIMUM_PEER_ID) != ENET_PROTOCOL_MAXIMUM_PEER_ID) return c;
+  c.opens = true;
+  if (peer_field & ENET_PROTOCOL_HEADER_FLAG_COMPRESSED) return c;  // no compressor here
+  size_t at = 2 + ((peer_field & ENET_PROTOCOL_HEADER_FLAG_SENT_TIME) ? 2 : 0) + sizeof(enet_uint32);
+  if (len < at + sizeof(ENetProtocolConnect)) return c;
+  if ((data[at] & ENET_PROTOCOL_COMMAND_MASK) != ENET_PROTOCOL_COMMAND_CONNECT) return c;
+  std::memcpy(&c.connect_id, data + at + offsetof(ENetProtocolConnect, connectID), sizeof c.connect_id);
+  c.parsed = true;
+  return c;
+}
+
+void enable_checksums(ENetHost* host) { host->checksum = enet_crc32; }
 
 bool is_raw(const uint8_t* data, size_t len) {
   return len >= kRawPrefix.size() && std::memcmp(data, kRawPrefix.data(), kRawPrefix.size()) == 0;

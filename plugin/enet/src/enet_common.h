@@ -26,6 +26,22 @@ bool parse_address(std::string_view text, ENetAddress* out);
 bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes);
 enet_uint32 packet_flags(Channel ch, bool reliable);
 
+// What the gate needs of an ENet datagram: whether it opens a connection (the header's
+// peer id is ENet's "none", 0xFFF, which only a CONNECT uses), and the CONNECT's connect
+// ID (ENet copies it without byte-order conversion: read as the host's uint32). Hosts
+// run with checksums (enet_crc32), so the header carries 4 checksum bytes.
+struct EnetConnect {
+  bool opens = false;       // a datagram to peer id 0xFFF
+  bool parsed = false;      // its first command is a whole CONNECT
+  uint32_t connect_id = 0;
+};
+EnetConnect parse_enet_connect(const uint8_t* data, size_t len);
+
+// Both ends of a netkey ENet connection: packet checksums on (CRC-32 seeded by the
+// connect ID, which is the handshake's secret connect tag, so an off-path attacker cannot
+// forge a packet of an established connection, a DISCONNECT included).
+void enable_checksums(ENetHost* host);
+
 // PeerIds for ENet connections (never for datagrams). The counter wraps after 2^32
 // connections; it skips 0 and every id still in use, so a newcomer never gets a live
 // member's id.

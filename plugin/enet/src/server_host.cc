@@ -51,6 +51,18 @@ struct ServerHost::Impl {
       s->pump();
       return 1;
     }
+    const detail::EnetConnect c = detail::parse_enet_connect(host->receivedData, host->receivedDataLength);
+    if (c.opens) {
+      // A CONNECT passes only from an address whose handshake was answered and is not yet
+      // connected, and only with that handshake's secret connect tag as its connect ID:
+      // no half-open peers from a connected address, none from a spoofer in between.
+      const auto tag = connected ? std::nullopt : s->root.connect_tag(addr);
+      if (!tag || !c.parsed || c.connect_id != *tag) {
+        ++s->stats.connects_dropped;
+        return 1;
+      }
+      return 0;
+    }
     if (!connected && !s->root.accepts_connection_from(addr)) {
       ++s->stats.gated_datagrams;  // no answered handshake: ENet never sees it, no peer slot
       return 1;
@@ -189,6 +201,7 @@ Result<std::unique_ptr<ServerHost>> ServerHost::create(RootConfig config, std::u
                                  " (in use, or not permitted); choose another --listen port");
   }
   host->intercept = detail::intercept_trampoline;
+  detail::enable_checksums(host);
   if (options.socket_buffer_bytes > 0) {
     enet_socket_set_option(host->socket, ENET_SOCKOPT_SNDBUF, options.socket_buffer_bytes);
     enet_socket_set_option(host->socket, ENET_SOCKOPT_RCVBUF, options.socket_buffer_bytes);

@@ -54,6 +54,7 @@ inline constexpr KdfContext kTraffic("nk-trafk");   // net key -> per-sender tra
 inline constexpr KdfContext kResync("nk-resyn");    // member secret -> resync key
 inline constexpr KdfContext kHandshake("nk-hands");  // X25519 secret + transcript -> member secret
 inline constexpr KdfContext kControl("nk-contr");   // member secret -> authenticated control key
+inline constexpr KdfContext kConnectTag("nk-conid");  // member secret -> transport connect tag (32 bits)
 }  // namespace kdf_ctx
 
 }  // namespace netkey

@@ -78,6 +78,7 @@ struct ParticipantStats {
   uint64_t control_rejected = 0;    // Authenticated control that failed (tag, replay, member)
   uint64_t raw_ignored = 0;         // raw datagrams after the Response (spoofed or late)
   uint64_t refusals_heard = 0;      // raw Refusals before the handshake (unauthenticated)
+  uint64_t responses_rejected = 0;  // HandshakeResponses that did not verify (dropped)
   uint64_t rekey_bytes = 0;
   uint64_t state_bytes = 0;
 };
@@ -118,6 +119,10 @@ class Participant {
   State state() const;
   MemberId member_id() const;   // 0 before the HandshakeResponse
   uint64_t group_id() const;    // this run's group id; 0 before the HandshakeResponse
+  // 32 bits both sides derive from the member secret (KDF "nk-conid"), for the transport
+  // to bind its connection to this handshake (ENet: the connect ID, which also seeds its
+  // packet checksums). 0 before the HandshakeResponse.
+  uint32_t connect_tag() const;
   uint64_t epoch() const;
   bool has_net_key() const;
   const SymmetricKey& net_key() const;  // aborts when !has_net_key()

@@ -8,8 +8,8 @@
 //   * handle_datagram(address, ...): raw datagrams before any connection. Only Hello and
 //     HandshakeInit are taken, by address, never on behalf of a member's PeerId:
 //     1. Hello (padded) -> a stateless cookie bound to the address and the time.
-//     2. HandshakeInit: cookie, per-IP rate, charter hash, certificate, proof of
-//        possession (the sender signs the cookie with the certificate's key), ACL,
+//     2. HandshakeInit: cookie, charter hash, per-address and per-IP rate, certificate,
+//        proof of possession (the sender signs the cookie with the certificate's key), ACL,
 //        clearance, per-subject limit, room (members + joins < cap). Only then a member
 //        id, an X25519 and the Root's signature (HandshakeResponse).
 //   * peer_connected(peer, address): binds one transport connection to that answered
@@ -62,6 +62,7 @@ struct RootConfig {
   // clients behind one address (bots on loopback, a LAN party behind one NAT).
   uint32_t max_handshakes_per_ip_per_s = 64;
   uint32_t max_handshakes_per_subject_per_s = 4;
+  uint32_t max_handshakes_per_address_per_s = 8;  // one ip:port: a share of its IP's budget
   size_t max_rate_entries = 65536;  // per table; full tables refuse new keys, never reset
   uint64_t resync_min_interval_ns = 200'000'000;   // per member
   // How rekeys reach members (docs/PERFORMANCE.md has the trade-off):
@@ -161,6 +162,10 @@ class Root {
   // True when `address` may open a transport connection: its handshake was answered and
   // no connection is bound to it yet (for the ENet intercept hook).
   bool accepts_connection_from(std::string_view address) const;
+  // The connect tag of that answered handshake (Participant::connect_tag() on the other
+  // side): a transport binds its connection to it (ENet: only a CONNECT carrying it as
+  // its connect ID passes the gate). nullopt when there is no such handshake.
+  std::optional<uint32_t> connect_tag(std::string_view address) const;
 
   const CharterFields& charter() const;
   // This run's group id: H(session, boot nonce). A List Controller signs it into every

@@ -83,8 +83,9 @@ struct TrafficConfig {
   size_t max_payload = 1200;                       // plaintext bytes per packet
   size_t max_buffered_packets = 64;                // next-epoch packets held for the rekey
   size_t max_buffered_bytes = 64 * 1024;
-  // Of those, at most this many per claimed sender id (the Root's packets always have
-  // room, whatever members or an injector send under other ids).
+  // Of those, at most this many per claimed sender id; and all other senders together
+  // leave the Root a reserve of this many packets and a quarter of the bytes, so its
+  // state always has room whatever members or an injector send under other ids.
   size_t max_buffered_per_sender = 16;
   uint64_t previous_epoch_grace_ns = 500'000'000;  // previous epoch accepted this long
   bool signed_broadcasts = false;                  // Root packets must carry a signature

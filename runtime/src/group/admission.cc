@@ -40,7 +40,8 @@ Admission::Admission(AdmissionHost& host, const RootConfig& config, const Charte
       stats_(stats),
       cookie_secret_(rng.symmetric_key()),
       per_ip_(config.max_handshakes_per_ip_per_s, config.max_rate_entries),
-      per_subject_(config.max_handshakes_per_subject_per_s, config.max_rate_entries) {}
+      per_subject_(config.max_handshakes_per_subject_per_s, config.max_rate_entries),
+      per_address_(config.max_handshakes_per_address_per_s, config.max_rate_entries) {}
 
 void Admission::on_datagram(std::string_view address, std::span<const uint8_t> bytes, uint64_t now_ns) {
   auto parsed = parse_control(bytes);
@@ -99,8 +100,16 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
     refuse(address, RefusalReason::kBadCookie, "");
     return;
   }
-  // 2. Rate: per IP (any port), and handshakes in flight.
-  if (!per_ip_.allow(std::string(ip_of(address)), now) || pending_.size() >= config_.max_handshakes_in_flight) {
+  // 2. Same charter (a memcmp): a mismatch costs nothing and is charged to nobody.
+  if (m.session_id() != charter_.session_id || m.charter_hash()->size() != 32 ||
+      std::memcmp(m.charter_hash()->data(), charter_digest_.data(), 32) != 0) {
+    refuse(address, RefusalReason::kCharterMismatch, "");
+    return;
+  }
+  // 3. Rate, before any public-key work: per address (so one port cannot spend its
+  // IP's share), per IP (any port), and handshakes in flight.
+  if (!per_address_.allow(std::string(address), now) || !per_ip_.allow(std::string(ip_of(address)), now) ||
+      pending_.size() >= config_.max_handshakes_in_flight) {
     refuse(address, RefusalReason::kRateLimited, "");
     return;
   }
@@ -132,12 +141,6 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
 
 std::optional<CertificateFields> Admission::authenticate(std::string_view address, const wire::HandshakeInit& m,
                                                          uint64_t now) {
-  // 3. Same charter.
-  if (m.session_id() != charter_.session_id || m.charter_hash()->size() != 32 ||
-      std::memcmp(m.charter_hash()->data(), charter_digest_.data(), 32) != 0) {
-    refuse(address, RefusalReason::kCharterMismatch, "");
-    return std::nullopt;
-  }
   // 4. The certificate: CA, role, validity.
   ++stats_.public_key_ops;
   auto cert = verify_certificate({m.certificate()->data(), m.certificate()->size()}, config_.ca_public_key,
@@ -192,6 +195,7 @@ void Admission::answer(std::string_view address, const CertificateFields& cert, 
   h.transcript = transcript_hash(charter_.session_id, charter_digest_, id, cert_bytes, member_eph,
                                  config_.certificate, eph.public_key(), boot_nonce_);
   h.member_secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, h.transcript);
+  h.connect_tag = connect_tag_of(h.member_secret);
   ++stats_.public_key_ops;
   Ed25519Signature sig = key_.sign(transcript_message(kRootHsLabel, h.transcript));
   h.response = encode_handshake_response(id, config_.certificate, eph.public_key(), sig, boot_nonce_);
@@ -272,6 +276,12 @@ std::optional<uint64_t> Admission::next_deadline() const {
 bool Admission::accepts_connection_from(std::string_view address) const {
   auto it = pending_.find(std::string(address));
   return it != pending_.end() && it->second.peer == 0;
+}
+
+std::optional<uint32_t> Admission::connect_tag(std::string_view address) const {
+  auto it = pending_.find(std::string(address));
+  if (it == pending_.end() || it->second.peer != 0) return std::nullopt;
+  return it->second.connect_tag;
 }
 
 void Admission::refuse(std::string_view address, RefusalReason r, const std::string& subject) {

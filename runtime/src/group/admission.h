@@ -3,8 +3,9 @@
 // PeerId (docs/STATE-MACHINE.md "Admission").
 //
 //   raw datagram  Hello            -> a stateless cookie (one BLAKE2b, no state)
-//                 HandshakeInit    -> cookie, per-IP rate, charter, certificate, proof of
-//                                     possession, ACL, clearance, per-subject limit, room;
+//                 HandshakeInit    -> cookie, charter, per-address and per-IP rate,
+//                                     certificate, proof of possession, ACL, clearance,
+//                                     per-subject limit, room;
 //                                     only then a member id, an X25519 and a signature
 //                 anything else    -> dropped and counted (never touches a member)
 //   connection    peer_connected   -> binds one transport connection to the answered
@@ -78,6 +79,7 @@ struct Handshake {
   std::array<uint8_t, 32> transcript{};
   SymmetricKey member_secret;
   Bytes response;
+  uint32_t connect_tag = 0;  // connect_tag_of(member_secret)
   uint64_t deadline_ns = 0;
   PeerId peer = 0;  // the transport connection, once bound
 };
@@ -104,6 +106,8 @@ class Admission {
   void handle_timeout(uint64_t now_ns);
   std::optional<uint64_t> next_deadline() const;
   bool accepts_connection_from(std::string_view address) const;
+  // The connect tag of the answered, unbound handshake of `address`.
+  std::optional<uint32_t> connect_tag(std::string_view address) const;
   size_t in_flight() const { return pending_.size(); }
 
  private:
@@ -130,6 +134,7 @@ class Admission {
   SymmetricKey cookie_secret_;
   RateTable per_ip_;
   RateTable per_subject_;
+  RateTable per_address_;
   std::unordered_map<std::string, Handshake> pending_;        // by address
   std::unordered_map<std::string, std::string> by_subject_;   // subject -> address
   std::unordered_map<PeerId, std::string> by_peer_;           // connected -> address

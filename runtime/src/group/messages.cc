@@ -182,6 +182,13 @@ uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce) {
   return id;
 }
 
+uint32_t connect_tag_of(const SymmetricKey& member_secret) {
+  SymmetricKey k = kdf_derive(member_secret, kdf_ctx::kConnectTag, 0);
+  const uint32_t tag = static_cast<uint32_t>(k.data()[0]) | static_cast<uint32_t>(k.data()[1]) << 8 |
+                       static_cast<uint32_t>(k.data()[2]) << 16 | static_cast<uint32_t>(k.data()[3]) << 24;
+  return tag == 0 ? 1 : tag;
+}
+
 std::array<uint8_t, 32> transcript_hash(uint64_t session_id, std::span<const uint8_t> charter_hash,
                                         uint32_t member_id, std::span<const uint8_t> member_cert,
                                         const X25519PublicKey& member_eph,

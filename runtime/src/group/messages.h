@@ -63,6 +63,11 @@ std::vector<uint8_t> init_message(std::span<const uint8_t> cookie, uint64_t sess
 // and ACL update binds it, so nothing from an earlier run replays into this one.
 uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce);
 
+// The transport binding tag of a handshake: the first 4 bytes, little-endian, of
+// KDF(member secret, "nk-conid", 0), never 0 (then 1). Both sides know it after the
+// Response; an off-path attacker does not.
+uint32_t connect_tag_of(const SymmetricKey& member_secret);
+
 // The handshake transcript hash both sides sign:
 // BLAKE2b-256("netkey-hs-v2" || le64(session) || le32(member id) || charter hash ||
 //             le32(len) || member cert || member ephemeral || le32(len) || root cert ||

@@ -46,6 +46,9 @@ struct Participant::Impl {
   uint64_t next_retransmit = 0;
   uint32_t retransmits = 0;
   RefusalReason soft_refusal = RefusalReason::kNone;  // a raw Refusal: believed only at give-up
+  std::array<uint8_t, detail::kCookieSize> current_cookie{};
+  uint32_t cookies_this_interval = 0;
+  uint32_t connect_tag = 0;
   uint64_t welcome_deadline = 0;                      // kHandshake: give up without a Welcome
   MemberId member = 0;
   uint64_t group_id = 0;
@@ -76,13 +79,32 @@ struct Participant::Impl {
   }
   bool terminal() const { return state == State::kRefused || state == State::kRemoved || state == State::kLeft; }
 
+  // A CookieChallenge is unauthenticated: a spoofer can send one first. So in kCookie a
+  // different cookie is taken too (at most kMaxCookiesPerInterval per retransmission
+  // interval, each answered by one Init with the same ephemeral): the Root's real cookie
+  // still gets through after a forged one, and a flood of forged ones costs the Root one
+  // BLAKE2b each.
+  static constexpr uint32_t kMaxCookiesPerInterval = 4;
   void on_cookie(const wire::CookieChallenge& c, uint64_t now) {
-    if (state != State::kConnecting || c.cookie() == nullptr || c.cookie()->size() != detail::kCookieSize) {
+    if ((state != State::kConnecting && state != State::kCookie) || c.cookie() == nullptr ||
+        c.cookie()->size() != detail::kCookieSize) {
       ++stats.control_malformed;
       return;
     }
-    eph = std::make_unique<X25519KeyPair>(X25519KeyPair::generate(*rng));
     std::span<const uint8_t> cookie(c.cookie()->data(), c.cookie()->size());
+    if (state == State::kCookie) {
+      if (std::equal(cookie.begin(), cookie.end(), current_cookie.begin())) return;  // a duplicate
+      if (cookies_this_interval >= kMaxCookiesPerInterval) {
+        ++stats.control_malformed;
+        return;
+      }
+    } else {
+      eph = std::make_unique<X25519KeyPair>(X25519KeyPair::generate(*rng));
+      retransmits = 0;
+      next_retransmit = now + config.retransmit_ns;
+    }
+    ++cookies_this_interval;
+    std::copy(cookie.begin(), cookie.end(), current_cookie.begin());
     // The proof of possession: we hold our certificate's key (the Root checks it before
     // it spends a signature or a member id on us).
     Ed25519Signature proof =
@@ -90,9 +112,14 @@ struct Participant::Impl {
     init = detail::encode_handshake_init(cookie, charter.session_id, charter_digest, config.certificate,
                                          eph->public_key(), proof);
     state = State::kCookie;
-    retransmits = 0;
-    next_retransmit = now + config.retransmit_ns;
     send(Channel::kControl, false, init);
+  }
+
+  // A Response that does not verify is dropped, not fatal: anyone can spoof one (the
+  // Root's certificate is public). It colours the give-up like a raw Refusal.
+  void reject_response() {
+    ++stats.responses_rejected;
+    soft_refusal = RefusalReason::kHandshakeFailed;
   }
 
   void on_response(const wire::HandshakeResponse& r, uint64_t now) {
@@ -106,10 +133,7 @@ struct Participant::Impl {
     // The Root must be the one the charter elected, certified by our CA.
     std::span<const uint8_t> root_cert(r.certificate()->data(), r.certificate()->size());
     auto cert = verify_certificate(root_cert, config.ca_public_key, unix_now(now), Role::kRoot);
-    if (!cert || !(key_id_of(cert->public_key) == charter.root_key_id)) {
-      fail(State::kRefused, RefusalReason::kHandshakeFailed);
-      return;
-    }
+    if (!cert || !(key_id_of(cert->public_key) == charter.root_key_id)) return reject_response();
     X25519PublicKey root_eph;
     std::memcpy(root_eph.bytes.data(), r.ephemeral()->data(), 32);
     detail::BootNonce boot{};
@@ -119,20 +143,17 @@ struct Participant::Impl {
     Ed25519Signature sig;
     std::memcpy(sig.bytes.data(), r.signature()->data(), 64);
     if (!verify_signature(cert->public_key, detail::transcript_message(detail::kRootHsLabel, transcript), sig)) {
-      fail(State::kRefused, RefusalReason::kHandshakeFailed);
-      return;
+      return reject_response();
     }
     auto shared = eph->agree(root_eph);
-    if (!shared) {
-      fail(State::kRefused, RefusalReason::kHandshakeFailed);
-      return;
-    }
+    if (!shared) return reject_response();
     SymmetricKey secret = kdf_extract(shared->bytes(), kdf_ctx::kHandshake, transcript);
     eph.reset();
     member = r.member_id();
     group_id = detail::group_id_of(charter.session_id, boot);
     keys = std::make_unique<MemberKeys>(group_id, member, secret, cert->public_key);
     control = std::make_unique<detail::ControlChannel>(group_id, member, secret, detail::ControlChannel::kToRoot);
+    connect_tag = detail::connect_tag_of(secret);
     TrafficConfig tc = config.traffic;
     tc.group_id = group_id;
     tc.root_public_key = cert->public_key;  // verifies signed broadcasts from here on
@@ -331,9 +352,12 @@ void Participant::handle_timeout(uint64_t now_ns) {
     return;
   }
   s.next_retransmit = now_ns + s.config.retransmit_ns;
+  s.cookies_this_interval = 0;
   if (s.state == State::kConnecting) {
     s.send(Channel::kControl, false, detail::encode_hello(s.charter.session_id));
   } else {
+    // Our cookie was refused (forged, or stale): ask for a fresh one as well.
+    if (s.soft_refusal == RefusalReason::kBadCookie) s.send(Channel::kControl, false, detail::encode_hello(s.charter.session_id));
     s.send(Channel::kControl, false, s.init);
   }
 }
@@ -383,6 +407,7 @@ std::optional<uint64_t> Participant::poll_timeout() const {
 Participant::State Participant::state() const { return impl_->state; }
 MemberId Participant::member_id() const { return impl_->member; }
 uint64_t Participant::group_id() const { return impl_->group_id; }
+uint32_t Participant::connect_tag() const { return impl_->connect_tag; }
 uint64_t Participant::epoch() const { return impl_->keys ? impl_->keys->epoch() : 0; }
 bool Participant::has_net_key() const { return impl_->keys && impl_->keys->in_group(); }
 const SymmetricKey& Participant::net_key() const { return impl_->keys->net_key(); }

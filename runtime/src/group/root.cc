@@ -576,6 +576,9 @@ bool Root::accepts_connection_from(std::string_view address) const {
   return impl_->admission.accepts_connection_from(address);
 }
 uint64_t Root::group_id() const { return impl_->group_id; }
+std::optional<uint32_t> Root::connect_tag(std::string_view address) const {
+  return impl_->admission.connect_tag(address);
+}
 
 const CharterFields& Root::charter() const { return impl_->charter; }
 uint64_t Root::epoch() const { return impl_->tree.epoch(); }

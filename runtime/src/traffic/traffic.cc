@@ -2,6 +2,7 @@
 // opener (detail::EpochKeys). See netkey/traffic.h for the layout and the contracts.
 #include "netkey/traffic.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -203,13 +204,12 @@ class EpochKeys {
       // Bounded overall and per claimed sender: the sender id is not authenticated until
       // the key arrives, so one sender (or someone posing as one) can take only its share,
       // and the Root's own packets (sender 0) always have room.
-      uint32_t& mine = buffered_by_sender[h.sender];
-      if (buffer.size() >= config_.max_buffered_packets ||
-          buffer_bytes + packet.size() > config_.max_buffered_bytes || mine >= config_.max_buffered_per_sender) {
-        if (mine == 0) buffered_by_sender.erase(h.sender);
-        return drop(DropReason::kBufferFull);
+      if (!buffer_admits(h.sender, packet.size())) return drop(DropReason::kBufferFull);
+      ++buffered_by_sender[h.sender];
+      if (!root) {
+        ++member_buffered;
+        member_buffered_bytes += packet.size();
       }
-      ++mine;
       buffer.push_back({{packet.begin(), packet.end()}});
       buffer_bytes += packet.size();
       return Outcome::kBuffered;
@@ -268,12 +268,29 @@ class EpochKeys {
     return true;
   }
 
+  // Room in the next-epoch buffer for `size` bytes from `sender`. Overall and per claimed
+  // sender id; and members together may not take the Root's reserve (per_sender
+  // packets, a quarter of the bytes), so however many ids an injector claims, the Root's
+  // own state still waits for its key.
+  bool buffer_admits(SenderId sender, size_t size) const {
+    if (buffer.size() >= config_.max_buffered_packets || buffer_bytes + size > config_.max_buffered_bytes) return false;
+    auto it = buffered_by_sender.find(sender);
+    if (it != buffered_by_sender.end() && it->second >= config_.max_buffered_per_sender) return false;
+    if (sender == kRootSender) return true;
+    const size_t reserve_packets = std::min(config_.max_buffered_per_sender, config_.max_buffered_packets);
+    const size_t reserve_bytes = config_.max_buffered_bytes / 4;
+    return member_buffered + reserve_packets < config_.max_buffered_packets &&
+           member_buffered_bytes + size + reserve_bytes <= config_.max_buffered_bytes;
+  }
+
   // Receiver: opens what the buffer holds for the new epoch, in arrival order.
   void drain(uint64_t now) {
     std::deque<Buffered> held;
     held.swap(buffer);
     buffer_bytes = 0;
     buffered_by_sender.clear();
+    member_buffered = 0;
+    member_buffered_bytes = 0;
     for (Buffered& b : held) deliver(b.bytes, now);
   }
 
@@ -294,6 +311,7 @@ class EpochKeys {
   std::deque<Buffered> buffer;
   size_t buffer_bytes = 0;
   std::unordered_map<SenderId, uint32_t> buffered_by_sender;
+  size_t member_buffered = 0, member_buffered_bytes = 0;  // all senders but the Root
   std::deque<OpenedPacket> ready;
   DropCounters drops;
 };

@@ -11,7 +11,11 @@
 // raw datagrams from a connected address are dropped), and drops every ENet datagram
 // (CONNECT included) from an address whose handshake the Root has not answered, so ENet
 // allocates a peer slot only for a client that proved it holds its certificate's key.
-// Each answered handshake binds exactly one connection. ENet's compressor hook is never used for
+// Each answered handshake binds exactly one connection: the CONNECT must carry the
+// handshake's secret connect tag (Participant::connect_tag) as its ENet connect ID, and
+// both hosts run ENet's CRC-32 checksums, which ENet seeds with the connect ID, so an
+// off-path attacker can neither open a connection in a player's name nor forge a packet
+// (a DISCONNECT) of an established one. A client in another language must do the same. ENet's compressor hook is never used for
 // encryption (it falls back to plaintext); everything is sealed by the runtime.
 //
 // A broadcast is encrypted once by the Root and sent as one shared, reference-counted
@@ -60,6 +64,8 @@ struct ServerStats {
   uint64_t raw_from_connected = 0;   // raw datagrams from a connected address (dropped)
   uint64_t connections_refused = 0;  // CONNECTs without an answered handshake, or a second one
   uint64_t peer_ids_issued = 0;      // PeerIds handed out: one per connection, none per datagram
+  uint64_t connects_dropped = 0;     // ENet CONNECTs without the handshake's connect tag, or
+                                     // from an address already connected (before ENet sees them)
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
   uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
