@@ -126,6 +126,7 @@ static class CsharpTest {
       Join();
       Broadcasts();
       MemberTraffic();
+      EmptyPayloads();
       HandlerException();
       AliceLeaves();
       CarolIsRefused();
@@ -223,9 +224,26 @@ static class CsharpTest {
           "the server receives both inputs with their senders");
   }
 
+  // Empty payloads go to C as (NULL, 0) and arrive as empty segments.
+  static void EmptyPayloads() {
+    server.Broadcast(new byte[0]);
+    alice.Send(new ReadOnlySpan<byte>());
+    Check(PollUntil(() => a.Messages.Count >= 5 && b.Messages.Count >= 6 && fromMembers.Count >= 3,
+                    5000, server, alice, bob),
+          "empty messages arrive");
+    Check(a.Messages.Count == 5 && a.Messages[4].Key == 0 && a.Messages[4].Value.Length == 0,
+          "alice: the server's empty broadcast");
+    Check(b.Messages.Count == 6 && b.Messages.Skip(4).All(m => m.Value.Length == 0) &&
+              b.Messages.Skip(4).Select(m => m.Key).OrderBy(k => k).SequenceEqual(new[] {0u, a.Member}),
+          "bob: the server's empty broadcast and alice's empty message");
+    Check(fromMembers.Count == 3 && fromMembers[2].Key == a.Member && fromMembers[2].Value.Length == 0,
+          "the server: alice's empty message");
+  }
+
   // A handler that throws: the exception waits until Poll has left C, then Poll rethrows
   // it. Here the handler's fault is a Poll from inside its own event.
   static void HandlerException() {
+    int aliceHad = a.Messages.Count, bobHad = b.Messages.Count;
     MessageEventHandler nested = (sender, payload) => bob.Poll();
     bob.Message += nested;
     server.Broadcast(snapshot);
@@ -242,8 +260,9 @@ static class CsharpTest {
     Check(rethrown != null && rethrown.Message.Contains("do not nest"),
           "Poll rethrows the handler's exception");
     bob.Message -= nested;
-    Check(b.Messages.Count == 5, "bob received that broadcast");
-    Check(PollUntil(() => a.Messages.Count == 5, 5000, server, alice, bob), "alice got that broadcast too");
+    Check(b.Messages.Count == bobHad + 1, "bob received that broadcast");
+    Check(PollUntil(() => a.Messages.Count == aliceHad + 1, 5000, server, alice, bob),
+          "alice got that broadcast too");
   }
 
   // Alice says goodbye and disposes herself inside Left; bob follows the rekey.
