@@ -140,7 +140,9 @@ public sealed class NetkeyClient : IDisposable {
   }
 #endif
 
-  /// <summary>Sends a signed goodbye. Keep polling until Left fires, then Dispose.</summary>
+  /// <summary>Sends a signed goodbye, flushed at once; Left fires on a later Poll. A Dispose
+  /// right after still sends it (best effort: if it is lost, the server times the client
+  /// out).</summary>
   public void Leave() {
     ThrowIfDisposed();
     NetkeyException.Check(NetkeyNative.netkey_client_leave(handle_), "netkey_client_leave");
