@@ -1,0 +1,335 @@
+// The C# binding (plugin/csharp) under Mono against libnetkey: a server and two clients
+// over loopback that exchange broadcasts and member messages, a leave, a refusal, and
+// the binding's own contracts (exceptions with netkey's text, ObjectDisposedException
+// after Dispose, handler exceptions rethrown by Poll, a dispose from inside an event).
+// Usage: mono csharp_test.exe PKI_DIR (made by tests/cli/make_pki.sh); exit 1 on any
+// failure. CTest runs it as csharp_test.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Netkey;
+
+static class CsharpTest {
+  static int passes, fails;
+
+  static void Check(bool ok, string what, [CallerLineNumber] int line = 0) {
+    if (ok) {
+      ++passes;
+    } else {
+      ++fails;
+      Console.Error.WriteLine("FAIL csharp_test.cs:" + line + ": " + what);
+    }
+  }
+
+  // Runs act; checks that it threw exactly T and returns it (null otherwise).
+  static T Throws<T>(Action act, string what, [CallerLineNumber] int line = 0) where T : Exception {
+    try {
+      act();
+    } catch (Exception e) {
+      Check(e.GetType() == typeof(T), what + ": threw " + e.GetType().Name + " (" + e.Message + ")", line);
+      return e as T;
+    }
+    Check(false, what + ": did not throw " + typeof(T).Name, line);
+    return null;
+  }
+
+  static string dir;
+  static string P(string file) { return dir + "/" + file; }
+
+  static NetkeyServerConfig ServerConfig() {
+    return new NetkeyServerConfig {
+      CharterPath = P("match.charter"), CaPublicPath = P("ca/ca.pub"),
+      CertificatePath = P("ca/game-server.cert"), KeyPath = P("ca/game-server.key"),
+    };
+  }
+
+  static NetkeyClientConfig ClientConfig(string who, int port) {
+    return new NetkeyClientConfig {
+      ServerPort = port, CharterPath = P("match.charter"), CaPublicPath = P("ca/ca.pub"),
+      CertificatePath = P("ca/" + who + ".cert"), KeyPath = P("ca/" + who + ".key"),
+    };
+  }
+
+  // What one client saw.
+  sealed class Seen {
+    public int Joined, Left, Rekeyed, Refused;
+    public uint Member;
+    public NetkeyRefusal Reason;
+    public readonly List<KeyValuePair<uint, byte[]>> Messages = new List<KeyValuePair<uint, byte[]>>();
+    public readonly List<byte[]> Buffers = new List<byte[]>();  // ArraySegment.Array of each message
+  }
+
+  static Seen Watch(NetkeyClient c) {
+    var s = new Seen();
+    c.Joined += (member, epoch) => { s.Joined++; s.Member = member; };
+    c.Left += () => s.Left++;
+    c.Rekeyed += epoch => s.Rekeyed++;
+    c.Refused += reason => { s.Refused++; s.Reason = reason; };
+    c.Message += (sender, payload) => {
+      s.Messages.Add(new KeyValuePair<uint, byte[]>(sender, payload.ToArray()));
+      s.Buffers.Add(payload.Array);
+    };
+    return s;
+  }
+
+  // Polls the server and the live clients until done() or maxMs pass; true if done.
+  static bool PollUntil(Func<bool> done, int maxMs, NetkeyServer server, params NetkeyClient[] clients) {
+    var clock = Stopwatch.StartNew();
+    while (!done()) {
+      if (clock.ElapsedMilliseconds > maxMs) return false;
+      server.Poll(1);
+      foreach (NetkeyClient c in clients) {
+        if (c != null) c.Poll(0);
+      }
+    }
+    return true;
+  }
+
+  static byte[] Bytes(string s) { return Encoding.UTF8.GetBytes(s); }
+  static bool Same(byte[] a, byte[] b) { return a.SequenceEqual(b); }
+
+  static void Errors() {
+    Check(NetkeyException.Strerror(-2).StartsWith("I/O error"), "strerror(NETKEY_ERR_IO)");
+    Check(NetkeyException.Strerror(12345) == "unknown netkey error code", "strerror(unknown)");
+    Throws<ArgumentNullException>(() => new NetkeyServer(null), "a null config");
+
+    NetkeyServerConfig missing = ServerConfig();
+    missing.CharterPath = P("does-not-exist");
+    var io = Throws<NetkeyException>(() => new NetkeyServer(missing), "a missing charter");
+    Check(io != null && io.Code == NetkeyError.Io && io.Message.Contains(NetkeyException.Strerror(-2)),
+          "the exception carries the code and netkey_strerror's text");
+
+    NetkeyServerConfig impostor = ServerConfig();  // alice is not the charter's server
+    impostor.CertificatePath = P("ca/alice.cert");
+    impostor.KeyPath = P("ca/alice.key");
+    var refused = Throws<NetkeyException>(() => new NetkeyServer(impostor), "alice as the server");
+    Check(refused != null && refused.Code == NetkeyError.Refused, "alice as the server: Refused");
+
+    // The thin layer: an invalid (NULL) handle is an error code, never a crash.
+    Check(NetkeyNative.netkey_client_poll(new NetkeyClientHandle(), 0) == (int)NetkeyError.InvalidArgument,
+          "netkey_client_poll(NULL)");
+    Check(NetkeyNative.netkey_server_port(new NetkeyServerHandle()) == 0, "netkey_server_port(NULL)");
+  }
+
+  static void Main(string[] args) {
+    if (args.Length != 1) {
+      Console.Error.WriteLine("usage: mono csharp_test.exe PKI_DIR");
+      Environment.Exit(2);
+    }
+    dir = args[0];
+    var clock = Stopwatch.StartNew();
+    try {
+      Errors();
+      Join();
+      Broadcasts();
+      MemberTraffic();
+      EmptyPayloads();
+      HandlerException();
+      AliceLeaves();
+      CarolIsRefused();
+      DisposeAll();
+      Forgotten();
+    } catch (Exception e) {
+      Check(false, "unexpected exception: " + e);
+    }
+    Console.WriteLine(passes + " passed, " + fails + " failed (" + clock.ElapsedMilliseconds + " ms)");
+    Environment.Exit(fails == 0 ? 0 : 1);
+  }
+
+  // The match, step by step: the server, what it saw, two players and what they saw.
+  static NetkeyServer server;
+  static readonly List<string> joinedSubjects = new List<string>(), leftSubjects = new List<string>();
+  static readonly List<KeyValuePair<NetkeyRefusal, string>> refusals =
+      new List<KeyValuePair<NetkeyRefusal, string>>();
+  static readonly List<KeyValuePair<uint, byte[]>> fromMembers = new List<KeyValuePair<uint, byte[]>>();
+  static int serverRekeys;
+  static NetkeyClient alice, bob;
+  static Seen a, b;
+  static readonly byte[] snapshot = Bytes("state: tick 1 \u2603");
+
+  static void Join() {
+    server = new NetkeyServer(ServerConfig());
+    server.Joined += (member, subject, epoch) => joinedSubjects.Add(subject);
+    server.Left += (member, subject, epoch) => leftSubjects.Add(subject);
+    server.Rekeyed += epoch => serverRekeys++;
+    server.Refused += (reason, subject) =>
+        refusals.Add(new KeyValuePair<NetkeyRefusal, string>(reason, subject));
+    server.Message += (sender, payload) =>
+        fromMembers.Add(new KeyValuePair<uint, byte[]>(sender, payload.ToArray()));
+    Check(server.Port != 0, "the server listens on a port");
+    Check(server.MemberCount == 0, "no members yet");
+    var notReady = Throws<NetkeyException>(() => server.Broadcast(Bytes("early")), "a broadcast to nobody");
+    Check(notReady != null && notReady.Code == NetkeyError.NotReady, "a broadcast to nobody: NotReady");
+
+    alice = new NetkeyClient(ClientConfig("alice", server.Port));
+    bob = new NetkeyClient(ClientConfig("bob", server.Port));
+    a = Watch(alice);
+    b = Watch(bob);
+    var early = Throws<NetkeyException>(() => alice.Send(Bytes("too soon")), "a send before joining");
+    Check(early != null && early.Code == NetkeyError.NotReady, "a send before joining: NotReady");
+    Check(PollUntil(() => a.Joined == 1 && b.Joined == 1 && alice.Epoch == server.Epoch &&
+                          bob.Epoch == server.Epoch,
+                    10000, server, alice, bob),
+          "alice and bob join and reach the server's epoch");
+    Check(a.Member != 0 && b.Member != 0 && a.Member != b.Member, "distinct member ids");
+    Check(alice.MemberId == a.Member && bob.MemberId == b.Member, "MemberId matches the Joined event");
+    Check(server.MemberCount == 2, "two members");
+    Check(joinedSubjects.OrderBy(s => s).SequenceEqual(new[] {"alice", "bob"}),
+          "the server saw alice and bob join");
+    Check(server.Epoch > 0 && serverRekeys > 0, "the joins rekeyed the group");
+  }
+
+  // A whole array, a slice through ReadOnlySpan, then the maximum size; one over it.
+  static void Broadcasts() {
+    byte[] framed = Bytes("[[state: tick 2]]");
+    byte[] big = new byte[1200];
+    for (int i = 0; i < big.Length; ++i) big[i] = (byte)(i * 7);
+    server.Broadcast(snapshot);
+    server.Broadcast(new ReadOnlySpan<byte>(framed, 2, framed.Length - 4));
+    server.Broadcast(big, 0, big.Length);
+    Check(PollUntil(() => a.Messages.Count >= 3 && b.Messages.Count >= 3, 5000, server, alice, bob),
+          "both players receive three broadcasts");
+    foreach (Seen s in new[] {a, b}) {
+      Check(s.Messages.Count == 3 && s.Messages.All(m => m.Key == 0),
+            "three messages, all from the server (0)");
+      Check(s.Messages.Count == 3 && Same(s.Messages[0].Value, snapshot) &&
+                Same(s.Messages[1].Value, Bytes("state: tick 2")) && Same(s.Messages[2].Value, big),
+            "the broadcasts arrive byte for byte, in order");
+      Check(s.Buffers.Distinct().Count() == 1, "one reused receive buffer for every message");
+    }
+    var tooBig = Throws<NetkeyException>(() => server.Broadcast(new byte[1201]),
+                                         "a broadcast over 1200 bytes");
+    Check(tooBig != null && tooBig.Code == NetkeyError.InvalidArgument, "over the limit: InvalidArgument");
+  }
+
+  // Alice sends through byte[] + offset/count, bob through a span.
+  static void MemberTraffic() {
+    byte[] input = Bytes("xxmove northxx");
+    alice.Send(input, 2, input.Length - 4);
+    bob.Send(new ReadOnlySpan<byte>(Bytes("fire")));
+    Check(PollUntil(() => a.Messages.Count >= 4 && b.Messages.Count >= 4 && fromMembers.Count >= 2,
+                    5000, server, alice, bob),
+          "member messages reach the other player and the server");
+    Check(b.Messages.Count == 4 && b.Messages[3].Key == a.Member &&
+              Same(b.Messages[3].Value, Bytes("move north")),
+          "bob receives alice's input, from alice");
+    Check(a.Messages.Count == 4 && a.Messages[3].Key == b.Member && Same(a.Messages[3].Value, Bytes("fire")),
+          "alice receives bob's input, from bob");
+    Check(fromMembers.Count == 2 &&
+              fromMembers.Any(m => m.Key == a.Member && Same(m.Value, Bytes("move north"))) &&
+              fromMembers.Any(m => m.Key == b.Member && Same(m.Value, Bytes("fire"))),
+          "the server receives both inputs with their senders");
+  }
+
+  // Empty payloads go to C as (NULL, 0) and arrive as empty segments.
+  static void EmptyPayloads() {
+    server.Broadcast(new byte[0]);
+    alice.Send(new ReadOnlySpan<byte>());
+    Check(PollUntil(() => a.Messages.Count >= 5 && b.Messages.Count >= 6 && fromMembers.Count >= 3,
+                    5000, server, alice, bob),
+          "empty messages arrive");
+    Check(a.Messages.Count == 5 && a.Messages[4].Key == 0 && a.Messages[4].Value.Length == 0,
+          "alice: the server's empty broadcast");
+    Check(b.Messages.Count == 6 && b.Messages.Skip(4).All(m => m.Value.Length == 0) &&
+              b.Messages.Skip(4).Select(m => m.Key).OrderBy(k => k).SequenceEqual(new[] {0u, a.Member}),
+          "bob: the server's empty broadcast and alice's empty message");
+    Check(fromMembers.Count == 3 && fromMembers[2].Key == a.Member && fromMembers[2].Value.Length == 0,
+          "the server: alice's empty message");
+  }
+
+  // A handler that throws: the exception waits until Poll has left C, then Poll rethrows
+  // it. Here the handler's fault is a Poll from inside its own event.
+  static void HandlerException() {
+    int aliceHad = a.Messages.Count, bobHad = b.Messages.Count;
+    MessageEventHandler nested = (sender, payload) => bob.Poll();
+    bob.Message += nested;
+    server.Broadcast(snapshot);
+    InvalidOperationException rethrown = null;
+    var wait = Stopwatch.StartNew();
+    while (rethrown == null && wait.ElapsedMilliseconds < 5000) {
+      server.Poll(1);
+      try {
+        bob.Poll(0);
+      } catch (InvalidOperationException e) {
+        rethrown = e;
+      }
+    }
+    Check(rethrown != null && rethrown.Message.Contains("do not nest"),
+          "Poll rethrows the handler's exception");
+    bob.Message -= nested;
+    Check(b.Messages.Count == bobHad + 1, "bob received that broadcast");
+    Check(PollUntil(() => a.Messages.Count == aliceHad + 1, 5000, server, alice, bob),
+          "alice got that broadcast too");
+  }
+
+  // Alice says goodbye and disposes herself inside Left; bob follows the rekey.
+  static void AliceLeaves() {
+    ulong before = server.Epoch;
+    alice.Left += () => alice.Dispose();
+    alice.Leave();
+    NetkeyClient[] players = {alice, bob};
+    Check(PollUntil(() => {
+      if (a.Left == 1) players[0] = null;  // disposed by its own handler
+      return leftSubjects.Count == 1 && a.Left == 1 && bob.Epoch == server.Epoch && bob.Epoch > before;
+    }, 10000, server, players), "alice leaves; the server and bob move to a new epoch");
+    Check(leftSubjects.SequenceEqual(new[] {"alice"}), "the server saw alice leave");
+    Check(server.MemberCount == 1, "one member left");
+    Check(b.Rekeyed > 0, "bob saw the rekey");
+    Throws<ObjectDisposedException>(() => alice.Poll(), "Poll after a dispose inside Left");
+    Throws<ObjectDisposedException>(() => { var unused = alice.Epoch; }, "Epoch after Dispose");
+    Throws<ObjectDisposedException>(() => alice.Send(snapshot), "Send after Dispose");
+    Throws<ObjectDisposedException>(() => alice.Leave(), "Leave after Dispose");
+    alice.Dispose();  // twice is fine
+    Check(a.Left == 1, "Left fired once");
+  }
+
+  // Carol is not on the charter's list: refused three times on the server (a refusal
+  // before the handshake is soft: the client retries twice before believing it).
+  static void CarolIsRefused() {
+    var carol = new NetkeyClient(ClientConfig("carol", server.Port));
+    Seen c = Watch(carol);
+    Check(PollUntil(() => c.Refused == 1 && refusals.Count >= 3, 10000, server, bob, carol),
+          "carol is refused");
+    Check(c.Reason == NetkeyRefusal.NotOnAcl && c.Joined == 0, "carol: NotOnAcl, never joined");
+    Check(refusals.Count == 3 && refusals.All(r => r.Key == NetkeyRefusal.NotOnAcl && r.Value == "carol"),
+          "the server refused carol three times, NotOnAcl");
+    Check(server.MemberCount == 1 && joinedSubjects.Count == 2, "nobody else joined");
+    carol.Dispose();
+  }
+
+  // Every use after Dispose is ObjectDisposedException, even through the thin layer.
+  static void DisposeAll() {
+    NetkeyServerHandle raw = server.Handle;
+    bob.Dispose();
+    server.Dispose();
+    Check(raw.IsClosed, "Dispose closed the server's handle");
+    Throws<ObjectDisposedException>(() => server.Broadcast(snapshot), "Broadcast after Dispose");
+    Throws<ObjectDisposedException>(() => server.Poll(), "Poll after Dispose");
+    Throws<ObjectDisposedException>(() => { var unused = server.MemberCount; }, "MemberCount after Dispose");
+    Throws<ObjectDisposedException>(() => NetkeyNative.netkey_server_poll(raw, 0), "the closed handle in C");
+    Throws<ObjectDisposedException>(() => bob.Send(new ReadOnlySpan<byte>(snapshot)),
+                                    "Send(span) after Dispose");
+    server.Dispose();
+  }
+
+  // A client never disposed is not kept alive by its callbacks' GCHandle (it is weak):
+  // it is collected, and its SafeHandle's finalizer destroys the native client.
+  static void Forgotten() {
+    WeakReference forgotten = Forget(9);
+    for (int i = 0; i < 5 && forgotten.IsAlive; ++i) {
+      GC.Collect();
+      GC.WaitForPendingFinalizers();
+    }
+    Check(!forgotten.IsAlive, "an undisposed client is collected");
+  }
+
+  [MethodImpl(MethodImplOptions.NoInlining)]
+  static WeakReference Forget(int port) {
+    var c = new NetkeyClient(ClientConfig("bob", port));
+    c.Poll(0);
+    return new WeakReference(c);
+  }
+}
