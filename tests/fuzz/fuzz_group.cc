@@ -359,7 +359,7 @@ std::vector<uint8_t> second_client_frames(Joined& w, const demo::Identity& who) 
   return frames;
 }
 
-// --- fuzz_participant_control ------------------------------------------------------
+// --- fuzz_participant_control, fuzz_authenticated ---------------------------------
 
 // Input: a byte that picks the participant (% 3: just started, with a cookie, welcomed
 // in a Joined world) and the door (/ 3 % 4: datagram, control, rekey, traffic), then the
@@ -391,6 +391,34 @@ bool run_participant_control(std::span<const uint8_t> input) {
   const Outcome o = feed_participant(*p, door, input.subspan(1), now += kFrameStepNs, out);
   p->handle_timeout(now + 20'000'000'000);
   drain(*p, nullptr);
+  return !o.rejected && o.changed;
+}
+
+// Input: a byte (bit 0: from the member to the Root, or from the Root to the member),
+// then an inner Control message, sealed under the member's control key. Taken: the
+// inner message was acted on (not rejected, and it changed the state or got an answer).
+bool run_authenticated(std::span<const uint8_t> input) {
+  if (input.empty()) return false;
+  Joined w;
+  const auto inner = input.subspan(1);
+  Outcome o;
+  const bool to_root = (input[0] & 1) == 0;
+  if (to_root) {
+    RootDoors doors(w);
+    o.rejected = !doors.apply(kDoorMember, *w.seal_to_root(inner));
+    o.changed = doors.changed();
+  } else {
+    std::vector<Transmit> out;
+    w.now += kFrameStepNs;
+    o = feed_participant(*w.p, 1, *w.seal_to_member(inner), w.now, out);
+    for (const Transmit& t : out) w.to_root(t);
+    w.pump();
+  }
+  // The harness sealed the message itself (seq 1): the probe's seq is above it.
+  if (o.rejected && !(to_root ? root_still_opens_member(w, 1) : member_still_opens_root(w, 1))) {
+    all_or_nothing_violated("an Authenticated message", "the sender's next message no longer opens");
+  }
+  settle(w);
   return !o.rejected && o.changed;
 }
 

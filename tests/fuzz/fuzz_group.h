@@ -118,6 +118,7 @@ std::vector<uint8_t> second_client_frames(Joined& w, const demo::Identity& who);
 // The harnesses (see fuzz_world.h for the convention: true = all the way through).
 bool run_root_control(std::span<const uint8_t> input);        // every frame taken
 bool run_participant_control(std::span<const uint8_t> input);  // taken, see the .cc
+bool run_authenticated(std::span<const uint8_t> input);       // the inner message acted on
 bool run_handshake_init(std::span<const uint8_t> input);      // the Root answered, and took the Finish
 bool run_handshake_response(std::span<const uint8_t> input);  // the client sent its Finish
 

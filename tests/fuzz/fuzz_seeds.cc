@@ -132,6 +132,10 @@ void member_control() {
   put_deep("root_control", frame(fuzz::kDoorMember, *Joined().seal_to_root(leave)), fuzz::run_root_control);
   put_deep("participant_control", prefixed(pc(2, 1), *Joined().seal_to_member(removed)),
            fuzz::run_participant_control);
+  put_deep("authenticated", prefixed(0, resync), fuzz::run_authenticated);
+  put_deep("authenticated", prefixed(0, leave), fuzz::run_authenticated);
+  put_deep("authenticated", prefixed(1, removed), fuzz::run_authenticated);
+  put_deep("authenticated", prefixed(1, not_on_acl), fuzz::run_authenticated);
 
   // ACL updates through the trusted channel: an addition, and a security removal of p1,
   // whose Authenticated Refusal from the Root is a participant_control seed.
