@@ -12,6 +12,21 @@
 // is sodium_memcmp). fuzz_invariants_test is the positive control: it makes every
 // harness count its inputs as rejected and checks that an input that does change the
 // state (a seed) then traps.
+//
+// Manual check against the runtime itself (done when these checks were written, never
+// committed): each of these one-line breaks made the named target trap, within a minute
+// of fuzzing from the seeds or on the first seed, and reverting it made the same inputs
+// run clean.
+//   member_keys.cc   apply_path sets epoch_ before its degree check -> sealed_body:
+//                    "a sealed message was rejected but changed: epoch 0 -> 1"
+//   control_auth.cc  open() sets received_ before the tag check -> root_control and
+//                    participant_control: "... no longer opens its next message"
+//   root.cc          handle_control's default case also calls mark_batch -> a Hello
+//                    on the member's connection: "poll_timeout ... -> 104000000"
+//   traffic.cc       a kReplay drop also buffers the packet -> traffic (and fuzz_seeds):
+//                    "a traffic packet was rejected but changed: buffered 0 -> 1"
+//   participant.cc   malformed connection control moves kWelcomed to kInGroup ->
+//                    participant_control: "state 4 -> 5"
 #ifndef NETKEY_TESTS_FUZZ_FUZZ_INVARIANTS_H_
 #define NETKEY_TESTS_FUZZ_FUZZ_INVARIANTS_H_
 
