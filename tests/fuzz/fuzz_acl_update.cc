@@ -1,6 +1,6 @@
 // fuzz_acl_update: the AclUpdateBody. The Root parses it only after the List Controller's
 // certificate and signature verify, so the harness signs the fuzzed body with the LC's
-// key, for a fresh Root.
+// key and submits it to a fresh Root through the trusted channel, all or nothing.
 #include <cstdint>
 
 #include "fuzz_world.h"

@@ -1,23 +1,13 @@
-// fuzz_participant_control: what a client accepts before and during its handshake
-// (CookieChallenge, HandshakeResponse, Refusal), on the control channel.
+// fuzz_participant_control: what a client takes, just started, holding a cookie, or
+// welcomed in a group: raw datagrams (CookieChallenge, HandshakeResponse, Refusal;
+// ignored after the Response), the connection's control channel (Authenticated only),
+// rekeys and traffic. The first byte picks the client and the door (fuzz_group.cc). A
+// rejected message must change nothing (fuzz_invariants.h).
 #include <cstdint>
-#include <memory>
 
-#include "common/pki.h"
-#include "netkey/participant.h"
+#include "fuzz_group.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace netkey;
-  static demo::Identities ids(3);
-  static const std::vector<uint8_t> charter = ids.charter(demo::Identities::default_fields(0x5151), {"p1"});
-  auto p = Participant::create(ids.participant_config(ids.get("p1"), charter, demo::kSimUnixTime),
-                               std::make_unique<DeterministicRng>(4), 0);
-  if (!p) return 0;
-  p->start(0);
-  p->handle_control({data, size}, 1);
-  p->handle_rekey({data, size}, 2);
-  p->handle_traffic({data, size}, 3);
-  while (p->poll_transmit()) {
-  }
+  (void)netkey::fuzz::run_participant_control({data, size});
   return 0;
 }

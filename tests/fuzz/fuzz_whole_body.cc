@@ -1,6 +1,6 @@
 // fuzz_whole_body: the RekeyBody inside a Whole. A member parses it only after the Root's
 // signature verifies, so the harness signs the fuzzed body with the Root's key and a
-// welcomed member (epoch 1) applies it.
+// welcomed member (epoch 1) applies it, all or nothing.
 #include <cstdint>
 
 #include "fuzz_world.h"

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <memory>
 
+#include "fuzz_invariants.h"
 #include "netkey/charter.h"
-#include "netkey/participant.h"
 #include "netkey/root.h"
 #include "netkey/wire/charter_generated.h"
 #include "netkey/wire/rekey_generated.h"
@@ -21,10 +21,13 @@ namespace {
 struct World {
   demo::Identities ids{3};
   std::vector<uint8_t> charter;
+  std::vector<const demo::Identity*> all;
   World() {
     charter = ids.charter(demo::Identities::default_fields(kSession), {"p1", "p2"});
-    ids.get("p1");
-    ids.get("p2");
+    all = {&ids.get("root", Role::kRoot, 9), &ids.get("lc", Role::kListController, 9),
+           &ids.get("lobby", Role::kInitiator, 9), &ids.get("p1"), &ids.get("p2"),
+           // Refused ones, for the handshake seeds: not on the ACL, expired, clearance 0.
+           &ids.get("p3"), &ids.get("p1", Role::kParticipant, 1, true), &ids.get("p2", Role::kParticipant, 0)};
   }
 };
 
@@ -38,6 +41,8 @@ World& world() {
 demo::Identities& ids() { return world().ids; }
 
 const std::vector<uint8_t>& charter() { return world().charter; }
+
+const std::vector<const demo::Identity*>& all_identities() { return world().all; }
 
 FuzzMember::FuzzMember() : rng(5), root(SigningKey::generate(rng)), secret(rng.symmetric_key()), tree(kGroup, TreePolicy{}) {
   Batch b;
@@ -86,9 +91,14 @@ const FuzzMember& member() {
   return m;
 }
 
-std::unique_ptr<Root> fresh_root() {
-  auto root = Root::create(ids().root_config(charter(), demo::kSimUnixTime), std::make_unique<DeterministicRng>(9), 0);
-  return root ? std::make_unique<Root>(std::move(root).value()) : nullptr;
+// Applies `message` with `apply` and checks all or nothing: on any error the member's
+// epoch, membership, leaf, net key and path keys are as before.
+template <class Apply>
+bool apply_checked(MemberKeys& keys, Apply apply, const char* what) {
+  const KeysSnapshot before = snapshot(keys);
+  const Status s = apply(keys);
+  require_unchanged(!s.is_ok(), before, snapshot(keys), what);
+  return s.is_ok();
 }
 
 void drain(Root& root) {
@@ -100,19 +110,44 @@ void drain(Root& root) {
 
 }  // namespace
 
-bool run_whole_body(std::span<const uint8_t> body) {
-  MemberKeys keys = welcomed(member());
-  return keys.apply_whole(signed_whole(member().root, body)).is_ok();
+std::unique_ptr<Root> fresh_root() {
+  auto root = Root::create(ids().root_config(charter(), demo::kSimUnixTime), std::make_unique<DeterministicRng>(9), 0);
+  return root ? std::make_unique<Root>(std::move(root).value()) : nullptr;
 }
 
+const std::array<uint8_t, 32>& charter_digest() {
+  static const auto digest = charter_hash(charter());
+  return digest;
+}
+
+bool run_whole_body(std::span<const uint8_t> body) {
+  MemberKeys keys = welcomed(member());
+  const auto whole = signed_whole(member().root, body);
+  return apply_checked(keys, [&](MemberKeys& k) { return k.apply_whole(whole); }, "a Whole");
+}
+
+// Input: a byte that picks the kind (% 3: Slice, Welcome, Resync) and the member
+// (/ 3 % 2: welcomed at epoch 1, or fresh), then the plaintext. The header names the
+// member's next epoch.
 bool run_sealed_body(std::span<const uint8_t> input) {
   if (input.empty()) return false;
   const auto kind = static_cast<SealedKind>(1 + input[0] % 3);
-  MemberKeys keys = welcomed(member());
-  return keys
-      .apply_sealed(sealed(member().secret, FuzzMember::kGroup, keys.epoch() + 1, FuzzMember::kId, 1000, kind,
-                           input.subspan(1)))
-      .is_ok();
+  const bool fresh = input[0] / 3 % 2 == 1;
+  MemberKeys keys = fresh ? MemberKeys(FuzzMember::kGroup, FuzzMember::kId, member().secret, member().root.public_key())
+                          : welcomed(member());
+  const auto message = sealed(member().secret, FuzzMember::kGroup, keys.epoch() + 1, FuzzMember::kId, 1000, kind,
+                              input.subspan(1));
+  return apply_checked(keys, [&](MemberKeys& k) { return k.apply_sealed(message); }, "a sealed message");
+}
+
+// The envelopes: each entry point in turn on a welcomed member, all or nothing each.
+bool run_rekey(std::span<const uint8_t> input) {
+  bool applied = false;
+  MemberKeys a = welcomed(member()), w = welcomed(member()), s = welcomed(member());
+  applied |= apply_checked(a, [&](MemberKeys& k) { return k.apply(input); }, "a rekey (apply)");
+  applied |= apply_checked(w, [&](MemberKeys& k) { return k.apply_whole(input); }, "a rekey (apply_whole)");
+  applied |= apply_checked(s, [&](MemberKeys& k) { return k.apply_sealed(input); }, "a rekey (apply_sealed)");
+  return applied;
 }
 
 bool run_acl_update(std::span<const uint8_t> body) {
@@ -120,11 +155,17 @@ bool run_acl_update(std::span<const uint8_t> body) {
   static const SigningKey key = SigningKey::from_seed(lc.seed);
   auto root = fresh_root();  // sequence number 1 is always the next one
   if (!root) return false;
-  root->handle_control(1, "lc:1", *detail::encode_acl_update(body, key.sign(detail::acl_message(body)), lc.certificate),
-                       1'000'000);
+  const std::vector<std::string> addresses;
+  const RootSnapshot before = snapshot(*root, addresses);
+  const Status s = root->submit_acl_update(
+      *detail::encode_acl_update(body, key.sign(detail::acl_message(body)), lc.certificate), 1'000'000);
+  uint64_t outputs = 0;
+  while (root->poll_transmit()) ++outputs;
+  while (root->poll_event()) ++outputs;
+  require_unchanged(!s.is_ok(), before, snapshot(*root, addresses, outputs), "an ACL update");
   root->handle_timeout(2'000'000);
   drain(*root);
-  return root->stats().acl_updates_applied == 1;
+  return s.is_ok() && root->stats().acl_updates_applied == 1;
 }
 
 bool run_charter_body(std::span<const uint8_t> body) {
@@ -141,60 +182,6 @@ bool run_charter_body(std::span<const uint8_t> body) {
   auto cv = b.CreateVector(init.certificate);
   b.Finish(wire::CreateCharter(b, bv, sv, cv), "NKCH");
   return verify_charter({b.GetBufferPointer(), b.GetSize()}, ids().ca().public_key(), demo::kSimUnixTime).is_ok();
-}
-
-// Input: le16(n) || certificate (n bytes) || ephemeral (32) || the next control message.
-bool run_handshake_init(std::span<const uint8_t> in) {
-  if (in.size() < 2) return false;
-  static const auto charter_digest = charter_hash(charter());
-  auto root = fresh_root();
-  if (!root) return false;
-  uint64_t now = 1'000'000;
-  root->handle_control(1, "fuzz:1", *detail::encode_hello(kSession), now);
-  std::vector<uint8_t> cookie;
-  while (auto t = root->poll_transmit()) {
-    auto c = detail::parse_control(*t->bytes);
-    if (c && c->msg->body_as_CookieChallenge() && c->msg->body_as_CookieChallenge()->cookie()) {
-      const auto* v = c->msg->body_as_CookieChallenge()->cookie();
-      cookie.assign(v->begin(), v->end());
-    }
-  }
-  const size_t n = std::min<size_t>(static_cast<size_t>(in[0] | in[1] << 8), in.size() - 2);
-  size_t at = 2 + n;
-  X25519PublicKey eph;
-  const size_t e = std::min<size_t>(32, in.size() - at);
-  if (e) std::memcpy(eph.bytes.data(), in.data() + at, e);
-  at += e;
-  root->handle_control(1, "fuzz:1",
-                       *detail::encode_handshake_init(cookie, kSession, charter_digest, in.subspan(2, n), eph),
-                       now += 1'000'000);
-  bool answered = false;
-  while (auto t = root->poll_transmit()) {
-    auto c = detail::parse_control(*t->bytes);
-    answered = answered || (c && c->msg->body_as_HandshakeResponse() != nullptr);
-  }
-  if (at < in.size()) root->handle_control(1, "fuzz:1", in.subspan(at), now += 1'000'000);
-  root->flush(now);
-  root->handle_timeout(now += 20'000'000'000);
-  drain(*root);
-  return answered;
-}
-
-// The client is seeded like fuzz_seeds' client (DeterministicRng(4)), so a real response
-// from the seeds verifies. The cookie is not in the transcript: any 40 bytes do.
-bool run_handshake_response(std::span<const uint8_t> in) {
-  static const std::vector<uint8_t> challenge = *detail::encode_cookie(std::vector<uint8_t>(detail::kCookieSize, 0x11));
-  auto p = Participant::create(ids().participant_config(ids().get("p1"), charter(), demo::kSimUnixTime),
-                               std::make_unique<DeterministicRng>(4), 0);
-  if (!p) return false;
-  p->start(0);
-  p->handle_control(challenge, 1'000'000);
-  p->handle_control(in, 2'000'000);
-  while (p->poll_transmit()) {
-  }
-  while (p->poll_event()) {
-  }
-  return p->state() == Participant::State::kHandshake;
 }
 
 }  // namespace netkey::fuzz
