@@ -54,6 +54,7 @@ void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes)
 
 void SimGroup::pump_root() {
   while (auto t = root_->poll_transmit()) {
+    if (root_tap_ && !t->bytes->empty()) root_tap_(t->channel, *t->bytes);
     if (t->to == Transmit::To::kPeer) {
       if (!t->bytes->empty() && !closed_.count(t->peer) && t->peer != kLcNode) {
         net_.send(0, t->peer, t->channel, t->reliable, t->bytes, now_);
