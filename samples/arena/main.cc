@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
     swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
     // A departing bot hands every key it holds to the adversary (it keeps them forever).
     swarm->set_on_departure([&](MemberId id, const Participant& p) {
-      if (server) adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
+      if (server) adversary.absorb(p);
       departing[id] = true;
     });
   }
@@ -380,7 +380,7 @@ int main(int argc, char** argv) {
               static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
               static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable),
               adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
-              static_cast<unsigned long long>(adversary.violations()));
+              static_cast<unsigned long long>(adversary.decryptions()));
   }
   if (proxy) {
     std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
@@ -402,7 +402,7 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", lat);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
+    r.number("adversary_decryptions", static_cast<double>(adversary.decryptions()));
     r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
@@ -412,7 +412,7 @@ int main(int argc, char** argv) {
     if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
   }
   if (o.check) {
-    bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0) &&
+    bool ok = converged && undecryptable == 0 && adversary.decryptions() == 0 && (!swarm || st.joins > 0) &&
               (!proxy || (proxy->dropped() > 0 && proxy->partitioned() > 0));
     if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
     return ok ? 0 : 1;

@@ -91,10 +91,10 @@ int main(int argc, char** argv) {
 
   demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
   size_t recruited = 0;
-  swarm.set_on_departure([&](MemberId id, const Participant& p) {
+  swarm.set_on_departure([&](MemberId, const Participant& p) {
     if (recruited < static_cast<size_t>(adversaries)) {
       ++recruited;
-      adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
+      adversary.absorb(p);
     }
   });
   std::unique_ptr<demo::Mirror> mirror;
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
               demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99),
               static_cast<unsigned long long>(undecryptable), static_cast<double>(st.rekey_bytes) / bot_s,
               static_cast<double>(st.state_bytes) / bot_s, adversary.members(),
-              static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.violations()));
+              static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.decryptions()));
   std::printf("         one pass over every bot: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", demo::percentile(tick_ms, 50),
               demo::percentile(tick_ms, 99), tick_ms.empty() ? 0.0 : *std::max_element(tick_ms.begin(), tick_ms.end()));
   if (!report.empty()) {
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", st.leave_latency_ms);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
+    r.number("adversary_decryptions", static_cast<double>(adversary.decryptions()));
     r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
     r.number("adversaries", static_cast<double>(adversary.members()));
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     r.boolean("converged", converged);
     if (!r.write(report)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", report.c_str());
   }
-  if (check && (!converged || undecryptable != 0 || adversary.violations() != 0)) {
+  if (check && (!converged || undecryptable != 0 || adversary.decryptions() != 0)) {
     std::fprintf(stderr, "netkey-loadbots: --check failed\n");
     return 1;
   }
