@@ -4,7 +4,9 @@
 // process, with churn (single joins and leaves, bulk waves every 10 s) and a kick by the
 // List Controller halfway through. Players move and shoot; the server broadcasts 30 Hz
 // snapshots under the net key, encrypted once for everyone. A status line each second;
-// a summary at the end (and a JSON report with --report).
+// a summary at the end (and a JSON report with --report). --check (embedded mode only)
+// exits 1 unless every bot converged, nothing was undecryptable, and the adversary
+// (removed bots keeping every key; common/adversary.h) tried keys and opened nothing.
 //
 //   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
 //   netkey-arena --listen PORT [--seconds S]        the server alone
@@ -92,6 +94,9 @@ Options parse(int argc, char** argv) {
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
   if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
   if (o.faults && (o.listen >= 0 || !o.connect.empty())) usage("--faults is for the embedded mode");
+  // Only the embedded mode has both the bots' keys and the server's traffic for the
+  // adversary; separate processes are judged by netkey-loadbots --check.
+  if (o.check && (o.listen >= 0 || !o.connect.empty())) usage("--check is for the embedded mode");
   return o;
 }
 
@@ -197,7 +202,6 @@ int main(int argc, char** argv) {
   }
 
   demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
-  std::map<MemberId, bool> departing;
   std::unique_ptr<demo::Mirror> mirror;
   if (o.mirror > 0) mirror = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o.mirror)));
   if (server) {
@@ -224,9 +228,8 @@ int main(int argc, char** argv) {
     so.last_subject = demo::kDemoSubjects;
     swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
     // A departing bot hands every key it holds to the adversary (it keeps them forever).
-    swarm->set_on_departure([&](MemberId id, const Participant& p) {
+    swarm->set_on_departure([&](MemberId, const Participant& p) {
       if (server) adversary.absorb(p);
-      departing[id] = true;
     });
   }
   std::printf("netkey-arena: %s on 127.0.0.1:%u, %zu bots, %.0f s, churn %.0f/s (joins + leaves), degree %d\n",
@@ -375,12 +378,10 @@ int main(int argc, char** argv) {
   std::printf("         rekey latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples, %llu timeouts)\n",
               percentile(lat, 50), percentile(lat, 99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
               lat.size(), static_cast<unsigned long long>(st.latency_timeouts));
-  std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu; "
-              "adversary: %zu removed bots kept their keys, %llu attempts, %llu post-removal decryptions\n",
+  std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu\n",
               static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
-              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable),
-              adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
-              static_cast<unsigned long long>(adversary.decryptions()));
+              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable));
+    demo::print_adversary(adversary);
   }
   if (proxy) {
     std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
@@ -402,8 +403,7 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", lat);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.decryptions()));
-    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
+    demo::report_adversary(r, adversary);
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
     r.number("server_bytes", static_cast<double>(server_bytes));
@@ -412,7 +412,9 @@ int main(int argc, char** argv) {
     if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
   }
   if (o.check) {
-    bool ok = converged && undecryptable == 0 && adversary.decryptions() == 0 && (!swarm || st.joins > 0) &&
+    // The adversary must have tried (0 attempts proves nothing) and opened nothing.
+    const bool adversary_ok = demo::adversary_check(adversary, "netkey-arena");
+    bool ok = converged && undecryptable == 0 && adversary_ok && (!swarm || st.joins > 0) &&
               (!proxy || (proxy->dropped() > 0 && proxy->partitioned() > 0));
     if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
     return ok ? 0 : 1;

@@ -8,9 +8,11 @@
 // Measures: the time from a leave being requested until every remaining bot decrypts
 // under a later epoch (p50, p99, max); undecryptable packets by reason; bytes per bot per
 // second of rekeys and of state. Adversary bots: the first K departing bots keep every
-// key they held and try every packet the server sends afterwards (seen through the
-// server's test-only --mirror); adversary_decryptions counts their successes and must
-// be 0. Exit status 1 with --check when it is not, or when bots did not converge.
+// key they held (secret, leaf, unicast, path, net key), derive what they can from every
+// rekey the server sends, and try every key on every packet it sends after their
+// removal (seen through the server's test-only --mirror; common/adversary.h).
+// adversary_decryptions counts their successes and must be 0; adversary_attempts must
+// be > 0. Exit status 1 with --check when either fails, or when bots did not converge.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -70,6 +72,9 @@ int main(int argc, char** argv) {
   if (colon == std::string::npos) usage("--connect wants HOST:PORT");
   if (bots < 1 || bots > 3000) usage("--bots must be 1..3000");
   if (churn < 0) churn = bots / 5;  // 10 % join and 10 % leave per second
+  if (check && adversaries < 1) {
+    usage("--check needs --adversaries K (K >= 1) and --mirror PORT: a check without an adversary proves nothing");
+  }
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
@@ -150,14 +155,13 @@ int main(int argc, char** argv) {
   for (const auto& [r, n] : st.undecryptable) undecryptable += n;
   const double bot_s = std::max(1.0, st.bot_seconds);
   std::printf("summary: %s at epoch %llu; %llu joins, %llu leaves; leave->rekey p50 %.1f ms, p99 %.1f ms; "
-              "undecryptable %llu; rekeys %.0f B/s and state %.0f B/s per bot; adversary: %zu bots, %llu "
-              "attempts, %llu post-removal decryptions\n",
+              "undecryptable %llu; rekeys %.0f B/s and state %.0f B/s per bot\n",
               converged ? "converged" : "NOT CONVERGED", static_cast<unsigned long long>(swarm.max_epoch()),
               static_cast<unsigned long long>(st.joins), static_cast<unsigned long long>(st.leaves),
               demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99),
               static_cast<unsigned long long>(undecryptable), static_cast<double>(st.rekey_bytes) / bot_s,
-              static_cast<double>(st.state_bytes) / bot_s, adversary.members(),
-              static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.decryptions()));
+              static_cast<double>(st.state_bytes) / bot_s);
+  demo::print_adversary(adversary);
   std::printf("         one pass over every bot: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", demo::percentile(tick_ms, 50),
               demo::percentile(tick_ms, 99), tick_ms.empty() ? 0.0 : *std::max_element(tick_ms.begin(), tick_ms.end()));
   if (!report.empty()) {
@@ -169,16 +173,14 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", st.leave_latency_ms);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.decryptions()));
-    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
-    r.number("adversaries", static_cast<double>(adversary.members()));
+    demo::report_adversary(r, adversary);
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
     r.latency("bot_pass_ms", tick_ms);
     r.boolean("converged", converged);
     if (!r.write(report)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", report.c_str());
   }
-  if (check && (!converged || undecryptable != 0 || adversary.decryptions() != 0)) {
+  if (check && (!converged || undecryptable != 0 || !demo::adversary_check(adversary, "netkey-loadbots"))) {
     std::fprintf(stderr, "netkey-loadbots: --check failed\n");
     return 1;
   }
