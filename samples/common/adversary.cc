@@ -77,6 +77,7 @@ void Adversary::removed(MemberId member, uint64_t epoch) {
 
 void Adversary::join(Loot& l, uint64_t removal_epoch) {
   const MemberId member = l.member;
+  if (l.leaf != kUnplaced) pool_.place(member, l.leaf);
   if (l.secret) pool_.add(KeyRole::kSecret, member, l.epoch, std::move(*l.secret));
   if (l.unicast_key) pool_.add(KeyRole::kUnicast, member, l.epoch, std::move(*l.unicast_key));
   if (l.leaf_key) pool_.add(KeyRole::kNode, l.leaf, l.epoch, std::move(*l.leaf_key));

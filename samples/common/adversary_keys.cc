@@ -53,24 +53,29 @@ uint64_t KeyPool::fingerprint(const SymmetricKey& k) const {
   return v;
 }
 
-bool KeyPool::learn(KeyRole role, uint32_t label, uint64_t epoch, SymmetricKey key) {
+bool KeyPool::learn(KeyRole role, uint32_t label, uint64_t epoch, SymmetricKey key, uint64_t seen, bool forwarded) {
+  if (seen == 0) seen = epoch;
   const uint64_t fp = fingerprint(key);
   auto [lo, hi] = index_.equal_range(fp);
   for (auto it = lo; it != hi; ++it) {
     Held& h = keys_[it->second];
     if (h.role != role || (h.label != label && label != kUnplaced) || !(h.key == key)) continue;
-    if (epoch <= h.seen) return false;
-    h.seen = epoch;  // brought again: recent again, and tried again on what is recent
+    if (seen <= h.seen) return false;
+    h.seen = seen;  // brought again: recent again, and tried again on what is recent
     if (!h.in_recent && recent(h, newest_epoch_, kCrossEpochs)) {
       h.in_recent = true;
       recent_.push_back(it->second);
+    }
+    if (role == KeyRole::kNode) {
+      unforwarded_.push_back(it->second);
+      forward_dirty_ = true;
     }
     pending_.push_back(it->second);
     return true;
   }
   const auto k = static_cast<uint32_t>(keys_.size());
   index_.emplace(fp, k);
-  keys_.push_back({std::move(key), role, label, epoch, epoch});
+  keys_.push_back({std::move(key), role, label, epoch, seen, forwarded});
   if (role == KeyRole::kNode) {
     node_keys_[label].push_back(k);
     unforwarded_.push_back(k);
@@ -124,7 +129,9 @@ void KeyPool::see_epoch(uint64_t epoch) {
   for (uint64_t e : {epoch, epoch + 1}) {
     WindowSlot& slot = window_[e];
     for (uint32_t k : root_keys_) fill_slot(e, slot, k);
-    for (uint32_t k : recent_) fill_slot(e, slot, k);
+    for (uint32_t k : recent_) {
+      if (!keys_[k].forwarded) fill_slot(e, slot, k);
+    }
   }
   while (!sealed_.empty() && sealed_.front().header.epoch + kCrossEpochs < epoch) sealed_.pop_front();
 }
@@ -152,9 +159,7 @@ void KeyPool::log_whole(std::span<const uint8_t> bytes) {
   }
   if (b.kind() == wire::RekeyKind::HashForward && b.moves() != nullptr && b.moves()->size() != 0) {
     LoggedSplit s{epoch, {}};
-    for (const wire::LeafMove* m : *b.moves()) {
-      for (NodeId n : split_chain(m->from(), m->to(), b.degree())) s.nodes.push_back(n);
-    }
+    for (const wire::LeafMove* m : *b.moves()) s.moves.push_back({m->from(), split_chain(m->from(), m->to(), b.degree())});
     for (size_t i = 0, n = secrets_.size(); i < n; ++i) split_with(secrets_[i], s);
     splits_.push_back(std::move(s));
     if (splits_.size() > kMaxLoggedSplits) splits_.pop_front();
@@ -235,7 +240,7 @@ void KeyPool::try_sealed(size_t i) {
   for (size_t r = 0, n = recent_.size(); r < n && !sealed_[i].opened; ++r) {
     const Held& h = keys_[recent_[r]];
     if (h.role == KeyRole::kNode || (h.role == KeyRole::kUnicast && h.label == member)) continue;
-    if (recent(h, epoch, kSealedCrossEpochs)) try_open(i, recent_[r]);
+    if (recent(h, epoch, kNearEpochs)) try_open(i, recent_[r]);
   }
 }
 
@@ -278,8 +283,7 @@ void KeyPool::close() {
 void KeyPool::process(uint32_t k) {
   if (keys_[k].role == KeyRole::kSecret) {
     derive_member_keys(k);
-    const uint64_t seen = keys_[k].seen;
-    for (auto it = splits_.rbegin(); it != splits_.rend() && it->epoch + kCrossEpochs >= seen; ++it) split_with(k, *it);
+    for (const LoggedSplit& s : splits_) split_with(k, s);
   }
   replay_wholes(k);
   replay_sealed(k);
@@ -294,11 +298,23 @@ void KeyPool::derive_member_keys(uint32_t k) {
   learn(KeyRole::kUnicast, member, seen, spec::unicast_key(secret));
 }
 
+// The split keys a secret gives for the moves of one LKH+ Whole: the moves of the leaf
+// its member was last seen at, and every move when the secret is near that epoch.
 void KeyPool::split_with(uint32_t k, const LoggedSplit& s) {
-  const SymmetricKey secret = keys_[k].key.clone();
-  for (NodeId node : s.nodes) {
-    learn(KeyRole::kNode, node, s.epoch, spec::split_key(secret, s.epoch, node));
-    learn(KeyRole::kNode, node, s.epoch, spec::split_key_unbound(secret, s.epoch));
+  const auto placed = member_leaf_.find(keys_[k].label);
+  const bool near = within(keys_[k].seen, s.epoch, kNearEpochs);
+  SymmetricKey secret;
+  bool cloned = false;
+  for (const SplitMove& m : s.moves) {
+    if (!near && (placed == member_leaf_.end() || placed->second != m.from)) continue;
+    if (!cloned) {
+      secret = keys_[k].key.clone();
+      cloned = true;
+    }
+    for (NodeId node : m.nodes) {
+      learn(KeyRole::kNode, node, s.epoch, spec::split_key(secret, s.epoch, node));
+      learn(KeyRole::kNode, node, s.epoch, spec::split_key_unbound(secret, s.epoch));
+    }
   }
 }
 
@@ -329,7 +345,7 @@ void KeyPool::replay_sealed(uint32_t k) {
   const uint64_t first = keys_[k].epoch, seen = keys_[k].seen;
   for (size_t i = sealed_.size(); i-- > 0;) {
     const spec::SealedHeader& h = sealed_[i].header;
-    const bool cross = within(h.epoch, seen, kSealedCrossEpochs);
+    const bool cross = within(h.epoch, seen, kNearEpochs);
     const bool named = role == KeyRole::kUnicast && h.member == label && h.epoch >= first;
     if (!sealed_[i].opened && (cross || named)) try_open(i, k);
   }
@@ -343,14 +359,16 @@ bool KeyPool::forward_keys() {
   todo.swap(unforwarded_);
   std::vector<uint32_t> waiting;
   for (uint32_t k : todo) {
-    // A node key steps forward at the first LKH+ epoch after the one it is valid from.
+    // A node key steps forward at the first LKH+ epoch after the one it is valid from,
+    // while that is within kCrossEpochs of when it (or its chain's origin) was obtained.
     auto next = hf_epochs_.upper_bound(keys_[k].epoch);
     if (next == hf_epochs_.end()) {
       waiting.push_back(k);
       continue;
     }
+    if (*next > keys_[k].seen + kCrossEpochs) continue;  // the chain ends (until seen again)
     SymmetricKey forwarded = spec::forward_key(keys_[k].key, *next);
-    any = learn(KeyRole::kNode, keys_[k].label, *next, std::move(forwarded)) || any;
+    any = learn(KeyRole::kNode, keys_[k].label, *next, std::move(forwarded), keys_[k].seen, true) || any;
   }
   unforwarded_.insert(unforwarded_.end(), waiting.begin(), waiting.end());
   return any;
@@ -365,7 +383,7 @@ void KeyPool::offer_net(uint32_t k) {
     add_net(h.epoch, spec::net_key(h.key, h.epoch));
     if (h.seen != h.epoch) add_net(h.seen, spec::net_key(h.key, h.seen));
   }
-  if (!root && !h.in_recent) return;
+  if (!root && (!h.in_recent || h.forwarded)) return;
   for (auto& [epoch, slot] : window_) fill_slot(epoch, slot, k);
 }
 

@@ -10,15 +10,19 @@
 //     the wrapper field says: a Root that wraps under the wrong key, or two nodes that
 //     share a key, is caught that way;
 //   - a hash-forward (LKH+) Whole moves every held node key forward (nk-fwdky, at the
-//     first LKH+ epoch after the key's own), and gives each node split under a moved
-//     leaf a key from every held member secret (both split derivations, see spec.h);
+//     first LKH+ epoch after the key's own) obtained within kCrossEpochs of it (a
+//     forwarded key counts from when its origin was obtained, so every chain ends); and
+//     each node split under a moved leaf gets a key from the secret of the member last
+//     seen at that leaf, and from every secret obtained within kNearEpochs (both split
+//     derivations, see adversary_spec.h);
 //   - a Sealed message (Slice, Welcome, Resync) is tried with every held unicast key of
 //     the member it names, and with every unicast key and secret obtained within
-//     kSealedCrossEpochs epochs, whatever member it names; its path keys are learned;
+//     kNearEpochs epochs, whatever member it names; its path keys are learned;
 //   - net keys: nk-netky of every key held for the root at the epochs it was held at,
 //     every net key a member held, and nk-netky of every root key and every key of any
-//     kind obtained within kCrossEpochs for the newest epoch seen and the next (the
-//     epochs a live packet can be under).
+//     kind obtained within kCrossEpochs (hash-forwarded ones apart: their origin is
+//     tried) for the newest epoch seen and the next (the epochs a live packet can be
+//     under).
 // The cross-label trials are bounded by recency because the cross product of every key
 // with every message grows with the square of the run; "obtained" counts each time a
 // member brings the key again, so a key still in use stays recent.
@@ -61,7 +65,7 @@ struct NetKeyCandidate {
 class KeyPool {
  public:
   static constexpr uint64_t kCrossEpochs = 32;       // see the header comment
-  static constexpr uint64_t kSealedCrossEpochs = 4;
+  static constexpr uint64_t kNearEpochs = 4;
   static constexpr size_t kMaxLoggedEntries = 1u << 18;  // wrapped keys kept for later keys
   static constexpr size_t kMaxLoggedSealed = 1u << 14;   // sealed messages kept
 
@@ -71,6 +75,8 @@ class KeyPool {
 
   // A key the coalition holds at `epoch`.
   void add(KeyRole role, uint32_t label, uint64_t epoch, SymmetricKey key);
+  // Where a member's leaf was when it left (for the LKH+ split of that leaf).
+  void place(MemberId member, NodeId leaf) { member_leaf_[member] = leaf; }
   // A net key a member held at `epoch`.
   void add_net(uint64_t epoch, SymmetricKey net);
   // A rekey message as the server sent it (Whole "NKRW" or Sealed "NKSL"): parsed after
@@ -98,6 +104,7 @@ class KeyPool {
     uint32_t label;
     uint64_t epoch;  // the first epoch the coalition had it at (hash-forward starts here)
     uint64_t seen;   // the latest epoch a member brought it or it was derived
+    bool forwarded;  // made by nk-fwdky: not a net-key seed unless held for the root
     bool in_recent = false;
   };
   struct LoggedWhole {
@@ -105,9 +112,13 @@ class KeyPool {
     std::vector<spec::Wrapped> entries;
     std::vector<bool> opened;
   };
-  struct LoggedSplit {  // an LKH+ Whole's leaf moves: the nodes whose key a secret gives
-    uint64_t epoch;
+  struct SplitMove {  // one LKH+ leaf move: the nodes created above the moved member
+    NodeId from;
     std::vector<NodeId> nodes;
+  };
+  struct LoggedSplit {
+    uint64_t epoch;
+    std::vector<SplitMove> moves;
   };
   struct LoggedSealed {
     spec::SealedHeader header;
@@ -120,7 +131,9 @@ class KeyPool {
   };
 
   // True when the key is new, or known but now seen at a later epoch (both are queued).
-  bool learn(KeyRole role, uint32_t label, uint64_t epoch, SymmetricKey key);
+  // `seen` defaults to `epoch`; a hash-forwarded key keeps its origin's.
+  bool learn(KeyRole role, uint32_t label, uint64_t epoch, SymmetricKey key, uint64_t seen = 0,
+             bool forwarded = false);
   uint64_t fingerprint(const SymmetricKey& k) const;
   bool recent(const Held& h, uint64_t epoch, uint64_t window) const { return h.seen + window >= epoch; }
   void log_whole(std::span<const uint8_t> bytes);
@@ -149,6 +162,7 @@ class KeyPool {
   std::unordered_map<uint32_t, std::vector<uint32_t>> unicast_keys_;  // member -> its unicast keys
   std::vector<uint32_t> root_keys_;
   std::vector<uint32_t> secrets_;
+  std::unordered_map<MemberId, NodeId> member_leaf_;
   std::vector<uint32_t> recent_;       // seen within kCrossEpochs of the newest epoch
   std::vector<uint32_t> pending_;      // learned or seen again, not processed yet
   std::vector<uint32_t> unforwarded_;  // node keys not yet hash-forwarded
