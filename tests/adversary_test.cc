@@ -298,5 +298,47 @@ TEST(Adversary, OpensSealedMessagesWithHeldUnicastKeysWhateverTheMemberField) {
   EXPECT_EQ(adv2.decryptions(), 1u);
 }
 
+// Every member of a 20-member tree, one at a time, leaves with everything it held: the
+// Full rekey that removes it gives it nothing (negative control over many shapes).
+TEST(Adversary, NoRemovedMemberOfAFullRekeyTreeReadsTheNextEpoch) {
+  for (MemberId leaver = 1; leaver <= 20; ++leaver) {
+    TreeWorld w(2);
+    std::vector<MemberId> all;
+    for (MemberId m = 1; m <= 20; ++m) all.push_back(m);
+    w.commit(all);
+    Adversary adv(kGroup, AeadSuite::kChaCha20Poly1305);
+    adv.absorb(w.loot(leaver));
+    const RekeyPlan plan = w.commit({21, 22}, {leaver});
+    adv.observe(Channel::kRekey, w.whole(plan));
+    adv.removed(leaver, plan.epoch);
+    adv.observe(Channel::kState, root_packet(kGroup, plan.epoch, w.tree.net_key()));
+    EXPECT_GT(adv.attempts(), 0u);
+    EXPECT_EQ(adv.decryptions(), 0u) << "member " << leaver;
+  }
+}
+
+// The same under the hash-forward join policy, where the first batch builds the tree by
+// splitting leaves. Regression test for the LKH+ split-key bug (every node split above
+// one member in one batch got KDF(secret, "nk-split", epoch), the same key, so a member
+// that held one of them unwraps what the next Full rekey wraps under another). It fails
+// on the runtime that derives split keys without the node id; enable it with the fix
+// (extract(secret, "nk-split", le64(epoch) || le32(node))).
+TEST(Adversary, DISABLED_NoRemovedMemberOfAHashForwardTreeReadsTheNextEpoch) {
+  for (MemberId leaver = 1; leaver <= 20; ++leaver) {
+    TreeWorld w(2, /*hash_forward=*/true);
+    std::vector<MemberId> all;
+    for (MemberId m = 1; m <= 20; ++m) all.push_back(m);
+    w.commit(all);
+    Adversary adv(kGroup, AeadSuite::kChaCha20Poly1305);
+    adv.absorb(w.loot(leaver));
+    const RekeyPlan plan = w.commit({21, 22}, {leaver});
+    adv.observe(Channel::kRekey, w.whole(plan));
+    adv.removed(leaver, plan.epoch);
+    adv.observe(Channel::kState, root_packet(kGroup, plan.epoch, w.tree.net_key()));
+    EXPECT_GT(adv.attempts(), 0u);
+    EXPECT_EQ(adv.decryptions(), 0u) << "member " << leaver;
+  }
+}
+
 }  // namespace
 }  // namespace netkey::demo
