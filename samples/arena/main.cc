@@ -50,13 +50,16 @@ struct Options {
   int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
   std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
   bool faults = false;         // bots reach the server through a lossy proxy, with a partition
+  bool hash_forward = false;   // charter join policy: LKH+ hash-forward for join-only batches
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
-               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
+               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n"
+               "       [--join-policy rekey|hash-forward]\n"
+               "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P]\n"
+               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P]\n",
                msg);
   std::exit(2);
 }
@@ -87,6 +90,11 @@ Options parse(int argc, char** argv) {
     else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
     else if (a == "--rekey") o.rekey = next();
     else if (a == "--faults") o.faults = true;
+    else if (a == "--join-policy") {
+      const std::string p = next();
+      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
+      o.hash_forward = p == "hash-forward";
+    }
     else usage(("unknown flag " + a).c_str());
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
@@ -167,7 +175,7 @@ int main(int argc, char** argv) {
   Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
   // The elected Root and List Controller of the demo charter.
   ids.get("root", Role::kRoot, 9);
-  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false, o.hash_forward);
   const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
   const bool run_server = o.connect.empty();
   const bool run_bots = o.listen < 0;

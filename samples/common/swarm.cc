@@ -22,7 +22,7 @@ void tally(const Participant& p, SwarmStats& into) {
 }
 }  // namespace
 
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts) {
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward) {
   CharterFields f = Identities::default_fields(kDemoSession, kDemoBaseUnix, kDemoValidSeconds);
   f.degree = degree;
   f.batch_window_ms = 50;
@@ -30,6 +30,7 @@ std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_b
   f.member_cap = 4000;
   f.classification = 1;
   f.signed_broadcasts = signed_broadcasts;
+  f.hash_forward_joins = hash_forward;
   std::vector<std::string> acl;
   for (size_t i = 1; i <= kDemoSubjects; ++i) acl.push_back(bot_subject(i));
   return ids.charter(f, acl);

@@ -112,8 +112,9 @@ inline constexpr uint64_t kDemoValidSeconds = 100ull * 365 * 86400;
 inline constexpr uint64_t kDemoSession = 0xa7e7a;
 inline constexpr size_t kDemoSubjects = 10000;
 std::string bot_subject(size_t i);
-// The arena's charter (degree, batch window, broadcast auth) over bot1..bot10000.
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts);
+// The arena's charter (degree, batch window, broadcast auth, join policy: LKH+
+// hash-forward for join-only batches when `hash_forward`) over bot1..bot10000.
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward = false);
 
 }  // namespace netkey::demo
 

@@ -32,7 +32,8 @@ namespace {
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(stderr,
                "netkey-loadbots: %s\nusage: netkey-loadbots --connect HOST:PORT [--bots N] [--seconds S] [--churn R] "
-               "[--adversaries K] [--mirror PORT] [--degree D] [--first-subject I] [--report FILE] [--check]\n",
+               "[--adversaries K] [--mirror PORT] [--degree D] [--join-policy rekey|hash-forward] [--first-subject I] "
+               "[--report FILE] [--check]\n",
                msg.c_str());
   std::exit(2);
 }
@@ -42,7 +43,7 @@ namespace {
 int main(int argc, char** argv) {
   std::string connect, report;
   double bots = 100, seconds = 30, churn = -1, adversaries = 0, mirror_port = -1, degree = 4, first = 1;
-  bool check = false;
+  bool check = false, hash_forward = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
     else if (a == "--first-subject") first = num(next());
     else if (a == "--report") report = next();
     else if (a == "--check") check = true;
+    else if (a == "--join-policy") {
+      const std::string p = next();
+      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward (as the server's)");
+      hash_forward = p == "hash-forward";
+    }
     else usage("unknown flag " + a);
   }
   if (connect.empty()) usage("--connect HOST:PORT is required");
@@ -83,7 +89,7 @@ int main(int argc, char** argv) {
 
   demo::Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
   ids.get("root", Role::kRoot, 9);
-  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false, hash_forward);
   const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
   demo::SwarmOptions so;
   so.bots = static_cast<size_t>(bots);
