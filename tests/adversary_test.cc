@@ -296,6 +296,15 @@ TEST(Adversary, OpensSealedMessagesWithHeldUnicastKeysWhateverTheMemberField) {
   adv2.observe(Channel::kRekey, relabelled);
   adv2.observe(Channel::kState, packet);
   EXPECT_EQ(adv2.decryptions(), 1u);
+
+  // A Slice (a RekeyBody with path keys) of the next batch, sent to member 2.
+  Adversary adv3(kGroup, AeadSuite::kChaCha20Poly1305);
+  adv3.absorb(unicast_only(2));
+  const RekeyPlan plan = w.commit({}, {5});
+  adv3.removed(2, plan.epoch);
+  adv3.observe(Channel::kRekey, SliceEncoder(plan).encode(w.tree, 2).value());
+  adv3.observe(Channel::kState, root_packet(kGroup, plan.epoch, w.tree.net_key()));
+  EXPECT_EQ(adv3.decryptions(), 1u);
 }
 
 // Every member of a 20-member tree, one at a time, leaves with everything it held: the
