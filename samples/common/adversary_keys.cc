@@ -159,7 +159,9 @@ void KeyPool::log_whole(std::span<const uint8_t> bytes) {
   }
   if (b.kind() == wire::RekeyKind::HashForward && b.moves() != nullptr && b.moves()->size() != 0) {
     LoggedSplit s{epoch, {}};
-    for (const wire::LeafMove* m : *b.moves()) s.moves.push_back({m->from(), split_chain(m->from(), m->to(), b.degree())});
+    for (const wire::LeafMove* m : *b.moves()) {
+      s.moves.push_back({m->from(), split_chain(m->from(), m->to(), b.degree())});
+    }
     for (size_t i = 0, n = secrets_.size(); i < n; ++i) split_with(secrets_[i], s);
     splits_.push_back(std::move(s));
     if (splits_.size() > kMaxLoggedSplits) splits_.pop_front();

@@ -105,7 +105,8 @@ void print_adversary(const Adversary& a) {
               "packets, %llu rekey trials, %.2f s busy; %llu post-removal decryptions (%llu in the grace)\n",
               a.members(), a.keys(), a.net_keys(), static_cast<unsigned long long>(a.attempts()),
               static_cast<unsigned long long>(a.packets()), static_cast<unsigned long long>(a.rekey_trials()),
-              static_cast<double>(a.busy_ns()) / 1e9, static_cast<unsigned long long>(a.decryptions()), static_cast<unsigned long long>(a.grace_decryptions()));
+              static_cast<double>(a.busy_ns()) / 1e9, static_cast<unsigned long long>(a.decryptions()),
+              static_cast<unsigned long long>(a.grace_decryptions()));
 }
 
 void report_adversary(JsonReport& r, const Adversary& a) {
