@@ -4,7 +4,9 @@
 // process, with churn (single joins and leaves, bulk waves every 10 s) and a kick by the
 // List Controller halfway through. Players move and shoot; the server broadcasts 30 Hz
 // snapshots under the net key, encrypted once for everyone. A status line each second;
-// a summary at the end (and a JSON report with --report).
+// a summary at the end (and a JSON report with --report). --check (embedded mode only)
+// exits 1 unless every bot converged, nothing was undecryptable, and the adversary
+// (removed bots keeping every key; common/adversary.h) tried keys and opened nothing.
 //
 //   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
 //   netkey-arena --listen PORT [--seconds S]        the server alone
@@ -48,13 +50,16 @@ struct Options {
   int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
   std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
   bool faults = false;         // bots reach the server through a lossy proxy, with a partition
+  bool hash_forward = false;   // charter join policy: LKH+ hash-forward for join-only batches
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT]\n"
-               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R]\n",
+               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n"
+               "       [--join-policy rekey|hash-forward]\n"
+               "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P]\n"
+               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P]\n",
                msg);
   std::exit(2);
 }
@@ -85,6 +90,11 @@ Options parse(int argc, char** argv) {
     else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
     else if (a == "--rekey") o.rekey = next();
     else if (a == "--faults") o.faults = true;
+    else if (a == "--join-policy") {
+      const std::string p = next();
+      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
+      o.hash_forward = p == "hash-forward";
+    }
     else usage(("unknown flag " + a).c_str());
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
@@ -92,6 +102,9 @@ Options parse(int argc, char** argv) {
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
   if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
   if (o.faults && (o.listen >= 0 || !o.connect.empty())) usage("--faults is for the embedded mode");
+  // Only the embedded mode has both the bots' keys and the server's traffic for the
+  // adversary; separate processes are judged by netkey-loadbots --check.
+  if (o.check && (o.listen >= 0 || !o.connect.empty())) usage("--check is for the embedded mode");
   return o;
 }
 
@@ -162,7 +175,7 @@ int main(int argc, char** argv) {
   Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
   // The elected Root and List Controller of the demo charter.
   ids.get("root", Role::kRoot, 9);
-  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false, o.hash_forward);
   const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
   const bool run_server = o.connect.empty();
   const bool run_bots = o.listen < 0;
@@ -197,8 +210,7 @@ int main(int argc, char** argv) {
     port = static_cast<uint16_t>(std::atoi(o.connect.c_str() + colon + 1));
   }
 
-  demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
-  std::map<MemberId, bool> departing;
+  demo::Adversary adversary(server ? server->root().group_id() : 0, AeadSuite::kChaCha20Poly1305);
   std::unique_ptr<demo::Mirror> mirror;
   if (o.mirror > 0) mirror = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o.mirror)));
   if (server) {
@@ -225,9 +237,8 @@ int main(int argc, char** argv) {
     so.last_subject = demo::kDemoSubjects;
     swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
     // A departing bot hands every key it holds to the adversary (it keeps them forever).
-    swarm->set_on_departure([&](MemberId id, const Participant& p) {
-      if (server) adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
-      departing[id] = true;
+    swarm->set_on_departure([&](MemberId, const Participant& p) {
+      if (server) adversary.absorb(p);
     });
   }
   std::printf("netkey-arena: %s on 127.0.0.1:%u, %zu bots, %.0f s, churn %.0f/s (joins + leaves), degree %d\n",
@@ -376,12 +387,10 @@ int main(int argc, char** argv) {
   std::printf("         rekey latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples, %llu timeouts)\n",
               percentile(lat, 50), percentile(lat, 99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
               lat.size(), static_cast<unsigned long long>(st.latency_timeouts));
-  std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu; "
-              "adversary: %zu removed bots kept their keys, %llu attempts, %llu post-removal decryptions\n",
+  std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu\n",
               static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
-              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable),
-              adversary.members(), static_cast<unsigned long long>(adversary.attempts()),
-              static_cast<unsigned long long>(adversary.violations()));
+              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable));
+    demo::print_adversary(adversary);
   }
   if (proxy) {
     std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
@@ -403,8 +412,7 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", lat);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
-    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
+    demo::report_adversary(r, adversary);
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
     r.number("server_bytes", static_cast<double>(server_bytes));
@@ -413,7 +421,9 @@ int main(int argc, char** argv) {
     if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
   }
   if (o.check) {
-    bool ok = converged && undecryptable == 0 && adversary.violations() == 0 && (!swarm || st.joins > 0) &&
+    // The adversary must have tried (0 attempts proves nothing) and opened nothing.
+    const bool adversary_ok = demo::adversary_check(adversary, "netkey-arena");
+    bool ok = converged && undecryptable == 0 && adversary_ok && (!swarm || st.joins > 0) &&
               (!proxy || (proxy->dropped() > 0 && proxy->partitioned() > 0));
     if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
     return ok ? 0 : 1;

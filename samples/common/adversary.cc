@@ -1,108 +1,131 @@
 #include "common/adversary.h"
 
-#include <algorithm>
-#include <cstring>
+#include <sodium.h>
 
-#include "netkey/aead.h"
-#include "netkey/kdf.h"
-#include "netkey/rekey_codec.h"
-#include "netkey/wire/rekey_generated.h"
-#include "src/keytree/wrap.h"
-#include "src/wire/verify.h"
+#include <algorithm>
+#include <chrono>
+
+#include "netkey/member_keys.h"
+#include "netkey/traffic.h"
 
 namespace netkey::demo {
+namespace {
 
-Adversary::Adversary(uint64_t group_id, AeadSuite suite) : group_id_(group_id), suite_(suite) {}
-
-void Adversary::learn_net(uint64_t epoch, SymmetricKey key) {
-  auto& v = net_keys_[epoch];
-  for (const auto& k : v) {
-    if (k == key) return;
+// Adds the wall time of a scope to a counter.
+class BusyTimer {
+ public:
+  explicit BusyTimer(uint64_t& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~BusyTimer() {
+    total_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count());
   }
-  v.push_back(std::move(key));
+  BusyTimer(const BusyTimer&) = delete;
+  BusyTimer& operator=(const BusyTimer&) = delete;
+
+ private:
+  uint64_t& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+Loot Loot::of(const Participant& p) {
+  Loot l;
+  l.member = p.member_id();
+  const MemberKeys* mk = p.member_keys_for_testing();
+  if (mk == nullptr) return l;
+  l.epoch = mk->epoch();
+  l.secret = mk->member_secret_for_testing().clone();
+  l.leaf_key = mk->leaf_key().clone();
+  l.unicast_key = mk->unicast_key_for_testing().clone();
+  if (!mk->in_group()) return l;
+  l.leaf = mk->leaf();
+  l.net_key = mk->net_key().clone();
+  for (const auto& [node, key] : mk->held_keys()) l.path.emplace_back(node, key->clone());
+  return l;
 }
 
-void Adversary::absorb(MemberId member, const std::vector<std::pair<NodeId, const SymmetricKey*>>& path,
-                       uint64_t epoch, const SymmetricKey& net_key) {
-  Escrow e{{}, epoch, net_key.clone()};
-  for (const auto& [node, key] : path) e.path.emplace_back(node, key->clone());
-  escrow_.insert_or_assign(member, std::move(e));
+Adversary::Adversary(uint64_t group_id, AeadSuite suite) : group_id_(group_id), suite_(suite), pool_(group_id) {}
+
+void Adversary::absorb(Loot loot) {
+  BusyTimer timer(busy_ns_);
+  auto late = unclaimed_.find(loot.member);
+  if (late != unclaimed_.end() && loot.epoch > 0 && loot.epoch < late->second) {
+    const uint64_t epoch = late->second;
+    unclaimed_.erase(late);
+    join(loot, epoch);
+    return;
+  }
+  const MemberId m = loot.member;
+  escrow_.insert_or_assign(m, std::move(loot));
 }
 
 void Adversary::removed(MemberId member, uint64_t epoch) {
+  BusyTimer timer(busy_ns_);
   auto it = escrow_.find(member);
-  if (it == escrow_.end()) return;
-  for (auto& [node, key] : it->second.path) node_keys_[node].push_back(std::move(key));
-  learn_net(it->second.epoch, std::move(it->second.net));
+  if (it == escrow_.end()) {
+    if (unclaimed_.size() >= kMaxUnclaimed) {  // forget the oldest removal
+      unclaimed_.erase(std::min_element(unclaimed_.begin(), unclaimed_.end(),
+                                        [](const auto& x, const auto& y) { return x.second < y.second; }));
+    }
+    unclaimed_.insert_or_assign(member, epoch);
+    return;
+  }
+  join(it->second, epoch);
   escrow_.erase(it);
+}
+
+void Adversary::join(Loot& l, uint64_t removal_epoch) {
+  const MemberId member = l.member;
+  if (l.leaf != kUnplaced) pool_.place(member, l.leaf);
+  if (l.secret) pool_.add(KeyRole::kSecret, member, l.epoch, std::move(*l.secret));
+  if (l.unicast_key) pool_.add(KeyRole::kUnicast, member, l.epoch, std::move(*l.unicast_key));
+  if (l.leaf_key) pool_.add(KeyRole::kNode, l.leaf, l.epoch, std::move(*l.leaf_key));
+  for (auto& [node, key] : l.path) pool_.add(KeyRole::kNode, node, l.epoch, std::move(key));
+  if (l.net_key) pool_.add_net(l.epoch, std::move(*l.net_key));
   ++active_;
-  threshold_ = threshold_ == UINT64_MAX ? epoch : std::max(threshold_, epoch);
+  threshold_ = std::max(threshold_, removal_epoch);
+  pool_.close();  // what it can reach now, from every rekey logged so far
 }
 
 void Adversary::observe(Channel channel, std::span<const uint8_t> bytes) {
-  if (active_ == 0) return;
+  BusyTimer timer(busy_ns_);
   if (channel == Channel::kRekey) {
-    // Whole rekeys: unwrap whatever it can with the node keys it holds.
-    if (bytes.size() < 8 || std::memcmp(bytes.data() + 4, "NKRW", 4) != 0) return;
-    std::vector<uint8_t> copy(bytes.begin(), bytes.end());
-    auto whole = wire::verify_flatbuffer<wire::RekeyWhole>(copy, "NKRW", {kMaxWholeBytes, 4, 8}, "rekey");
-    if (!whole || !(*whole)->body()) return;
-    std::vector<uint8_t> body((*whole)->body()->begin(), (*whole)->body()->end());
-    auto b = wire::verify_flatbuffer<wire::RekeyBody>(body, nullptr, {kMaxWholeBytes, 4, 8}, "body");
-    if (!b || !(*b)->entries()) return;
-    const uint64_t epoch = (*b)->epoch();
-    bool learned = true;
-    while (learned) {  // entries deepest first, but loop until nothing new appears
-      learned = false;
-      for (const wire::WrappedKey* e : *(*b)->entries()) {
-        auto held = node_keys_.find(e->wrapper());
-        if (held == node_keys_.end()) continue;
-        WrappedKey w{e->node(), e->wrapper(), {}};
-        std::memcpy(w.ciphertext.data(), e->ciphertext()->data(), kWrappedKeySize);
-        for (size_t i = 0; i < held->second.size(); ++i) {
-          ++attempts_;
-          auto k = netkey::detail::unwrap_key(w, held->second[i], group_id_, epoch);
-          if (!k) continue;
-          auto& dst = node_keys_[e->node()];
-          bool known = false;
-          for (const auto& x : dst) known = known || x == *k;
-          if (known) continue;
-          if (e->node() == kRootNode) learn_net(epoch, net_key_from_root(*k, epoch));
-          dst.push_back(std::move(k).value());
-          learned = true;
-          break;
-        }
-      }
-    }
+    // Logged even before any removal: a member removed later was entitled to it.
+    pool_.log_rekey(bytes);
     return;
   }
-  if (channel != Channel::kState && channel != Channel::kMember) return;
+  if (active_ == 0 || (channel != Channel::kState && channel != Channel::kMember)) return;
+  try_packet(bytes);
+}
+
+void Adversary::try_packet(std::span<const uint8_t> bytes) {
   if (bytes.size() < kTrafficOverhead) return;
+  ++packets_;
+  const uint8_t type = bytes[0] & 0x0f;
   const uint8_t epoch_byte = bytes[1];
   const SenderId sender = static_cast<SenderId>(bytes[2] | bytes[3] << 8);
-  uint32_t seq = 0;
-  for (int i = 3; i >= 0; --i) seq = seq << 8 | bytes[static_cast<size_t>(4 + i)];
-  const size_t sealed = (bytes[0] & 0x0f) == 3 ? bytes.size() - kTrafficSignatureSize : bytes.size();
-  if (sealed < kTrafficOverhead) return;
-  static thread_local std::vector<uint8_t> out;
-  out.resize(sealed - kTrafficOverhead);
-  uint8_t ad[16];
-  std::memcpy(ad, bytes.data(), 8);
-  for (int i = 0; i < 8; ++i) ad[8 + i] = static_cast<uint8_t>(group_id_ >> (8 * i));
-  auto aead = Aead::create(suite_);
-  if (!aead) return;
-  const Nonce nonce = Nonce::from_counter(aead->nonce_size(), 0x66617274, seq);
-  for (const auto& [epoch, keys] : net_keys_) {
-    if (static_cast<uint8_t>(epoch) != epoch_byte) continue;
-    for (const auto& net : keys) {
-      ++attempts_;
-      SymmetricKey k = kdf_derive(net, kdf_ctx::kTraffic, sender);
-      if (aead->open(k, nonce, ad, bytes.subspan(8, sealed - 8), out)) {
-        ++decryptions_;
-        if (epoch >= threshold_) ++violations_;
-        return;
-      }
+  bool opened = false;
+  uint64_t key_epoch = 0;
+  pool_.for_each_net([&](const NetKeyCandidate& c) {
+    if (opened) return;
+    ++attempts_;
+    if (sender == kRootSender) {
+      opened = spec::open_traffic(suite_, pool_.group_id(), bytes, c.root_sender, scratch_);
+    } else {
+      const SymmetricKey k = spec::traffic_key(c.key, sender);
+      opened = spec::open_traffic(suite_, pool_.group_id(), bytes, k, scratch_);
     }
+    if (opened) key_epoch = c.epoch;
+  });
+  if (!opened) return;
+  sodium_memzero(scratch_.data(), scratch_.size());
+  const bool root_packet = type != static_cast<uint8_t>(PacketType::kMemberData);
+  const bool relabelled = static_cast<uint8_t>(key_epoch) != epoch_byte;
+  if (root_packet || relabelled || key_epoch >= threshold_) {
+    ++decryptions_;
+  } else {
+    ++grace_decryptions_;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -96,6 +97,41 @@ bool Mirror::receive(std::vector<uint8_t>& out) {
   const int n = enet_socket_receive(socket_, &from, &b, 1);
   if (n <= 0) return false;
   out.resize(static_cast<size_t>(n));
+  return true;
+}
+
+void print_adversary(const Adversary& a) {
+  std::printf("         adversary: %zu removed bots kept their keys (%zu keys, %zu net keys); %llu attempts on %llu "
+              "packets, %llu rekey trials, %.2f s busy; %llu post-removal decryptions (%llu in the grace)\n",
+              a.members(), a.keys(), a.net_keys(), static_cast<unsigned long long>(a.attempts()),
+              static_cast<unsigned long long>(a.packets()), static_cast<unsigned long long>(a.rekey_trials()),
+              static_cast<double>(a.busy_ns()) / 1e9, static_cast<unsigned long long>(a.decryptions()),
+              static_cast<unsigned long long>(a.grace_decryptions()));
+}
+
+void report_adversary(JsonReport& r, const Adversary& a) {
+  r.number("adversary_decryptions", static_cast<double>(a.decryptions()));
+  r.number("adversary_attempts", static_cast<double>(a.attempts()));
+  r.number("adversaries", static_cast<double>(a.members()));
+  r.number("adversary_packets", static_cast<double>(a.packets()));
+  r.number("adversary_rekey_trials", static_cast<double>(a.rekey_trials()));
+  r.number("adversary_keys", static_cast<double>(a.keys()));
+  r.number("adversary_net_keys", static_cast<double>(a.net_keys()));
+  r.number("adversary_grace_decryptions", static_cast<double>(a.grace_decryptions()));
+  r.number("adversary_busy_s", static_cast<double>(a.busy_ns()) / 1e9);
+}
+
+bool adversary_check(const Adversary& a, const char* tool) {
+  if (a.decryptions() != 0) {
+    std::fprintf(stderr, "%s: the adversary opened %llu packets after its removal\n", tool,
+                 static_cast<unsigned long long>(a.decryptions()));
+    return false;
+  }
+  if (a.attempts() == 0) {
+    std::fprintf(stderr, "%s: the adversary made no attempt (%zu removed bots), so it proved nothing\n", tool,
+                 a.members());
+    return false;
+  }
   return true;
 }
 

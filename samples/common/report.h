@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/adversary.h"
 #include "netkey/group.h"
 
 namespace netkey::demo {
@@ -31,6 +32,16 @@ class JsonReport {
  private:
   std::vector<std::pair<std::string, std::string>> fields_;
 };
+
+// The adversary's counts: one summary line on stdout, and the report fields
+// adversary_decryptions (must be 0), adversary_attempts (must be > 0), adversaries,
+// adversary_packets, adversary_rekey_trials, adversary_keys, adversary_net_keys,
+// adversary_grace_decryptions and adversary_busy_s (its wall time).
+void print_adversary(const Adversary& a);
+void report_adversary(JsonReport& r, const Adversary& a);
+// The --check verdict on the adversary: false (with the reason on stderr, after `tool`)
+// when it opened anything it must not, or made no attempt (then it proved nothing).
+bool adversary_check(const Adversary& a, const char* tool);
 
 // Mirror datagrams: byte 0 is the channel (0..3) followed by the payload, or 0x10
 // followed by le32(member) || le64(epoch) for a removal.

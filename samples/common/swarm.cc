@@ -22,7 +22,7 @@ void tally(const Participant& p, SwarmStats& into) {
 }
 }  // namespace
 
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts) {
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward) {
   CharterFields f = Identities::default_fields(kDemoSession, kDemoBaseUnix, kDemoValidSeconds);
   f.degree = degree;
   f.batch_window_ms = 50;
@@ -30,6 +30,7 @@ std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_b
   f.member_cap = 4000;
   f.classification = 1;
   f.signed_broadcasts = signed_broadcasts;
+  f.hash_forward_joins = hash_forward;
   std::vector<std::string> acl;
   for (size_t i = 1; i <= kDemoSubjects; ++i) acl.push_back(bot_subject(i));
   return ids.charter(f, acl);
@@ -65,10 +66,17 @@ void Swarm::add_bot(uint64_t now) {
   ++stats_.joins;
 }
 
+void Swarm::hand_over(Bot& b) {
+  if (b.handed_over || !on_departure_) return;
+  const Participant& p = b.host->participant();
+  if (p.member_id() == 0) return;  // no handshake: it holds no group key
+  b.handed_over = true;
+  on_departure_(p.member_id(), p);
+}
+
 void Swarm::remove_bot(size_t i, bool goodbye) {
   Bot& b = bots_[i];
-  Participant& p = b.host->participant();
-  if (on_departure_ && p.has_net_key()) on_departure_(p.member_id(), p);
+  hand_over(b);
   pending_.push_back({last_tick_, max_epoch()});
   if (goodbye) {
     b.host->leave();
@@ -83,6 +91,7 @@ void Swarm::collect(Bot& b) {
   while (auto e = b.host->poll_event()) {
     if (e->kind == ParticipantEvent::Kind::kMessage) ++stats_.messages;
     if (e->kind == ParticipantEvent::Kind::kRefused) {
+      hand_over(b);
       if (e->reason == RefusalReason::kRemoved) {
         ++stats_.kicks_seen;
         b.gone = true;
@@ -117,6 +126,7 @@ void Swarm::tick(uint64_t now) {
     if (b.host->connected()) {
       b.was_connected = true;
     } else if (b.was_connected && !b.gone) {
+      hand_over(b);
       b.gone = true;  // the server removed it after a timeout (or it lost the server)
       ++stats_.dropped_connections;
       continue;
@@ -240,7 +250,7 @@ std::optional<std::string> Swarm::random_member_subject() {
   }
   if (members.empty()) return std::nullopt;
   Bot& b = bots_[members[rng_.uniform(members.size())]];
-  if (on_departure_) on_departure_(b.host->participant().member_id(), b.host->participant());
+  hand_over(b);
   return b.subject;
 }
 

@@ -41,7 +41,8 @@ struct SwarmStats {
 
 class Swarm {
  public:
-  // Called when a bot is about to go (leave, vanish or removal), with everything it holds.
+  // Called once per bot when it goes (leave, vanish, kick, lost connection, refusal
+  // after its handshake), with everything it holds: the adversary's loot.
   using OnDeparture = std::function<void(MemberId, const Participant&)>;
 
   Swarm(SwarmOptions opts, const Identities* ids, std::vector<uint8_t> charter, Ed25519PublicKey ca, uint64_t unix_zero);
@@ -72,6 +73,7 @@ class Swarm {
     bool was_connected = false;
     uint64_t next_input = 0;
     uint64_t removed_at_epoch_request = 0;
+    bool handed_over = false;  // on_departure_ was called
   };
   struct PendingLeave {
     uint64_t at_ns;
@@ -80,6 +82,7 @@ class Swarm {
   void add_bot(uint64_t now);
   void remove_bot(size_t i, bool goodbye);
   void collect(Bot& b);
+  void hand_over(Bot& b);
 
   SwarmOptions opts_;
   const Identities* ids_;
@@ -109,8 +112,9 @@ inline constexpr uint64_t kDemoValidSeconds = 100ull * 365 * 86400;
 inline constexpr uint64_t kDemoSession = 0xa7e7a;
 inline constexpr size_t kDemoSubjects = 10000;
 std::string bot_subject(size_t i);
-// The arena's charter (degree, batch window, broadcast auth) over bot1..bot10000.
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts);
+// The arena's charter (degree, batch window, broadcast auth, join policy: LKH+
+// hash-forward for join-only batches when `hash_forward`) over bot1..bot10000.
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward = false);
 
 }  // namespace netkey::demo
 

@@ -8,9 +8,11 @@
 // Measures: the time from a leave being requested until every remaining bot decrypts
 // under a later epoch (p50, p99, max); undecryptable packets by reason; bytes per bot per
 // second of rekeys and of state. Adversary bots: the first K departing bots keep every
-// key they held and try every packet the server sends afterwards (seen through the
-// server's test-only --mirror); adversary_decryptions counts their successes and must
-// be 0. Exit status 1 with --check when it is not, or when bots did not converge.
+// key they held (secret, leaf, unicast, path, net key), derive what they can from every
+// rekey the server sends, and try every key on every packet it sends after their
+// removal (seen through the server's test-only --mirror; common/adversary.h).
+// adversary_decryptions counts their successes and must be 0; adversary_attempts must
+// be > 0. Exit status 1 with --check when either fails, or when bots did not converge.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -30,7 +32,8 @@ namespace {
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(stderr,
                "netkey-loadbots: %s\nusage: netkey-loadbots --connect HOST:PORT [--bots N] [--seconds S] [--churn R] "
-               "[--adversaries K] [--mirror PORT] [--degree D] [--first-subject I] [--report FILE] [--check]\n",
+               "[--adversaries K] [--mirror PORT] [--degree D] [--join-policy rekey|hash-forward] [--first-subject I] "
+               "[--report FILE] [--check]\n",
                msg.c_str());
   std::exit(2);
 }
@@ -40,7 +43,7 @@ namespace {
 int main(int argc, char** argv) {
   std::string connect, report;
   double bots = 100, seconds = 30, churn = -1, adversaries = 0, mirror_port = -1, degree = 4, first = 1;
-  bool check = false;
+  bool check = false, hash_forward = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -63,6 +66,11 @@ int main(int argc, char** argv) {
     else if (a == "--first-subject") first = num(next());
     else if (a == "--report") report = next();
     else if (a == "--check") check = true;
+    else if (a == "--join-policy") {
+      const std::string p = next();
+      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward (as the server's)");
+      hash_forward = p == "hash-forward";
+    }
     else usage("unknown flag " + a);
   }
   if (connect.empty()) usage("--connect HOST:PORT is required");
@@ -70,6 +78,9 @@ int main(int argc, char** argv) {
   if (colon == std::string::npos) usage("--connect wants HOST:PORT");
   if (bots < 1 || bots > 3000) usage("--bots must be 1..3000");
   if (churn < 0) churn = bots / 5;  // 10 % join and 10 % leave per second
+  if (check && adversaries < 1) {
+    usage("--check needs --adversaries K (K >= 1) and --mirror PORT: a check without an adversary proves nothing");
+  }
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
@@ -78,7 +89,7 @@ int main(int argc, char** argv) {
 
   demo::Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
   ids.get("root", Role::kRoot, 9);
-  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false);
+  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false, hash_forward);
   const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
   demo::SwarmOptions so;
   so.bots = static_cast<size_t>(bots);
@@ -89,12 +100,12 @@ int main(int argc, char** argv) {
   so.seed = 0x10adb075;
   demo::Swarm swarm(so, &ids, charter, ids.ca().public_key(), unix_zero);
 
-  demo::Adversary adversary(demo::kDemoSession, AeadSuite::kChaCha20Poly1305);
+  demo::Adversary adversary(0, AeadSuite::kChaCha20Poly1305);  // learns the group id from the rekeys
   size_t recruited = 0;
-  swarm.set_on_departure([&](MemberId id, const Participant& p) {
+  swarm.set_on_departure([&](MemberId, const Participant& p) {
     if (recruited < static_cast<size_t>(adversaries)) {
       ++recruited;
-      adversary.absorb(id, p.held_keys(), p.epoch(), p.net_key());
+      adversary.absorb(p);
     }
   });
   std::unique_ptr<demo::Mirror> mirror;
@@ -150,14 +161,13 @@ int main(int argc, char** argv) {
   for (const auto& [r, n] : st.undecryptable) undecryptable += n;
   const double bot_s = std::max(1.0, st.bot_seconds);
   std::printf("summary: %s at epoch %llu; %llu joins, %llu leaves; leave->rekey p50 %.1f ms, p99 %.1f ms; "
-              "undecryptable %llu; rekeys %.0f B/s and state %.0f B/s per bot; adversary: %zu bots, %llu "
-              "attempts, %llu post-removal decryptions\n",
+              "undecryptable %llu; rekeys %.0f B/s and state %.0f B/s per bot\n",
               converged ? "converged" : "NOT CONVERGED", static_cast<unsigned long long>(swarm.max_epoch()),
               static_cast<unsigned long long>(st.joins), static_cast<unsigned long long>(st.leaves),
               demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99),
               static_cast<unsigned long long>(undecryptable), static_cast<double>(st.rekey_bytes) / bot_s,
-              static_cast<double>(st.state_bytes) / bot_s, adversary.members(),
-              static_cast<unsigned long long>(adversary.attempts()), static_cast<unsigned long long>(adversary.violations()));
+              static_cast<double>(st.state_bytes) / bot_s);
+  demo::print_adversary(adversary);
   std::printf("         one pass over every bot: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", demo::percentile(tick_ms, 50),
               demo::percentile(tick_ms, 99), tick_ms.empty() ? 0.0 : *std::max_element(tick_ms.begin(), tick_ms.end()));
   if (!report.empty()) {
@@ -169,16 +179,14 @@ int main(int argc, char** argv) {
     r.latency("rekey_latency_ms", st.leave_latency_ms);
     r.counts("undecryptable", st.undecryptable);
     r.counts("transitions", st.transitions);
-    r.number("adversary_decryptions", static_cast<double>(adversary.violations()));
-    r.number("adversary_attempts", static_cast<double>(adversary.attempts()));
-    r.number("adversaries", static_cast<double>(adversary.members()));
+    demo::report_adversary(r, adversary);
     r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
     r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
     r.latency("bot_pass_ms", tick_ms);
     r.boolean("converged", converged);
     if (!r.write(report)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", report.c_str());
   }
-  if (check && (!converged || undecryptable != 0 || adversary.violations() != 0)) {
+  if (check && (!converged || undecryptable != 0 || !demo::adversary_check(adversary, "netkey-loadbots"))) {
     std::fprintf(stderr, "netkey-loadbots: --check failed\n");
     return 1;
   }

@@ -63,6 +63,7 @@ void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes)
 
 void SimGroup::pump_root() {
   while (auto t = root_->poll_transmit()) {
+    if (root_tap_ && !t->bytes->empty()) root_tap_(t->channel, *t->bytes);
     if (t->to == Transmit::To::kAddress) {
       const uint32_t node = node_of(t->address);
       if (!t->bytes->empty() && !crashed_.count(node)) net_.send(0, node, t->channel, false, t->bytes, now_);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <queue>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,9 @@ class SimGroup {
   // After calling the Root or a participant directly (broadcast, send, leave), push
   // what it queued onto the network.
   void pump_root_transmits() { pump_root(); }
+  // Sees every message the Root sends, once per Transmit (a broadcast once, not per
+  // member), as the ENet server's tap does: for oracles that watch the wire.
+  void set_root_tap(std::function<void(Channel, std::span<const uint8_t>)> tap) { root_tap_ = std::move(tap); }
   void pump_node_transmits(uint32_t node) { pump(node); }
 
   void run_until(uint64_t t);
@@ -105,6 +109,7 @@ class SimGroup {
   std::priority_queue<std::pair<uint64_t, uint32_t>, std::vector<std::pair<uint64_t, uint32_t>>, std::greater<>> timers_;
   std::multimap<uint64_t, std::function<void()>> actions_;
   std::vector<RootEvent> root_events_;
+  std::function<void(Channel, std::span<const uint8_t>)> root_tap_;
   uint32_t next_node_ = 1;
   uint64_t now_ = 0;
 };

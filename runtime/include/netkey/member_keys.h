@@ -50,6 +50,10 @@ class MemberKeys {
   // Every node key held now, leaf's parent first, root last (tests, key closure).
   std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
   const SymmetricKey& leaf_key() const { return derived_.leaf; }
+  // Tests only (the demo adversary takes everything a departing member holds): the
+  // handshake's member secret and the unicast key derived from it.
+  const SymmetricKey& member_secret_for_testing() const { return secret_; }
+  const SymmetricKey& unicast_key_for_testing() const { return derived_.unicast; }
 
  private:
   struct Path {

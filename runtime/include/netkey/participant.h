@@ -30,6 +30,8 @@
 
 namespace netkey {
 
+class MemberKeys;
+
 struct ParticipantConfig {
   std::vector<uint8_t> charter;      // the match's charter, from the lobby
   Ed25519PublicKey ca_public_key;
@@ -131,6 +133,9 @@ class Participant {
   const DropCounters& traffic_drops() const;
   // Every key this participant holds now: its path (tests: the adversary's loot).
   std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
+  // Tests only: the key state itself (member secret, leaf and unicast keys, path), for
+  // the demo adversary's loot. nullptr before the HandshakeResponse.
+  const MemberKeys* member_keys_for_testing() const;
 
  private:
   struct Impl;

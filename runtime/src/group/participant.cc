@@ -418,5 +418,6 @@ std::vector<std::pair<NodeId, const SymmetricKey*>> Participant::held_keys() con
   if (!impl_->keys) return {};
   return impl_->keys->held_keys();
 }
+const MemberKeys* Participant::member_keys_for_testing() const { return impl_->keys.get(); }
 
 }  // namespace netkey
