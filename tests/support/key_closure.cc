@@ -42,7 +42,7 @@ std::set<uint64_t> KeyClosure::derivable_epochs(
   // Split-node keys from every secret, for every LKH+ split in the log.
   for (const SimBatch& b : batches_) {
     for (NodeId p : b.split_nodes) {
-      for (const auto& s : secrets_) learn(p, bytes_of(split_node_key(key_of(s), b.plan.epoch)), b.plan.epoch);
+      for (const auto& s : secrets_) learn(p, bytes_of(split_node_key(key_of(s), b.plan.epoch, p)), b.plan.epoch);
     }
   }
   while (!work_.empty()) {
