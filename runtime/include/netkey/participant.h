@@ -47,7 +47,7 @@ struct ParticipantEvent {
     kRekeyed,           // `epoch`
     kMessage,           // `sender`, `payload` (type: Root broadcast or member data)
     kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up
-    kResyncRequested,   // an epoch gap was found at `epoch`
+    kResyncRequested,   // at `epoch`: an epoch gap, or a rekey we could not apply (unknown_key)
   };
   explicit ParticipantEvent(Kind k) : kind(k) {}
   Kind kind;
