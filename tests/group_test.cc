@@ -2,7 +2,10 @@
 // List Controller, leaving, reconnecting, resync.
 #include <gtest/gtest.h>
 
+#include "netkey/rekey_codec.h"
+#include "netkey/x25519.h"
 #include "sim/sim_group.h"
+#include "src/group/messages.h"
 
 namespace netkey::testing {
 namespace {
@@ -270,6 +273,105 @@ TEST(Group, ResyncRecoversAMemberThatMissedThreeEpochs) {
   EXPECT_GE(g.root().stats().resyncs_sent, 1u);
   EXPECT_EQ(g.participant(a).epoch(), g.root().epoch());
   EXPECT_TRUE(g.participant(a).net_key() == g.root().net_key());
+}
+
+// Regression for security finding 1, end to end. Under a hash-forward charter of degree
+// 2, a batch of three joiners into a group of two splits the first member's leaf twice
+// (1 -> 3 -> 7). That member must follow the batch itself: before the fix it could not
+// derive the lower split node, got unknown_key, and read nothing in that epoch.
+TEST(Group, AMemberSplitTwiceInOneHashForwardBatchKeepsTheRootsNetKey) {
+  SimGroupOptions o = small();
+  o.charter.degree = 2;
+  o.charter.hash_forward_joins = true;
+  SimGroup g(std::move(o));
+  const uint32_t a = g.add_subject(1);
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  const uint32_t b = g.add_subject(2);
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  ASSERT_EQ(g.participant(a).held_keys().front().first, 0u);  // a sits at leaf 1 or 2
+  const uint64_t before = g.root().epoch();
+  for (size_t i = 3; i <= 5; ++i) g.add_subject(i);
+  ASSERT_TRUE(g.run_until_quiet(5 * kSec));
+  ASSERT_EQ(g.root().epoch(), before + 1) << "the three joiners must share one batch";
+  // One of the first two was split twice: its path now has three nodes below the root.
+  size_t deepest = std::max(g.participant(a).held_keys().size(), g.participant(b).held_keys().size());
+  EXPECT_EQ(deepest, 3u);
+  EXPECT_EQ(g.disagreeing(), 0u);
+  for (uint32_t n : {a, b}) {
+    EXPECT_EQ(g.participant(n).epoch(), g.root().epoch()) << n;
+    EXPECT_EQ(g.counters(n).resyncs, 0u) << n << " should not need a Resync";
+    EXPECT_EQ(g.participant(n).stats().rekeys_rejected, 0u) << n;
+  }
+}
+
+// A rekey that a member still in the group cannot apply (unknown_key: it lacks a key the
+// rekey assumes, as finding 1 left a member split twice) must not leave it without the
+// net key until some later batch: the participant asks for a Resync, which the Root
+// answers for members only. Here the member misses the real rekey (a partition) and then
+// receives a Root-signed HashForward rekey for that epoch whose LeafMove puts it under
+// nodes it holds no key for.
+TEST(Group, UnknownKeyOnARekeyThatDoesNotRemoveUsAsksForAResync) {
+  SimGroup g(small());
+  const uint32_t a = g.add_subject(1);
+  for (size_t i = 2; i <= 4; ++i) g.add_subject(i);
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  const uint64_t e = g.root().epoch();
+  const NodeId parent = g.participant(a).held_keys().front().first;
+  g.net().block(a);
+  g.add_subject(5);  // a real batch: epoch e + 1, which `a` does not hear
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  ASSERT_EQ(g.root().epoch(), e + 1);
+  g.net().unblock(a);
+  ASSERT_EQ(g.participant(a).epoch(), e);
+
+  RekeyPlan plan;
+  plan.group_id = g.root().charter().session_id;
+  plan.epoch = e + 1;
+  plan.kind = RekeyKind::kHashForward;
+  plan.degree = g.root().charter().degree;
+  // Whichever child of `parent` is a's leaf, move it below the next sibling (not below
+  // its own leaf, so not into split nodes it could derive).
+  const unsigned d = plan.degree;
+  for (unsigned k = 0; k < d; ++k) {
+    const NodeId sibling = parent * d + 1 + (k + 1) % d;
+    plan.moves.push_back({parent * d + 1 + k, sibling * d + 1});
+  }
+  SigningKey root_key = SigningKey::from_seed(g.ids().get("root", Role::kRoot, 9).seed);
+  const std::vector<uint8_t> rekey = encode_whole(plan, root_key);
+  const uint64_t requested = g.participant(a).stats().resyncs_requested;
+  g.participant(a).handle_rekey(rekey, g.now());
+  EXPECT_EQ(g.participant(a).stats().rekeys_rejected, 1u);
+  g.pump_node_transmits(a);
+  g.run_for(1 * kSec);
+  EXPECT_EQ(g.participant(a).stats().resyncs_requested, requested + 1);
+  EXPECT_EQ(g.participant(a).epoch(), g.root().epoch());
+  EXPECT_TRUE(g.participant(a).net_key() == g.root().net_key());
+  EXPECT_EQ(g.disagreeing(), 0u);
+}
+
+// The other half of the rule above: a removed member that asks for a Resync (it cannot
+// tell a removal from a missing key) gets nothing, because the Root answers members only.
+TEST(Group, ARemovedMembersResyncRequestIsNotAnswered) {
+  SimGroupOptions o = small();
+  o.encoding = RootConfig::RekeyEncoding::kWhole;
+  SimGroup g(std::move(o));
+  const uint32_t x = g.add_subject(1);
+  for (size_t i = 2; i <= 4; ++i) g.add_subject(i);
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  const uint64_t e = g.root().epoch();
+  g.lc_send(g.lc().remove({"p1"}).value());
+  ASSERT_TRUE(g.run_until_quiet(2 * kSec));
+  ASSERT_EQ(g.root().epoch(), e + 1);
+  const uint64_t sent = g.root().stats().resyncs_sent;
+  // Its connection is gone from the Root's books: whatever it sends (here a bare request;
+  // an Authenticated one has no control channel left to open it) gets no Resync.
+  g.root().handle_control(x, *detail::encode_resync_request(e), g.now());
+  while (auto t = g.root().poll_transmit()) {
+    EXPECT_FALSE(t->to == Transmit::To::kPeer && t->peer == x && t->channel == Channel::kRekey);
+  }
+  EXPECT_EQ(g.root().stats().resyncs_sent, sent);
+  EXPECT_EQ(g.participant(x).epoch(), e);
+  EXPECT_EQ(g.disagreeing(), 0u);
 }
 
 TEST(Group, ReconnectReplacesTheOldConnection) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iterator>
+#include <map>
 
 #include "netkey/batch_planner.h"
 #include "netkey/random.h"
@@ -121,6 +123,37 @@ TEST(KeyTree, HashForwardJoinCostsNoWrappedKeys) {
   ASSERT_TRUE(plan2.is_ok());
   EXPECT_EQ(plan2->kind, RekeyKind::kFull);
   EXPECT_GT(plan2->wrapped_keys(), 0u);
+}
+
+// How many pairs of internal nodes hold the same key (every node on every member's path).
+size_t count_key_collisions(const KeyTree& t) {
+  std::map<NodeId, const SymmetricKey*> keys;
+  for (const auto& [id, leaf] : t.members()) {
+    for (const auto& [node, key] : t.path_of(id)) keys.emplace(node, key);
+  }
+  size_t collisions = 0;
+  for (auto a = keys.begin(); a != keys.end(); ++a) {
+    for (auto b = std::next(a); b != keys.end(); ++b) {
+      if (*a->second == *b->second) ++collisions;
+    }
+  }
+  return collisions;
+}
+
+// Regression for security finding 1: one LKH+ batch that splits the same member's leaf
+// twice gave both split nodes KDF(secret, "nk-split", epoch), so a node and its child
+// shared a key. d^2 + 1 joiners into an empty tree split the first joiner's leaf twice.
+TEST(KeyTree, HashForwardSplitsOfOneMemberGetDistinctKeys) {
+  DeterministicRng rng(15);
+  for (unsigned d : {2u, 3u, 4u, 8u, 16u}) {
+    KeyTree t = full_tree(d * d + 1, static_cast<uint8_t>(d), rng, /*hf=*/true);
+    ASSERT_EQ(t.epoch(), 1u);
+    // The first joiner was split twice: node 1 and its first child are both its splits.
+    ASSERT_NE(t.node_key(1), nullptr) << "d=" << d;
+    ASSERT_NE(t.node_key(d + 1), nullptr) << "d=" << d;
+    EXPECT_FALSE(*t.node_key(1) == *t.node_key(d + 1)) << "d=" << d;
+    EXPECT_EQ(count_key_collisions(t), 0u) << "d=" << d;
+  }
 }
 
 TEST(KeyTree, DepthStaysWithinOneOfLogUnderAnySequence) {

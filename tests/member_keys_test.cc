@@ -341,5 +341,81 @@ TEST_F(MemberKeysTest, HashForwardJoinAppliesWithoutEntries) {
   EXPECT_TRUE(joiner.net_key() == t.net_key());
 }
 
+// Regression for security finding 1, the member's side. One LKH+ batch may split a
+// member's leaf k times: with d members at the root's children and d^k + 1 - d joiners,
+// member 1 (at node 1) is split at every level and moves k levels down the leftmost
+// spine. It must derive each of the k split nodes on its new path from its secret and
+// the node id (PROTOCOL.md "nk-split"), by Whole and by Slice, and agree with the Root.
+TEST(MemberKeysSplits, AMemberSplitKTimesInOneBatchDerivesEverySplitNode) {
+  constexpr uint64_t kGroup = 0x5917;
+  DeterministicRng rng(23);
+  SigningKey root = SigningKey::generate(rng);
+  const std::vector<std::pair<unsigned, unsigned>> cases = {{2, 2}, {2, 3}, {2, 4}, {3, 2}, {3, 3},
+                                                            {4, 2}, {4, 3}, {8, 2}, {16, 2}};
+  for (const auto& [d, k] : cases) {
+    SCOPED_TRACE("d=" + std::to_string(d) + " k=" + std::to_string(k));
+    TreePolicy policy;
+    policy.degree = static_cast<uint8_t>(d);
+    policy.hash_forward_joins = true;
+    KeyTree t(kGroup, policy);
+    std::map<MemberId, SymmetricKey> secrets;
+    auto join = [&](MemberId from, MemberId to) {
+      Batch b;
+      for (MemberId id = from; id < to; ++id) {
+        secrets.emplace(id, rng.symmetric_key());
+        b.joins.push_back({id, secrets.at(id).clone()});
+      }
+      return t.commit(std::move(b), rng);
+    };
+    ASSERT_TRUE(join(1, static_cast<MemberId>(d + 1)).is_ok());
+    // Each existing member twice: one copy applies the Whole, the other its Slice.
+    std::map<MemberId, MemberKeys> by_whole, by_slice;
+    for (MemberId id = 1; id <= d; ++id) {
+      for (auto* ms : {&by_whole, &by_slice}) {
+        ms->emplace(id, MemberKeys(kGroup, id, secrets.at(id), root.public_key()));
+        ASSERT_TRUE(ms->at(id).apply(*encode_welcome(t, id)).is_ok());
+      }
+    }
+    size_t total = 1;
+    for (unsigned i = 0; i < k; ++i) total *= d;
+    auto plan = join(static_cast<MemberId>(d + 1), static_cast<MemberId>(total + 2));
+    ASSERT_TRUE(plan.is_ok());
+    ASSERT_EQ(plan->kind, RekeyKind::kHashForward);
+    // The leftmost spine below node 1: the k nodes member 1 was split under.
+    std::vector<NodeId> spine = {1};
+    for (unsigned i = 1; i <= k; ++i) spine.push_back(spine.back() * d + 1);
+    ASSERT_EQ(t.leaf_of(1), spine.back());
+    const auto whole = encode_whole(*plan, root);
+    SliceEncoder slicer(*plan);
+    for (MemberId id = 1; id <= d; ++id) {
+      for (auto* ms : {&by_whole, &by_slice}) {
+        const bool slice = ms == &by_slice;
+        MemberKeys& m = ms->at(id);
+        Status st = m.apply(slice ? *slicer.encode(t, id) : whole);
+        ASSERT_TRUE(st.is_ok()) << "member " << id << (slice ? " slice: " : " whole: ") << st.to_string();
+        EXPECT_TRUE(m.net_key() == t.net_key()) << "member " << id;
+        EXPECT_EQ(m.leaf(), *t.leaf_of(id));
+      }
+    }
+    // Member 1 holds k distinct split keys, each the one the spec derives.
+    const auto held = by_whole.at(1).held_keys();
+    for (unsigned i = 0; i < k; ++i) {
+      const NodeId node = spine[k - 1 - i];
+      ASSERT_EQ(held[i].first, node);
+      ASSERT_NE(t.node_key(node), nullptr);
+      EXPECT_TRUE(*held[i].second == *t.node_key(node)) << "node " << node;
+      EXPECT_TRUE(*held[i].second == split_node_key(secrets.at(1), plan->epoch, node)) << "node " << node;
+      if (i > 0) {
+        EXPECT_FALSE(*held[i].second == *held[i - 1].second) << "node " << node;
+      }
+    }
+    for (MemberId id = static_cast<MemberId>(d + 1); id <= total + 1; id += 7) {
+      MemberKeys joiner(kGroup, id, secrets.at(id), root.public_key());
+      ASSERT_TRUE(joiner.apply(*encode_welcome(t, id)).is_ok());
+      EXPECT_TRUE(joiner.net_key() == t.net_key());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace netkey

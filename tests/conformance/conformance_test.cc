@@ -411,7 +411,8 @@ void check_whole_file(const std::string& file, uint8_t kind, int expect_applied,
 
 TEST_F(Conformance, RekeyWhole) { check_whole_file("rekey_whole.json", 0, 2, 1); }
 
-// LKH+: nk-fwdky for every held node, nk-split for the node a member was split under.
+// LKH+: nk-fwdky for every held node, nk-split for each node a member was split under
+// (bob twice in one batch: nodes 5 and 2, with their node ids).
 TEST_F(Conformance, RekeyHashForward) { check_whole_file("rekey_hash_forward.json", 1, 3, 0); }
 
 TEST_F(Conformance, Resync) {

@@ -89,9 +89,17 @@ std::string apply_body(Member& m, const Bytes& bytes, bool slice, uint64_t seale
   std::vector<PathKey> out;
   if (kind == 1) {  // HashForward
     if (entry_count != 0) return "malformed";
-    for (uint32_t a : path) {
-      if (moved && a == moved_from) {
-        out.push_back({a, kdf(m.secret, "nk-split", epoch)});
+    // The nodes of the new path from the new leaf's parent up to our old leaf (our
+    // move's `from`) were made by splitting our leaf: each gets nk-split with its id.
+    size_t splits = 0;
+    if (moved) {
+      auto it = std::find(path.begin(), path.end(), moved_from);
+      if (it != path.end()) splits = static_cast<size_t>(it - path.begin()) + 1;
+    }
+    for (size_t i = 0; i < path.size(); ++i) {
+      const uint32_t a = path[i];
+      if (i < splits) {
+        out.push_back({a, extract(m.secret, "nk-split", le(epoch, 8) + le(a, 4))});
         continue;
       }
       const Bytes* k = held(m, a);

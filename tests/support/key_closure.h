@@ -1,51 +1,140 @@
-// Test support: the key-closure checker.
+// Test support: the key-closure oracle.
 //
-// Given every rekey a Root ever sent (all wrapped entries of all batches, which is a
-// superset of what any one member sees) and every key a coalition ever held, computes
-// every key the coalition can derive by repeatedly
-//   - unwrapping any entry whose wrapping node's key it knows (by trying each known key
-//     of that node: it cannot tell versions apart, so it tries them all);
-//   - hash-forwarding a known key at the next LKH+ epoch after it was valid;
-//   - deriving LKH+ split-node keys from any member secret it holds;
-// until nothing new appears. Then reports which epochs' net keys it can compute.
+// It answers one question: from the bytes a coalition saw and the keys its members
+// held, which net keys can the coalition compute? It finds out by trial, the way an
+// attacker would, and never through the tree's structure: it does not know which node
+// wraps which, who sits where, or whose ancestor a node is. It is written from
+// docs/PROTOCOL.md with libsodium and flatc's generated readers only; it includes no
+// runtime key-tree header, so it shares no code with what it judges. (It takes keys as
+// netkey::SymmetricKey, the wiped, constant-time-compared secret type, for hygiene.)
+//
+// Starting from what it is given, it repeats until nothing new appears:
+//   - every known key against every wrapped entry of every Whole, whatever the entry's
+//     `wrapper` claims (the AD is the entry's own fields, as the spec says);
+//   - every known key as the unicast key of every Sealed message; an opened Welcome,
+//     Resync or Slice yields the node keys it carries;
+//   - from each member secret: nk-leafw and nk-unica, and nk-split for every
+//     (epoch, node id) pair that one message names together, when that epoch is a
+//     hash-forward one (nk-split exists only there). The pairs of a Sealed message go
+//     with the secret whose unicast key opened it (a member's splits are named in its
+//     own messages), those of a Whole, or of a message some other key opened, with
+//     every secret;
+//   - nk-fwdky of every key at the next hash-forward epoch after the first epoch it was
+//     held or learned at (and so on along the chain; the kind of a batch is public in
+//     its Whole). A node key lives from one batch to the next hash-forward one, so the
+//     first epoch names the step it takes; a later one would only name a second step
+//     that no real key takes;
+//   - nk-netky of every key for every epoch any message names; a result that equals a
+//     real net key is a derived epoch, and the net key joins the known keys.
+// Everything it derives is something the coalition could compute itself, so a derived
+// net key is a real break, never a false alarm. Signatures are not checked: an attacker
+// uses whatever bytes it sees.
+//
+// One economy, from time and not from structure: a key that a KDF step makes with an
+// epoch as input (nk-split, nk-fwdky, nk-netky of epoch e) did not exist before the
+// Root's batch of e, so it is tried only on messages of epoch e or later. Keys that were
+// held, unwrapped or opened are tried on every message.
 #ifndef NETKEY_TESTS_SUPPORT_KEY_CLOSURE_H_
 #define NETKEY_TESTS_SUPPORT_KEY_CLOSURE_H_
 
+#include <array>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
-#include <string>
-#include <unordered_set>
+#include <span>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
-#include "support/key_sim.h"
+#include "netkey/keys.h"
 
 namespace netkey::testing {
 
 class KeyClosure {
  public:
-  KeyClosure(uint64_t group_id, const std::vector<SimBatch>& batches);
-  void add_member(const SimMember& m);
-  // Runs to a fixpoint; returns every epoch whose net key the coalition can compute.
-  std::set<uint64_t> derivable_epochs(const std::map<uint64_t, std::vector<uint8_t>>& net_keys);
-  size_t known_keys() const { return known_count_; }
+  // What the closure tried and found: a check whose coalition tried nothing proves
+  // nothing (STYLE.md 14), so tests assert on these.
+  struct Attempts {
+    size_t unwrap_trials = 0;  // (key, wrapped entry) pairs tried
+    size_t unwrapped = 0;      // entries opened
+    size_t open_trials = 0;    // (key, Sealed message) pairs tried
+    size_t opened = 0;         // Sealed messages opened
+    size_t derivations = 0;    // KDF and extract steps
+    size_t keys = 0;           // distinct keys known at the end
+    size_t unparsed = 0;       // messages that did not parse (ignored)
+  };
+
+  KeyClosure();
+  ~KeyClosure();
+  KeyClosure(const KeyClosure&) = delete;
+  KeyClosure& operator=(const KeyClosure&) = delete;
+
+  // What the coalition saw: a RekeyWhole ("NKRW") or a Sealed message ("NKSL").
+  void add_whole(std::span<const uint8_t> message);
+  void add_sealed(std::span<const uint8_t> message);
+  // What it held: any key (leaf, unicast, path key) at `epoch`, and member secrets.
+  void add_key(const SymmetricKey& key, uint64_t epoch);
+  void add_member_secret(const SymmetricKey& secret, uint64_t epoch);
+
+  // Runs to the fixed point; returns the epochs of `net_keys` (epoch -> the real net
+  // key) whose net key the coalition computes.
+  std::set<uint64_t> derivable_epochs(const std::map<uint64_t, SymmetricKey>& net_keys);
+  const Attempts& attempts() const { return attempts_; }
 
  private:
-  struct Known {
-    std::vector<uint8_t> key;
-    uint64_t valid_from;
+  struct Entry {
+    uint64_t group, epoch;
+    uint32_t node, wrapper;
+    std::array<uint8_t, 48> ciphertext;
+    bool solved = false;
   };
-  void learn(NodeId node, std::vector<uint8_t> key, uint64_t valid_from);
+  struct SealedMessage {
+    uint64_t group, epoch, seq;
+    uint32_t member;
+    uint8_t kind;
+    std::vector<uint8_t> ciphertext;
+    bool opened = false;
+  };
 
-  uint64_t group_id_;
-  const std::vector<SimBatch>& batches_;
-  std::vector<uint64_t> hf_epochs_;                           // sorted
-  std::map<NodeId, std::vector<std::pair<size_t, size_t>>> by_wrapper_;  // -> (batch, entry)
-  std::set<std::pair<size_t, size_t>> solved_;
-  std::map<NodeId, std::vector<Known>> known_;
-  std::unordered_set<std::string> seen_;  // key bytes + node id
-  std::vector<std::pair<NodeId, Known>> work_;
-  std::vector<std::vector<uint8_t>> secrets_;
-  size_t known_count_ = 0;
+  // Adds `key` (32 bytes) as held at `epoch`; returns its index. New keys are queued
+  // for trial; every (key, epoch) starts a hash-forward chain.
+  // `born`: the first epoch whose messages the key is tried on (see above).
+  size_t learn(std::span<const uint8_t> key, uint64_t epoch, uint64_t born = 0);
+  void forward(size_t index);
+  void try_key(size_t index);
+  // `owner`: the slot in secrets_ whose nk-split pairs this message names, or kEvery.
+  static constexpr size_t kEvery = SIZE_MAX;
+  void open(SealedMessage& m, std::span<const uint8_t> plain, size_t owner);
+  void note_body(std::span<const uint8_t> body, bool from_whole, size_t owner);
+  void note_pair(uint64_t epoch, uint32_t node, size_t owner);
+  void note_hash_forward(uint64_t epoch);
+  void derive_splits();
+  bool derive_net_keys(const std::map<uint64_t, SymmetricKey>& net_keys, std::set<uint64_t>& out);
+  uint64_t fingerprint(std::span<const uint8_t> key) const;
+  std::optional<size_t> find(std::span<const uint8_t> key) const;
+
+  std::array<uint8_t, 16> fp_key_{};  // SipHash key for fingerprints (not key material)
+  std::vector<SymmetricKey> keys_;
+  std::vector<uint64_t> born_;        // per key: tried on messages of epochs >= this
+  std::vector<uint64_t> tried_from_;  // per key: already tried on epochs >= this
+  std::vector<uint64_t> net_from_;    // per key: nk-netky already tried for epochs >= this
+  std::vector<uint64_t> first_;       // per key: the first epoch it is known at
+  std::unordered_multimap<uint64_t, size_t> index_;
+  std::vector<size_t> pending_;
+  std::vector<size_t> secrets_;                       // key indexes of member secrets
+  std::unordered_map<size_t, size_t> unicast_owner_;  // unicast key index -> secrets_ slot
+  std::vector<Entry> entries_;
+  std::vector<SealedMessage> sealed_;
+  bool sorted_ = false;                                 // entries_ and sealed_ by epoch
+  size_t max_sealed_ = 0;                               // the longest Sealed ciphertext
+  std::set<uint64_t> epochs_;                           // every epoch a message names
+  std::set<uint64_t> hf_epochs_;                        // epochs of HashForward batches
+  using Pair = std::tuple<size_t, uint64_t, uint32_t>;  // (owner, epoch, node)
+  std::set<Pair> pairs_;                                // named together in one message
+  std::set<Pair> split_done_;
+  Attempts attempts_;
 };
 
 }  // namespace netkey::testing

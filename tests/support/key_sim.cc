@@ -6,10 +6,6 @@
 
 namespace netkey::testing {
 
-namespace {
-std::vector<uint8_t> bytes_of(const SymmetricKey& k) { return {k.data(), k.data() + 32}; }
-}  // namespace
-
 KeySim::KeySim(uint64_t seed, TreePolicy policy, bool use_slices)
     : rng_(seed),
       root_(SigningKey::generate(rng_)),
@@ -26,8 +22,8 @@ std::vector<MemberId> KeySim::current() const {
 
 void KeySim::record_held(SimMember& m) {
   const uint64_t e = m.keys->epoch();
-  m.held.push_back({m.keys->leaf(), bytes_of(m.keys->leaf_key()), e});
-  for (const auto& [node, key] : m.keys->held_keys()) m.held.push_back({node, bytes_of(*key), e});
+  m.held.push_back({m.keys->leaf(), m.keys->leaf_key().clone(), e});
+  for (const auto& [node, key] : m.keys->held_keys()) m.held.push_back({node, key->clone(), e});
 }
 
 void KeySim::step(size_t joins, size_t leaves) {
@@ -59,53 +55,46 @@ void KeySim::step_with(size_t joins, const std::vector<MemberId>& leaving) {
   ASSERT_TRUE(planner.join_bulk(std::move(reqs)).is_ok());
   auto plan = tree_.commit(planner.take(), rng_);
   ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
-  const uint64_t e = plan->epoch;
-  if (tree_.has_net_key()) net_keys_[e] = bytes_of(tree_.net_key());
-
+  if (tree_.has_net_key()) net_keys_[plan->epoch] = tree_.net_key().clone();
+  for (MemberId id : leaving) members_.at(id).removed_epoch = plan->epoch;
   SimBatch rec;
-  if (plan->kind == RekeyKind::kHashForward) {
-    for (const LeafMove& mv : plan->moves) rec.split_nodes.push_back(mv.from);
-    // Splits of joiners placed earlier in the same batch are not moves; their nodes'
-    // keys come from the joiner's secret, which only that joiner holds.
-  }
-  for (MemberId id : leaving) members_.at(id).removed_epoch = e;
+  rec.whole = encode_whole(*plan, root_);
+  if (!use_slices_) bytes_sent_ += rec.whole.size();
+  deliver(*plan, rec.whole);
+  rec.plan = std::move(plan).value();
+  batches_.push_back(std::move(rec));
+}
 
-  // Deliver: Whole or Slices to the members that were already in; Welcome to joiners.
-  std::vector<uint8_t> whole;
-  if (!use_slices_) {
-    whole = encode_whole(*plan, root_);
-    bytes_sent_ += whole.size();
-  }
-  SliceEncoder slicer(*plan);
-  std::vector<MemberId> joined(plan->joined.begin(), plan->joined.end());
+// Whole or Slices to the members that were already in; Welcome to joiners. Every
+// Sealed message is kept in its recipient's `received`.
+void KeySim::deliver(const RekeyPlan& plan, const std::vector<uint8_t>& whole) {
+  const uint64_t e = plan.epoch;
+  SliceEncoder slicer(plan);
+  std::vector<MemberId> joined(plan.joined.begin(), plan.joined.end());
   std::sort(joined.begin(), joined.end());
   for (auto& [id, m] : members_) {
     if (m.removed_epoch && *m.removed_epoch < e) continue;
-    const bool is_joiner = std::binary_search(joined.begin(), joined.end(), id);
     if (m.removed_epoch) {
-      // Just removed: it still sees the Whole (an adversary sees all traffic) and must
-      // not be able to apply it.
-      if (!use_slices_) {
-        Status s = m.keys->apply(whole);
-        EXPECT_FALSE(s.is_ok()) << "removed member " << id << " applied epoch " << e;
-      }
+      // Just removed: it gets no Slice, and it must not be able to apply the Whole
+      // (which every eavesdropper sees).
+      Status s = m.keys->apply(whole);
+      EXPECT_FALSE(s.is_ok()) << "removed member " << id << " applied epoch " << e;
       continue;
     }
-    Status s;
-    if (is_joiner) {
+    std::vector<uint8_t> sealed;
+    if (std::binary_search(joined.begin(), joined.end(), id)) {
       auto w = encode_welcome(tree_, id);
       ASSERT_TRUE(w.is_ok());
-      bytes_sent_ += w->size();
-      s = m.keys->apply(*w);
+      sealed = std::move(w).value();
       m.joined_epoch = e;
     } else if (use_slices_) {
       auto sl = slicer.encode(tree_, id);
       ASSERT_TRUE(sl.is_ok()) << sl.status().to_string();
-      bytes_sent_ += sl->size();
-      s = m.keys->apply(*sl);
-    } else {
-      s = m.keys->apply(whole);
+      sealed = std::move(sl).value();
     }
+    Status s = m.keys->apply(sealed.empty() ? whole : sealed);
+    bytes_sent_ += sealed.size();
+    if (!sealed.empty()) m.received.push_back(std::move(sealed));
     EXPECT_TRUE(s.is_ok()) << "member " << id << " epoch " << e << ": " << s.to_string();
     // Agreement: every current member derives exactly the Root's net key.
     if (!s.is_ok() || m.keys->epoch() != e || !(m.keys->net_key() == tree_.net_key())) {
@@ -113,8 +102,16 @@ void KeySim::step_with(size_t joins, const std::vector<MemberId>& leaving) {
     }
     record_held(m);
   }
-  rec.plan = std::move(plan).value();
-  batches_.push_back(std::move(rec));
+}
+
+void KeySim::observe(KeyClosure& closure, const std::vector<MemberId>& coalition) const {
+  for (const SimBatch& b : batches_) closure.add_whole(b.whole);
+  for (MemberId id : coalition) {
+    const SimMember& m = members_.at(id);
+    closure.add_member_secret(m.secret, m.joined_epoch);
+    for (const HeldKey& h : m.held) closure.add_key(h.key, h.epoch);
+    for (const auto& msg : m.received) closure.add_sealed(msg);
+  }
 }
 
 }  // namespace netkey::testing

@@ -1,6 +1,7 @@
 // Test support: drives a KeyTree and one MemberKeys per member through seeded batches,
-// delivering Whole or Slice rekeys and Welcomes, and records everything an adversary
-// could see or hold, for the key-closure checker (key_closure.h).
+// delivering Whole or Slice rekeys and Welcomes, and records what an adversary could
+// see (the bytes of every message) and hold (every key a member ever had), for the
+// key-closure oracle (key_closure.h).
 #ifndef NETKEY_TESTS_SUPPORT_KEY_SIM_H_
 #define NETKEY_TESTS_SUPPORT_KEY_SIM_H_
 
@@ -16,13 +17,14 @@
 #include "netkey/random.h"
 #include "netkey/rekey_codec.h"
 #include "netkey/sign.h"
+#include "support/key_closure.h"
 
 namespace netkey::testing {
 
 struct HeldKey {
-  NodeId node;
-  std::vector<uint8_t> key;  // 32 bytes
-  uint64_t valid_from;       // the epoch at which the holder had it
+  NodeId node;  // where the member held it (its leaf, or a node of its path)
+  SymmetricKey key;
+  uint64_t epoch;  // the epoch at which the member held it
 };
 
 struct SimMember {
@@ -30,13 +32,17 @@ struct SimMember {
   SymmetricKey secret;
   std::unique_ptr<MemberKeys> keys;
   uint64_t joined_epoch = 0;
-  std::optional<uint64_t> removed_epoch;  // the epoch whose batch removed it
-  std::vector<HeldKey> held;              // every key it ever held (path and leaf)
+  std::optional<uint64_t> removed_epoch;       // the epoch whose batch removed it
+  std::vector<HeldKey> held;                   // every key it held, at every epoch
+  std::vector<std::vector<uint8_t>> received;  // every Sealed message sent to it
 };
 
 struct SimBatch {
   RekeyPlan plan;
-  std::vector<NodeId> split_nodes;  // LKH+ nodes derived from a moved member's secret
+  // The batch's Whole. It is made even when the batch went out as Slices: the
+  // adversary is given it anyway (a stronger adversary; a Slice carries no key that
+  // the Whole does not wrap), and its kind says which epochs hash forward.
+  std::vector<uint8_t> whole;
 };
 
 class KeySim {
@@ -49,9 +55,15 @@ class KeySim {
   // A batch with explicit ids to leave.
   void step_with(size_t joins, const std::vector<MemberId>& leaving);
 
+  // Gives `closure` what the coalition saw and held: every batch's Whole, the Sealed
+  // messages sent to its members, and every key they held (secrets included).
+  void observe(KeyClosure& closure, const std::vector<MemberId>& coalition) const;
+
   KeyTree& tree() { return tree_; }
-  const std::map<uint64_t, std::vector<uint8_t>>& net_keys() const { return net_keys_; }
+  Rng& rng() { return rng_; }
+  const std::map<uint64_t, SymmetricKey>& net_keys() const { return net_keys_; }
   const std::vector<SimBatch>& batches() const { return batches_; }
+  std::vector<SimBatch>& mutable_batches() { return batches_; }
   const std::map<MemberId, SimMember>& members() const { return members_; }
   std::vector<MemberId> current() const;
   const SigningKey& root_key() const { return root_; }
@@ -61,6 +73,7 @@ class KeySim {
 
  private:
   void record_held(SimMember& m);
+  void deliver(const RekeyPlan& plan, const std::vector<uint8_t>& whole);
 
   DeterministicRng rng_;
   SigningKey root_;
@@ -68,7 +81,7 @@ class KeySim {
   bool use_slices_;
   MemberId next_id_ = 1;
   std::map<MemberId, SimMember> members_;
-  std::map<uint64_t, std::vector<uint8_t>> net_keys_;
+  std::map<uint64_t, SymmetricKey> net_keys_;
   std::vector<SimBatch> batches_;
   size_t agreement_failures_ = 0;
   size_t bytes_sent_ = 0;

@@ -61,7 +61,9 @@ Scenario::Scenario(ScenarioOptions options) : options_(options), ids_(kIdentityS
   f.batch_window_ms = 60'000;  // batches commit when run() flushes them
   f.member_cap = 16;
   f.hash_forward_joins = options_.hash_forward;
-  charter_ = ids_.charter(f, {"alice", "bob", "carol", "dave", "erin"});
+  std::vector<std::string> acl = {"alice", "bob", "carol", "dave", "erin"};
+  if (options_.hash_forward) acl.insert(acl.end(), {"frank", "grace"});
+  charter_ = ids_.charter(f, acl);
   RootConfig rc = ids_.root_config(charter_, demo::kSimUnixTime);
   rc.rekey_encoding = options_.encoding;
   auto rng = std::make_unique<RecordingRng>(kRootSeed);
@@ -114,14 +116,18 @@ void Scenario::run() {
     player("carol").participant->leave(now_ns_);
     pump();
   }
-  for (const char* s : {"dave", "erin"}) add_player(s, 100 + players_.size()).participant->start(now_ns_);
+  std::vector<std::string> joiners = {"dave", "erin"};
+  if (options_.hash_forward) joiners.insert(joiners.end(), {"frank", "grace"});
+  for (const std::string& s : joiners) add_player(s, 100 + players_.size()).participant->start(now_ns_);
   pump();
   now_ns_ += 10'000'000;
   root_->flush(now_ns_);
   pump();
-  const size_t members = options_.hash_forward ? 5 : 4;
+  const size_t members = options_.hash_forward ? 7 : 4;
   if (root_->epoch() != 2 || root_->member_count() != members) die("batch 2 did not commit as scripted");
-  for (const char* s : {"alice", "bob", "dave", "erin"}) {
+  std::vector<std::string> holders = {"alice", "bob"};
+  holders.insert(holders.end(), joiners.begin(), joiners.end());
+  for (const std::string& s : holders) {
     Player& p = player(s);
     if (!p.participant->has_net_key() || !(p.participant->net_key() == root_->net_key())) {
       die(p.subject + " does not hold the Root's net key of epoch 2");

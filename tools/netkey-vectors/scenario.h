@@ -86,8 +86,10 @@ struct ScenarioOptions {
 // The match: a group of degree 2. Batch 1 (epoch 1): alice, bob and carol join.
 // Batch 2 (epoch 2): carol leaves, dave and erin join: dave takes carol's leaf, and erin
 // splits bob's (shallower) leaf, so bob moves (a LeafMove). The Root uses `encoding`.
-// With hash_forward, batch 2 is dave and erin joining only: a HashForward batch in which
-// both split a leaf (bob's, then alice's).
+// With hash_forward (frank and grace are on its ACL too), batch 2 is dave, erin, frank
+// and grace joining only: a HashForward batch in which they split bob's, alice's,
+// carol's and then bob's leaf again, so bob moves two levels (2 -> 5 -> 11) and derives
+// two split nodes.
 class Scenario {
  public:
   // The charter's session id. The group id of the run is derived from it and the Root's

@@ -49,7 +49,7 @@ inline constexpr KdfContext kNetKey("nk-netky");    // root node key -> net key 
 inline constexpr KdfContext kForward("nk-fwdky");   // LKH+ hash-forward of a node key
 inline constexpr KdfContext kLeafWrap("nk-leafw");  // member secret -> leaf wrapping key
 inline constexpr KdfContext kUnicast("nk-unica");   // member secret -> unicast seal key
-inline constexpr KdfContext kSplit("nk-split");     // member secret -> split-node key (LKH+)
+inline constexpr KdfContext kSplit("nk-split");     // member secret, epoch, node -> split-node key (LKH+; kdf_extract)
 inline constexpr KdfContext kTraffic("nk-trafk");   // net key -> per-sender traffic key
 inline constexpr KdfContext kResync("nk-resyn");    // member secret -> resync key
 inline constexpr KdfContext kHandshake("nk-hands");  // X25519 secret + transcript -> member secret

@@ -78,7 +78,9 @@ struct SigningSecretTag {};
 struct X25519SecretTag {};
 
 // A 256-bit key for AEAD, wrapping, or KDF input. Which of those it serves is fixed by
-// the KDF context that produced it (netkey/kdf.h); one key never serves two purposes.
+// the KDF context that produced it (netkey/kdf.h). One kind serves two on purpose: an
+// internal tree node key wraps its parent's key and seeds nk-fwdky (the root's seeds
+// nk-netky); docs/PROTOCOL.md "KDF contexts" lists every use.
 using SymmetricKey = Secret<32, SymmetricKeyTag>;
 // The 32-byte seed from which an Ed25519 key pair is derived (what netkey-ca stores).
 using SigningSeed = Secret<32, SigningSeedTag>;

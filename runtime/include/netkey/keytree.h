@@ -20,8 +20,9 @@
 //
 // LKH+ (policy.hash_forward_joins): a batch with joins and no leaves instead moves every
 // node key forward, K' = KDF(K, "nk-fwdky", e'); a leaf split for a joiner creates a
-// node whose key the moved member derives from its own secret. Such a batch carries no
-// wrapped keys at all.
+// node whose key the moved member derives from its own secret and the node id (one batch
+// may split the same leaf several times). Such a batch carries no wrapped keys at all.
+// After every commit no two nodes hold the same key (checked; aborts otherwise).
 //
 // Sans-I/O, single-threaded, deterministic for a given Rng.
 #ifndef NETKEY_KEYTREE_H_
@@ -103,8 +104,10 @@ struct MemberDerivedKeys {
   SymmetricKey unicast;  // "nk-unica": seals Slice, Welcome, Resync to this member
   static MemberDerivedKeys from_secret(const SymmetricKey& member_secret);
 };
-// The key of a node created by splitting this member's leaf in LKH+ epoch `epoch`.
-SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch);
+// The key of `node`, created by splitting this member's leaf in the LKH+ batch of
+// `epoch`: keyed BLAKE2b-256(key = member secret, "nk-split" || le64(epoch) || le32(node)).
+// A batch may split one member's leaf several times; the node id keeps their keys apart.
+SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch, NodeId node);
 // The net key of `epoch` from the root node key.
 SymmetricKey net_key_from_root(const SymmetricKey& root_key, uint64_t epoch);
 // ceil(log_d n) for n >= 1 (0 for n <= 1).

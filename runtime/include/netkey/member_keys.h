@@ -10,7 +10,9 @@
 //   kStaleEpoch              an epoch we already hold (duplicate or replay)
 //   kNeedsResync             an epoch gap, or a rekey before our Welcome: ask for Resync
 //   kUnknownKey              the entries for our path are wrapped under keys we do not
-//                            hold (we were removed)
+//                            hold (we were removed), or the rekey needs a key we lack
+//                            (a Participant asks for a Resync either way; only members
+//                            get one)
 // Hostile bytes never abort.
 #ifndef NETKEY_MEMBER_KEYS_H_
 #define NETKEY_MEMBER_KEYS_H_

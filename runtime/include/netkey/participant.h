@@ -54,7 +54,7 @@ struct ParticipantEvent {
     kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up (no
                         // answer, or no Welcome in time); a refusal heard before the
                         // handshake is reported only when the retries run out
-    kResyncRequested,   // an epoch gap was found at `epoch`
+    kResyncRequested,   // at `epoch`: an epoch gap, or a rekey we could not apply (unknown_key)
     // Never produced by Participant itself: a transport binding (netkey::enet::ClientHost)
     // reports that its connection to the Root ended without the participant asking
     // (the Root timed out or closed it). Nothing more arrives on that connection; the

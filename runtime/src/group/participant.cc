@@ -328,6 +328,15 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
         ++s.stats.rekeys_early;
       }
       break;
+    case Errc::kUnknownKey:
+      // Either we were removed, or the rekey assumed a key we do not hold (security
+      // finding 1 left a member split twice in one LKH+ batch here, reading nothing for
+      // a whole epoch). We cannot always tell which, so we ask for a Resync either way:
+      // the Root answers members only, so a removed member gets nothing (and its
+      // Refusal or disconnect follows), while a member still in the group recovers now.
+      ++s.stats.rekeys_rejected;
+      if (was_welcomed) s.request_resync(now_ns);
+      break;
     default: ++s.stats.rekeys_rejected; break;
   }
 }

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "netkey/kdf.h"
+#include "src/crypto/sodium.h"
 #include "src/keytree/wrap.h"
 
 namespace netkey {
@@ -99,6 +100,24 @@ struct KeyTree::State {
     }
   }
   unsigned depth() const { return leaves.empty() ? 0 : leaves.rbegin()->first; }
+
+  // True when no two nodes (internal or leaf) hold the same key. Security finding 1 was
+  // a node and its child sharing one; this is the invariant that catches any repeat.
+  // Sorts pointers with libsodium's constant-time comparison: no key byte is copied
+  // (a hash set would keep hash codes made of key bytes in its nodes). O(n log n).
+  bool keys_distinct() const {
+    std::vector<const SymmetricKey*> keys;
+    keys.reserve(nodes.size());
+    for (const auto& [id, n] : nodes) keys.push_back(&n.key);
+    auto cmp = [](const SymmetricKey* a, const SymmetricKey* b) {
+      return sodium_compare(a->data(), b->data(), SymmetricKey::kSize);
+    };
+    std::sort(keys.begin(), keys.end(), [&](const SymmetricKey* a, const SymmetricKey* b) { return cmp(a, b) < 0; });
+    for (size_t i = 1; i < keys.size(); ++i) {
+      if (cmp(keys[i - 1], keys[i]) == 0) return false;
+    }
+    return true;
+  }
 };
 
 KeyTree::KeyTree(uint64_t group_id, TreePolicy policy) : s_(std::make_unique<State>()) {
@@ -369,7 +388,7 @@ Result<RekeyPlan> KeyTree::commit(Batch batch, Rng& rng) {
         if (n.leaf) continue;
         auto so = split_owner.find(id);
         if (so != split_owner.end()) {
-          n.key = split_node_key(s.members.at(so->second).secret, plan.epoch);
+          n.key = split_node_key(s.members.at(so->second).secret, plan.epoch, id);
         } else if (created.count(id)) {
           n.key = rng.symmetric_key();
         } else {
@@ -398,6 +417,8 @@ Result<RekeyPlan> KeyTree::commit(Batch batch, Rng& rng) {
     }
   }
 
+  // Two nodes sharing a key would let whoever holds one unwrap what the other wraps.
+  NETKEY_CHECK(s.keys_distinct());
   s.epoch = plan.epoch;
   auto root = s.nodes.find(kRootNode);
   s.has_net_key = root != s.nodes.end();

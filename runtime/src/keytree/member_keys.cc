@@ -1,5 +1,6 @@
 #include "netkey/member_keys.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -134,6 +135,132 @@ Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind, u
   return Status::ok();
 }
 
+namespace {
+
+// What the body checks share: the batch's epoch, the member's new path (leaf's parent
+// first), and a lookup of the keys it holds now. Each apply_* below fills `out` with
+// one key per node of `path`, in order, or fails without side effects.
+struct PathUpdate {
+  uint64_t group_id;
+  uint64_t epoch;
+  NodeId leaf;                    // our new leaf
+  std::optional<NodeId> moved_from;  // our old leaf, when a LeafMove moved us
+  std::vector<NodeId> path;       // ancestors of `leaf`, bottom-up
+  const std::vector<std::pair<NodeId, SymmetricKey>>* old_path;
+
+  const SymmetricKey* old_key(NodeId n) const {
+    for (const auto& [id, k] : *old_path) {
+      if (id == n) return &k;
+    }
+    return nullptr;
+  }
+  // The key a node keeps when the batch gave none: ours, unless we moved.
+  const SymmetricKey* kept_key(NodeId n) const { return moved_from ? nullptr : old_key(n); }
+};
+
+using KeyList = std::vector<std::pair<NodeId, SymmetricKey>>;
+
+// HashForward. The nodes of our new path at or below our old leaf were created by
+// splitting our leaf, once per split (security finding 1: there may be several); each
+// gets its own key from our secret and its node id. Every other node is on our old path
+// and steps forward.
+Status apply_hash_forward(const wire::RekeyBody& b, const PathUpdate& u, const SymmetricKey& secret, KeyList& out) {
+  if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("hash-forward rekey carries entries");
+  size_t splits = 0;
+  if (u.moved_from) {
+    auto it = std::find(u.path.begin(), u.path.end(), *u.moved_from);
+    if (it != u.path.end()) splits = static_cast<size_t>(it - u.path.begin()) + 1;
+  }
+  for (size_t i = 0; i < u.path.size(); ++i) {
+    const NodeId a = u.path[i];
+    if (i < splits) {
+      out.emplace_back(a, split_node_key(secret, u.epoch, a));
+      continue;
+    }
+    const SymmetricKey* k = u.old_key(a);
+    if (k == nullptr) return Status(Errc::kUnknownKey, "hash-forward for a node we do not hold");
+    out.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, u.epoch));
+  }
+  return Status::ok();
+}
+
+// A Slice: sealed under our own unicast key, it carries the new key of each node on our
+// path that changed. Every other node on the path keeps its key.
+Status apply_slice(const wire::RekeyBody& b, const PathUpdate& u, KeyList& out) {
+  if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("slice carries wrapped entries");
+  std::vector<const wire::PathKey*> given(u.path.size(), nullptr);
+  bool root_given = false;
+  if (b.path_keys() != nullptr) {
+    for (const wire::PathKey* k : *b.path_keys()) {
+      size_t i = 0;
+      while (i < u.path.size() && u.path[i] != k->node()) ++i;
+      if (i == u.path.size() || given[i] != nullptr) return malformed("slice key is not on our path");
+      given[i] = k;
+      root_given = root_given || k->node() == kRootNode;
+    }
+  }
+  if (!root_given) return Status(Errc::kUnknownKey, "slice leaves no root key for us");
+  for (size_t i = 0; i < u.path.size(); ++i) {
+    if (given[i] != nullptr) {
+      out.emplace_back(u.path[i], SymmetricKey::from_bytes({given[i]->key()->data(), 32}));
+      continue;
+    }
+    const SymmetricKey* k = u.kept_key(u.path[i]);
+    if (k == nullptr) return Status(Errc::kUnknownKey, "slice does not cover our new path");
+    out.emplace_back(u.path[i], k->clone());
+  }
+  return Status::ok();
+}
+
+// A Full Whole: for each node on our path, bottom up, unwrap the entry sealed under our
+// path child's key; a changed node with no entry for our child means we were removed.
+Status apply_whole_entries(const wire::RekeyBody& b, const PathUpdate& u, const SymmetricKey& leaf_key,
+                           KeyList& out) {
+  if (b.path_keys() != nullptr && b.path_keys()->size() != 0) return malformed("whole rekey carries path keys");
+  // One pass over the entries: for each node on our path, note whether it changed
+  // (targeted) and the entry wrapped under our path child (mine), if any.
+  std::vector<bool> targeted(u.path.size(), false);
+  std::vector<const wire::WrappedKey*> mine(u.path.size(), nullptr);
+  bool root_targeted = false;
+  if (b.entries() != nullptr) {
+    for (const wire::WrappedKey* e : *b.entries()) {
+      const NodeId node = e->node();
+      root_targeted = root_targeted || node == kRootNode;
+      for (size_t i = 0; i < u.path.size(); ++i) {
+        if (u.path[i] != node) continue;
+        targeted[i] = true;
+        const NodeId below = i == 0 ? u.leaf : u.path[i - 1];
+        if (e->wrapper() == below && mine[i] == nullptr) mine[i] = e;
+        break;
+      }
+    }
+  }
+  // A Full batch always refreshes the root while the group has members; a body with
+  // no root entry means the group was emptied (we were removed with everyone else).
+  if (!root_targeted) return Status(Errc::kUnknownKey, "rekey leaves no root key for us (group emptied)");
+  const SymmetricKey* below_key = &leaf_key;
+  for (size_t i = 0; i < u.path.size(); ++i) {
+    const NodeId a = u.path[i];
+    if (mine[i] != nullptr) {
+      WrappedKey w{a, mine[i]->wrapper(), {}};
+      std::memcpy(w.ciphertext.data(), mine[i]->ciphertext()->data(), kWrappedKeySize);
+      auto k = detail::unwrap_key(w, *below_key, u.group_id, u.epoch);
+      if (!k) return Status(Errc::kBadTag, "wrapped key failed authentication");
+      out.emplace_back(a, std::move(k).value());
+    } else if (targeted[i]) {
+      return Status(Errc::kUnknownKey, "our path was rekeyed under keys we do not hold");
+    } else {
+      const SymmetricKey* k = u.kept_key(a);
+      if (k == nullptr) return Status(Errc::kUnknownKey, "rekey does not cover our new path");
+      out.emplace_back(a, k->clone());
+    }
+    below_key = &out.back().second;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status MemberKeys::apply_body(std::span<const uint8_t> bytes, std::optional<uint64_t> sealed_epoch) {
   const bool sealed_for_us = sealed_epoch.has_value();
   auto rb = wire::verify_flatbuffer<wire::RekeyBody>(bytes, nullptr, kBodyLimits, "rekey body");
@@ -146,110 +273,26 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, std::optional<uint
   const uint8_t kind = static_cast<uint8_t>(b.kind());
   if (kind > 1) return malformed("rekey has an unknown kind");
 
+  PathUpdate u{group_id_, b.epoch(), leaf_, std::nullopt, {}, &path_};
+  if (b.moves() != nullptr) {
+    for (const wire::LeafMove* m : *b.moves()) {
+      if (m->from() != leaf_) continue;
+      if (m->to() == kRootNode) return malformed("move to the root");
+      u.leaf = m->to();
+      u.moved_from = m->from();
+      break;
+    }
+  }
+  u.path = detail::ancestors_of(u.leaf, degree_);
+
   Path p;
   p.epoch = b.epoch();
   p.degree = degree_;
-  p.leaf = leaf_;
-  NodeId moved_from = 0;
-  bool moved = false;
-  if (b.moves() != nullptr) {
-    for (const wire::LeafMove* m : *b.moves()) {
-      if (m->from() == leaf_) {
-        if (m->to() == kRootNode) return malformed("move to the root");
-        p.leaf = m->to();
-        moved_from = m->from();
-        moved = true;
-        break;
-      }
-    }
-  }
-  const auto path = detail::ancestors_of(p.leaf, degree_);
-  auto old_key = [&](NodeId n) -> const SymmetricKey* {
-    for (const auto& [id, k] : path_) {
-      if (id == n) return &k;
-    }
-    return nullptr;
-  };
-
-  if (kind == static_cast<uint8_t>(RekeyKind::kHashForward)) {
-    if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("hash-forward rekey carries entries");
-    for (NodeId a : path) {
-      if (moved && a == moved_from) {
-        p.keys.emplace_back(a, split_node_key(secret_, p.epoch));
-        continue;
-      }
-      const SymmetricKey* k = old_key(a);
-      if (k == nullptr) return Status(Errc::kUnknownKey, "hash-forward for a node we do not hold");
-      p.keys.emplace_back(a, kdf_derive(*k, kdf_ctx::kForward, p.epoch));
-    }
-  } else if (sealed_for_us) {
-    // A Slice: sealed under our own unicast key, it carries the new key of each node on
-    // our path that changed. Every other node on the path keeps its key.
-    if (b.entries() != nullptr && b.entries()->size() != 0) return malformed("slice carries wrapped entries");
-    std::vector<const wire::PathKey*> given(path.size(), nullptr);
-    bool root_given = false;
-    if (b.path_keys() != nullptr) {
-      for (const wire::PathKey* k : *b.path_keys()) {
-        size_t i = 0;
-        while (i < path.size() && path[i] != k->node()) ++i;
-        if (i == path.size() || given[i] != nullptr) return malformed("slice key is not on our path");
-        given[i] = k;
-        root_given = root_given || k->node() == kRootNode;
-      }
-    }
-    if (!root_given) return Status(Errc::kUnknownKey, "slice leaves no root key for us");
-    for (size_t i = 0; i < path.size(); ++i) {
-      if (given[i] != nullptr) {
-        p.keys.emplace_back(path[i], SymmetricKey::from_bytes({given[i]->key()->data(), 32}));
-        continue;
-      }
-      const SymmetricKey* k = moved ? nullptr : old_key(path[i]);
-      if (k == nullptr) return Status(Errc::kUnknownKey, "slice does not cover our new path");
-      p.keys.emplace_back(path[i], k->clone());
-    }
-  } else {
-    if (b.path_keys() != nullptr && b.path_keys()->size() != 0) return malformed("whole rekey carries path keys");
-    // One pass over the entries: for each node on our path, note whether it changed
-    // (targeted) and the entry wrapped under our path child (mine), if any.
-    std::vector<bool> targeted(path.size(), false);
-    std::vector<const wire::WrappedKey*> mine(path.size(), nullptr);
-    bool root_targeted = false;
-    if (b.entries() != nullptr) {
-      for (const wire::WrappedKey* e : *b.entries()) {
-        const NodeId node = e->node();
-        root_targeted = root_targeted || node == kRootNode;
-        for (size_t i = 0; i < path.size(); ++i) {
-          if (path[i] != node) continue;
-          targeted[i] = true;
-          const NodeId below = i == 0 ? p.leaf : path[i - 1];
-          if (e->wrapper() == below && mine[i] == nullptr) mine[i] = e;
-          break;
-        }
-      }
-    }
-    // A Full batch always refreshes the root while the group has members; a body with
-    // no root entry means the group was emptied (we were removed with everyone else).
-    if (!root_targeted) return Status(Errc::kUnknownKey, "rekey leaves no root key for us (group emptied)");
-    // Bottom-up: a changed node with no entry for our child means we were removed.
-    const SymmetricKey* below_key = &derived_.leaf;
-    for (size_t i = 0; i < path.size(); ++i) {
-      const NodeId a = path[i];
-      if (mine[i] != nullptr) {
-        WrappedKey w{a, mine[i]->wrapper(), {}};
-        std::memcpy(w.ciphertext.data(), mine[i]->ciphertext()->data(), kWrappedKeySize);
-        auto k = detail::unwrap_key(w, *below_key, group_id_, p.epoch);
-        if (!k) return Status(Errc::kBadTag, "wrapped key failed authentication");
-        p.keys.emplace_back(a, std::move(k).value());
-      } else if (targeted[i]) {
-        return Status(Errc::kUnknownKey, "our path was rekeyed under keys we do not hold");
-      } else {
-        const SymmetricKey* k = moved ? nullptr : old_key(a);
-        if (k == nullptr) return Status(Errc::kUnknownKey, "rekey does not cover our new path");
-        p.keys.emplace_back(a, k->clone());
-      }
-      below_key = &p.keys.back().second;
-    }
-  }
+  p.leaf = u.leaf;
+  Status st = kind == static_cast<uint8_t>(RekeyKind::kHashForward) ? apply_hash_forward(b, u, secret_, p.keys)
+              : sealed_for_us                                      ? apply_slice(b, u, p.keys)
+                                                                   : apply_whole_entries(b, u, derived_.leaf, p.keys);
+  if (!st) return st;
   p.net_key = net_key_from_root(p.keys.back().second, p.epoch);
   commit(std::move(p));
   return Status::ok();

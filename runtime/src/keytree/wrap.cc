@@ -69,8 +69,13 @@ MemberDerivedKeys MemberDerivedKeys::from_secret(const SymmetricKey& member_secr
           kdf_derive(member_secret, kdf_ctx::kUnicast, 0)};
 }
 
-SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch) {
-  return kdf_derive(member_secret, kdf_ctx::kSplit, epoch);
+SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch, NodeId node) {
+  // The node id is in the input: one batch may split the same member's leaf several
+  // times (security finding 1), and each split node must get its own key.
+  uint8_t info[12];
+  detail::put_le(info, epoch, 8);
+  detail::put_le(info + 8, node, 4);
+  return kdf_extract(member_secret.bytes(), kdf_ctx::kSplit, info);
 }
 
 SymmetricKey net_key_from_root(const SymmetricKey& root_key, uint64_t epoch) {
