@@ -325,7 +325,7 @@ TEST(Group, UnknownKeyOnARekeyThatDoesNotRemoveUsAsksForAResync) {
   ASSERT_EQ(g.participant(a).epoch(), e);
 
   RekeyPlan plan;
-  plan.group_id = g.root().charter().session_id;
+  plan.group_id = g.root().group_id();
   plan.epoch = e + 1;
   plan.kind = RekeyKind::kHashForward;
   plan.degree = g.root().charter().degree;

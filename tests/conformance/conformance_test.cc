@@ -165,6 +165,7 @@ TEST_F(Conformance, Handshake) {
     EXPECT_BYTES(bytes(v, "member_secret"), secret);
     EXPECT_BYTES(bytes(v, "leaf_key"), spec::leaf_key(secret));
     EXPECT_BYTES(bytes(v, "unicast_key"), spec::unicast_key(secret));
+    EXPECT_EQ(spec::connect_tag(secret), num(v, "connect_tag"));
     const Bytes sig = spec::ed25519_sign(bytes(v, "participant_seed"), spec::text("netkey-hs-member") + t);
     EXPECT_BYTES(bytes(v, "participant_signature"), sig);
     EXPECT_BYTES(bytes(v, "handshake_finish"), spec::encode_handshake_finish(sig));

@@ -56,6 +56,8 @@ Bytes member_secret(const Bytes& shared, const Bytes& transcript);
 Bytes leaf_key(const Bytes& member_secret);
 Bytes unicast_key(const Bytes& member_secret);
 Bytes control_key(const Bytes& member_secret);  // "nk-contr"
+// The transport connect tag: first 4 bytes of KDF(member secret, "nk-conid", 0), LE; 0 -> 1.
+uint32_t connect_tag(const Bytes& member_secret);
 Bytes net_key(const Bytes& root_node_key, uint64_t epoch);
 Bytes traffic_key(const Bytes& net_key, uint16_t sender);
 

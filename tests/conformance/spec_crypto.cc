@@ -147,6 +147,12 @@ Bytes member_secret(const Bytes& shared, const Bytes& t) { return extract(shared
 Bytes leaf_key(const Bytes& ms) { return kdf(ms, "nk-leafw", 0); }
 Bytes unicast_key(const Bytes& ms) { return kdf(ms, "nk-unica", 0); }
 Bytes control_key(const Bytes& ms) { return kdf(ms, "nk-contr", 0); }
+uint32_t connect_tag(const Bytes& ms) {
+  const Bytes k = kdf(ms, "nk-conid", 0);
+  const uint32_t t = static_cast<uint32_t>(k[0]) | static_cast<uint32_t>(k[1]) << 8 |
+                     static_cast<uint32_t>(k[2]) << 16 | static_cast<uint32_t>(k[3]) << 24;
+  return t == 0 ? 1 : t;
+}
 Bytes net_key(const Bytes& root_key, uint64_t epoch) { return kdf(root_key, "nk-netky", epoch); }
 Bytes traffic_key(const Bytes& net, uint16_t sender) { return kdf(net, "nk-trafk", sender); }
 

@@ -194,6 +194,7 @@ File handshake_file(Scenario& w, const AuthenticatedCapture& resync_request, con
         .bytes("member_secret", p.member_secret)
         .bytes("leaf_key", key_bytes(derived.leaf))
         .bytes("unicast_key", key_bytes(derived.unicast))
+        .num("connect_tag", detail::connect_tag_of(secret_of(p)))
         .bytes("participant_signature", vec(fin->signature()))
         .bytes("handshake_finish", p.handshake_finish);
     f.records.push_back(std::move(r));
