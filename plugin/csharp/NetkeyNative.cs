@@ -158,14 +158,15 @@ public sealed class NetkeyServerHandle : SafeHandleZeroOrMinusOneIsInvalid, INet
 }
 
 /// <summary>Owns a netkey_client*, as NetkeyServerHandle does a server.</summary>
-public sealed class NetkeyClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
-  internal GCHandle User;
+public sealed class NetkeyClientHandle : SafeHandleZeroOrMinusOneIsInvalid, INetkeyHandle {
+  GCHandle user_;
+  GCHandle INetkeyHandle.User { set { user_ = value; } }
 
   public NetkeyClientHandle() : base(true) {}
 
   protected override bool ReleaseHandle() {
     NetkeyNative.netkey_client_destroy(handle);
-    if (User.IsAllocated) User.Free();
+    if (user_.IsAllocated) user_.Free();
     return true;
   }
 }
