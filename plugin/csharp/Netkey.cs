@@ -1,6 +1,8 @@
 // Netkey.cs: what the C# binding's two halves share: error codes and NetkeyException,
-// refusal reasons, the event delegates, UTF-8 marshalling by hand, and the
-// MonoPInvokeCallback attribute that IL2CPP looks for on native callbacks.
+// refusal reasons, the event delegates, UTF-8 marshalling by hand, the
+// MonoPInvokeCallback attribute that IL2CPP looks for on native callbacks, and
+// NativeSession, the handle lifetime, Poll, send and callback logic behind both
+// NetkeyServer and NetkeyClient.
 //
 // The binding targets the oldest profile it can: C# 7 (mcs, Unity's Roslyn), no unsafe
 // code, no UnmanagedType.LPUTF8Str, no Marshal.PtrToStringUTF8. The ReadOnlySpan<byte>
@@ -156,6 +158,171 @@ internal sealed class PinnedStrings : IDisposable {
   public void Dispose() {
     foreach (GCHandle h in pins_) h.Free();
     pins_.Clear();
+  }
+}
+
+/// <summary>The native functions of one kind of handle that NativeSession calls, with the
+/// names its exceptions give. One static instance per wrapper.</summary>
+internal sealed class NativeFunctions<THandle> {
+  public string Owner;                    // the wrapper: "NetkeyServer", for its exceptions
+  public string CreateName, PollName, SendName;
+  public Func<THandle, uint, int> Poll;   // netkey_*_poll
+  public NativeSend<THandle> Send;        // the send with a first byte and a size
+  public Func<THandle, int> SendEmpty;    // the same send with (NULL, 0)
+}
+
+internal delegate int NativeSend<THandle>(THandle handle, ref byte data, UIntPtr size);
+// Fills a netkey_*_config (callbacks.user = user, strings pinned by pins) and calls
+// netkey_*_create.
+internal delegate int NativeCreate<THandle>(IntPtr user, PinnedStrings pins, out THandle handle);
+
+/// <summary>Two or three arguments of a native callback, passed to NativeSession.Fire
+/// without a closure (no allocation per callback).</summary>
+internal struct Args<T1, T2> {
+  public T1 First;
+  public T2 Second;
+}
+internal struct Args<T1, T2, T3> {
+  public T1 First;
+  public T2 Second;
+  public T3 Third;
+}
+internal static class Args {
+  public static Args<T1, T2> Of<T1, T2>(T1 a, T2 b) {
+    return new Args<T1, T2> { First = a, Second = b };
+  }
+  public static Args<T1, T2, T3> Of<T1, T2, T3>(T1 a, T2 b, T3 c) {
+    return new Args<T1, T2, T3> { First = a, Second = b, Third = c };
+  }
+}
+
+/// <summary>
+/// What NetkeyServer and NetkeyClient share around their native handle: creating it with a
+/// weak GCHandle to this session as callbacks.user (the handle frees it after the
+/// destroy), Poll with handler exceptions kept and rethrown (EventContext), the sends,
+/// Dispose from anywhere (even an event), and ObjectDisposedException after it. A field of
+/// each wrapper rather than a base class: an internal base cannot sit under a public
+/// class, and a public one would add to the API.
+/// </summary>
+internal sealed class NativeSession<TOwner, THandle>
+    where TOwner : class
+    where THandle : SafeHandle, INetkeyHandle {
+  readonly TOwner owner_;
+  readonly NativeFunctions<THandle> native_;
+  readonly THandle handle_;
+  readonly EventContext events_ = new EventContext();
+  bool polling_, disposed_;
+
+  /// <summary>Creates the handle through create. Throws NetkeyException when it fails.</summary>
+  public NativeSession(TOwner owner, NativeFunctions<THandle> native, NativeCreate<THandle> create) {
+    owner_ = owner;
+    native_ = native;
+    GCHandle self = GCHandle.Alloc(this, GCHandleType.Weak);
+    int rc;
+    try {
+      using (var pins = new PinnedStrings()) {
+        rc = create(GCHandle.ToIntPtr(self), pins, out handle_);
+      }
+    } finally {
+      if (handle_ != null && !handle_.IsInvalid) {
+        handle_.User = self;  // freed by the handle after netkey_*_destroy
+      } else {
+        self.Free();  // no handle (an error, or no libnetkey at all)
+      }
+    }
+    if (rc != NetkeyNative.NETKEY_OK || handle_.IsInvalid) {
+      handle_.Dispose();  // netkey.h: *out is NULL on error, so this frees nothing
+      throw new NetkeyException(rc, native.CreateName);
+    }
+  }
+
+  /// <summary>The handle; ObjectDisposedException after Dispose.</summary>
+  public THandle Handle { get { ThrowIfDisposed(); return handle_; } }
+
+  public EventContext Events { get { return events_; } }
+
+  public void Poll(int timeoutMs) {
+    if (timeoutMs < 0) throw new ArgumentOutOfRangeException("timeoutMs");
+    ThrowIfDisposed();
+    if (polling_) {
+      throw new InvalidOperationException(native_.Owner + ".Poll from inside its own event: events do not nest");
+    }
+    int rc;
+    polling_ = true;
+    try {
+      rc = native_.Poll(handle_, (uint)timeoutMs);
+    } finally {
+      polling_ = false;
+    }
+    events_.RethrowPending();
+    if (!disposed_) NetkeyException.Check(rc, native_.PollName);
+  }
+
+  public void Send(byte[] data) {
+    if (data == null) throw new ArgumentNullException("data");
+    Send(data, 0, data.Length);
+  }
+
+  public void Send(byte[] data, int offset, int count) {
+    if (data == null) throw new ArgumentNullException("data");
+    if (offset < 0 || count < 0 || count > data.Length - offset) {
+      throw new ArgumentOutOfRangeException("offset/count");
+    }
+    ThrowIfDisposed();
+    int rc = count == 0 ? native_.SendEmpty(handle_) : native_.Send(handle_, ref data[offset], (UIntPtr)(uint)count);
+    NetkeyException.Check(rc, native_.SendName);
+  }
+
+#if !NETKEY_NO_SPAN
+  public void Send(ReadOnlySpan<byte> data) {
+    ThrowIfDisposed();
+    int rc = data.IsEmpty ? native_.SendEmpty(handle_)
+                          : native_.Send(handle_, ref MemoryMarshal.GetReference(data), (UIntPtr)(uint)data.Length);
+    NetkeyException.Check(rc, native_.SendName);
+  }
+#endif
+
+  /// <summary>From inside an event, no further event fires and the handle is freed when
+  /// Poll returns (the runtime holds a reference on it for the length of the call).</summary>
+  public void Dispose() {
+    disposed_ = true;
+    handle_.Dispose();
+  }
+
+  void ThrowIfDisposed() {
+    if (disposed_ || handle_.IsClosed) throw new ObjectDisposedException(native_.Owner);
+  }
+
+  /// <summary>
+  /// The body of every native callback (a static [MonoPInvokeCallback] method, as IL2CPP
+  /// requires): raise(owner, args) for the live wrapper behind `user`, none once it was
+  /// disposed (even mid-poll). No exception escapes to C: one is kept for Poll to rethrow.
+  /// raise should be a lambda that captures nothing, so that no call allocates.
+  /// </summary>
+  public static void Fire<TArgs>(IntPtr user, TArgs args, Action<TOwner, TArgs> raise) {
+    NativeSession<TOwner, THandle> s = null;
+    try {
+      s = GCHandle.FromIntPtr(user).Target as NativeSession<TOwner, THandle>;
+      if (s != null && !s.disposed_) raise(s.owner_, args);
+    } catch (Exception e) {
+      if (s != null) s.events_.Fail(e);
+    }
+  }
+
+  /// <summary>Fire for a callback with no arguments.</summary>
+  public static void Fire(IntPtr user, Action<TOwner> raise) {
+    Fire(user, raise, (owner, r) => r(owner));
+  }
+}
+
+/// <summary>Keeps callback delegates alive for the life of the process and gives their
+/// native pointers (what IL2CPP and Mono's AOT need: delegates over static methods).</summary>
+internal static class NativeCallbacks {
+  static readonly List<Delegate> alive_ = new List<Delegate>();
+
+  public static IntPtr Pointer(Delegate fn) {
+    lock (alive_) alive_.Add(fn);
+    return Marshal.GetFunctionPointerForDelegate(fn);
   }
 }
 

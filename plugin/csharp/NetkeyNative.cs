@@ -132,33 +132,41 @@ public static class NetkeyNative {
   internal static extern void netkey_client_destroy(IntPtr client);
 }
 
+/// <summary>What NativeSession needs of a handle: to hand it the GCHandle passed as
+/// callbacks.user, which the handle frees after netkey_*_destroy.</summary>
+internal interface INetkeyHandle {
+  GCHandle User { set; }
+}
+
 /// <summary>
 /// Owns a netkey_server*: Dispose (or the finalizer) calls netkey_server_destroy, then
 /// frees the GCHandle passed as callbacks.user, if any. A Dispose from inside a
 /// callback takes effect when the poll returns: the runtime holds a reference on the
 /// handle for the length of every P/Invoke call.
 /// </summary>
-public sealed class NetkeyServerHandle : SafeHandleZeroOrMinusOneIsInvalid {
-  internal GCHandle User;  // the NetkeyServer (weak), freed after the destroy
+public sealed class NetkeyServerHandle : SafeHandleZeroOrMinusOneIsInvalid, INetkeyHandle {
+  GCHandle user_;  // the NetkeyServer's session (weak), freed after the destroy
+  GCHandle INetkeyHandle.User { set { user_ = value; } }
 
   public NetkeyServerHandle() : base(true) {}
 
   protected override bool ReleaseHandle() {
     NetkeyNative.netkey_server_destroy(handle);
-    if (User.IsAllocated) User.Free();
+    if (user_.IsAllocated) user_.Free();
     return true;
   }
 }
 
 /// <summary>Owns a netkey_client*, as NetkeyServerHandle does a server.</summary>
-public sealed class NetkeyClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
-  internal GCHandle User;
+public sealed class NetkeyClientHandle : SafeHandleZeroOrMinusOneIsInvalid, INetkeyHandle {
+  GCHandle user_;
+  GCHandle INetkeyHandle.User { set { user_ = value; } }
 
   public NetkeyClientHandle() : base(true) {}
 
   protected override bool ReleaseHandle() {
     NetkeyNative.netkey_client_destroy(handle);
-    if (User.IsAllocated) User.Free();
+    if (user_.IsAllocated) user_.Free();
     return true;
   }
 }

@@ -4,6 +4,8 @@ using System.Runtime.InteropServices;
 
 namespace Netkey {
 
+using Session = NativeSession<NetkeyServer, NetkeyServerHandle>;
+
 /// <summary>What NetkeyServer needs: where to listen and the server's identity files
 /// (netkey-ca's output).</summary>
 public sealed class NetkeyServerConfig {
@@ -32,9 +34,17 @@ public sealed class NetkeyServer : IDisposable {
   /// <summary>A subject was refused admission.</summary>
   public event ServerRefusedHandler Refused;
 
-  readonly NetkeyServerHandle handle_;
-  readonly EventContext events_ = new EventContext();
-  bool polling_, disposed_;
+  static readonly NativeFunctions<NetkeyServerHandle> Functions = new NativeFunctions<NetkeyServerHandle> {
+    Owner = "NetkeyServer",
+    CreateName = "netkey_server_create",
+    PollName = "netkey_server_poll",
+    Poll = (h, timeoutMs) => NetkeyNative.netkey_server_poll(h, timeoutMs),
+    SendName = "netkey_server_broadcast",
+    Send = (NetkeyServerHandle h, ref byte data, UIntPtr size) => NetkeyNative.netkey_server_broadcast(h, ref data, size),
+    SendEmpty = h => NetkeyNative.netkey_server_broadcast(h, IntPtr.Zero, UIntPtr.Zero),
+  };
+
+  readonly Session session_;
 
   /// <summary>Loads the identity and binds the socket. Throws NetkeyException (Io,
   /// Malformed, Refused: see netkey_server_create).</summary>
@@ -43,189 +53,94 @@ public sealed class NetkeyServer : IDisposable {
     if (config.Port < 0 || config.Port > ushort.MaxValue) {
       throw new ArgumentOutOfRangeException("config.Port");
     }
-    NetkeyNative.ServerConfig c;
-    NetkeyNative.netkey_server_config_default(out c);
-    GCHandle self = GCHandle.Alloc(this, GCHandleType.Weak);
-    c.port = (ushort)config.Port;
-    c.callbacks.user = GCHandle.ToIntPtr(self);
-    c.callbacks.joined = Native.JoinedPtr;
-    c.callbacks.left = Native.LeftPtr;
-    c.callbacks.rekeyed = Native.RekeyedPtr;
-    c.callbacks.message = Native.MessagePtr;
-    c.callbacks.refused = Native.RefusedPtr;
-    int rc;
-    try {
-      using (var pins = new PinnedStrings()) {
-        if (config.BindHost != null) c.bind_host = pins.Pin(config.BindHost);
-        c.charter_path = pins.Pin(config.CharterPath);
-        c.ca_public_path = pins.Pin(config.CaPublicPath);
-        c.certificate_path = pins.Pin(config.CertificatePath);
-        c.key_path = pins.Pin(config.KeyPath);
-        rc = NetkeyNative.netkey_server_create(ref c, out handle_);
-      }
-    } finally {
-      if (handle_ != null && !handle_.IsInvalid) {
-        handle_.User = self;  // freed by the handle after netkey_server_destroy
-      } else {
-        self.Free();  // no handle (an error, or no libnetkey at all)
-      }
-    }
-    if (rc != NetkeyNative.NETKEY_OK || handle_.IsInvalid) {
-      handle_.Dispose();  // netkey.h: *out is NULL on error, so this frees nothing
-      throw new NetkeyException(rc, "netkey_server_create");
-    }
+    session_ = new Session(this, Functions, (IntPtr user, PinnedStrings pins, out NetkeyServerHandle handle) => {
+      NetkeyNative.ServerConfig c;
+      NetkeyNative.netkey_server_config_default(out c);
+      c.port = (ushort)config.Port;
+      c.callbacks = Native.Callbacks(user);
+      if (config.BindHost != null) c.bind_host = pins.Pin(config.BindHost);
+      c.charter_path = pins.Pin(config.CharterPath);
+      c.ca_public_path = pins.Pin(config.CaPublicPath);
+      c.certificate_path = pins.Pin(config.CertificatePath);
+      c.key_path = pins.Pin(config.KeyPath);
+      return NetkeyNative.netkey_server_create(ref c, out handle);
+    });
   }
 
   /// <summary>The UDP port the server listens on.</summary>
-  public int Port { get { ThrowIfDisposed(); return NetkeyNative.netkey_server_port(handle_); } }
+  public int Port { get { return NetkeyNative.netkey_server_port(session_.Handle); } }
   /// <summary>The group's epoch: it grows with every rekey.</summary>
-  public ulong Epoch { get { ThrowIfDisposed(); return NetkeyNative.netkey_server_epoch(handle_); } }
+  public ulong Epoch { get { return NetkeyNative.netkey_server_epoch(session_.Handle); } }
   public int MemberCount {
-    get { ThrowIfDisposed(); return (int)NetkeyNative.netkey_server_member_count(handle_).ToUInt64(); }
+    get { return (int)NetkeyNative.netkey_server_member_count(session_.Handle).ToUInt64(); }
   }
   /// <summary>The native handle, for NetkeyNative calls.</summary>
-  public NetkeyServerHandle Handle { get { ThrowIfDisposed(); return handle_; } }
+  public NetkeyServerHandle Handle { get { return session_.Handle; } }
 
   /// <summary>Services the network for up to timeoutMs (0: do not wait) and fires the
   /// events. Rethrows the first exception an event handler threw during this poll.
   /// Throws NetkeyException (Io) when the socket failed, InvalidOperationException when
   /// called from one of this server's own events.</summary>
-  public void Poll(int timeoutMs = 0) {
-    if (timeoutMs < 0) throw new ArgumentOutOfRangeException("timeoutMs");
-    ThrowIfDisposed();
-    if (polling_) {
-      throw new InvalidOperationException("NetkeyServer.Poll from inside its own event: events do not nest");
-    }
-    int rc;
-    polling_ = true;
-    try {
-      rc = NetkeyNative.netkey_server_poll(handle_, (uint)timeoutMs);
-    } finally {
-      polling_ = false;
-    }
-    events_.RethrowPending();
-    if (!disposed_) NetkeyException.Check(rc, "netkey_server_poll");
-  }
+  public void Poll(int timeoutMs = 0) { session_.Poll(timeoutMs); }
 
   /// <summary>Encrypts data once under the net key and sends it to every member. Throws
   /// NetkeyException (NotReady) while nobody is in the group.</summary>
-  public void Broadcast(byte[] data) {
-    if (data == null) throw new ArgumentNullException("data");
-    Broadcast(data, 0, data.Length);
-  }
+  public void Broadcast(byte[] data) { session_.Send(data); }
 
-  public void Broadcast(byte[] data, int offset, int count) {
-    if (data == null) throw new ArgumentNullException("data");
-    if (offset < 0 || count < 0 || count > data.Length - offset) {
-      throw new ArgumentOutOfRangeException("offset/count");
-    }
-    ThrowIfDisposed();
-    int rc = count == 0
-                 ? NetkeyNative.netkey_server_broadcast(handle_, IntPtr.Zero, UIntPtr.Zero)
-                 : NetkeyNative.netkey_server_broadcast(handle_, ref data[offset], (UIntPtr)(uint)count);
-    NetkeyException.Check(rc, "netkey_server_broadcast");
-  }
+  public void Broadcast(byte[] data, int offset, int count) { session_.Send(data, offset, count); }
 
 #if !NETKEY_NO_SPAN
-  public void Broadcast(ReadOnlySpan<byte> data) {
-    ThrowIfDisposed();
-    int rc = data.IsEmpty
-                 ? NetkeyNative.netkey_server_broadcast(handle_, IntPtr.Zero, UIntPtr.Zero)
-                 : NetkeyNative.netkey_server_broadcast(handle_, ref MemoryMarshal.GetReference(data),
-                                                        (UIntPtr)(uint)data.Length);
-    NetkeyException.Check(rc, "netkey_server_broadcast");
-  }
+  public void Broadcast(ReadOnlySpan<byte> data) { session_.Send(data); }
 #endif
 
   /// <summary>Destroys the server (its members time out). From inside an event handler,
   /// no further event fires and the handle is freed when Poll returns.</summary>
-  public void Dispose() {
-    disposed_ = true;
-    handle_.Dispose();
-  }
-
-  void ThrowIfDisposed() {
-    if (disposed_ || handle_.IsClosed) throw new ObjectDisposedException("NetkeyServer");
-  }
+  public void Dispose() { session_.Dispose(); }
 
   // The C callbacks: static (IL2CPP cannot call back into instance delegates), the
-  // instance found through the weak GCHandle in `user`. No exception escapes to C.
+  // server found through the weak GCHandle in `user` by Session.Fire, which lets no
+  // exception escape to C. The lambdas capture nothing, so a callback allocates nothing.
   static class Native {
-    static readonly NetkeyNative.ServerMemberFn JoinedFn = OnJoined;
-    static readonly NetkeyNative.ServerMemberFn LeftFn = OnLeft;
-    static readonly NetkeyNative.RekeyedFn RekeyedFn = OnRekeyed;
-    static readonly NetkeyNative.MessageFn MessageFn = OnMessage;
-    static readonly NetkeyNative.ServerRefusedFn RefusedFn = OnRefused;
-    public static readonly IntPtr JoinedPtr = Marshal.GetFunctionPointerForDelegate(JoinedFn);
-    public static readonly IntPtr LeftPtr = Marshal.GetFunctionPointerForDelegate(LeftFn);
-    public static readonly IntPtr RekeyedPtr = Marshal.GetFunctionPointerForDelegate(RekeyedFn);
-    public static readonly IntPtr MessagePtr = Marshal.GetFunctionPointerForDelegate(MessageFn);
-    public static readonly IntPtr RefusedPtr = Marshal.GetFunctionPointerForDelegate(RefusedFn);
+    static readonly IntPtr JoinedPtr = NativeCallbacks.Pointer(new NetkeyNative.ServerMemberFn(OnJoined));
+    static readonly IntPtr LeftPtr = NativeCallbacks.Pointer(new NetkeyNative.ServerMemberFn(OnLeft));
+    static readonly IntPtr RekeyedPtr = NativeCallbacks.Pointer(new NetkeyNative.RekeyedFn(OnRekeyed));
+    static readonly IntPtr MessagePtr = NativeCallbacks.Pointer(new NetkeyNative.MessageFn(OnMessage));
+    static readonly IntPtr RefusedPtr = NativeCallbacks.Pointer(new NetkeyNative.ServerRefusedFn(OnRefused));
 
-    // The live server behind `user`, or null once it was disposed (even mid-poll).
-    static NetkeyServer From(IntPtr user) {
-      var s = GCHandle.FromIntPtr(user).Target as NetkeyServer;
-      return s != null && !s.disposed_ ? s : null;
+    public static NetkeyNative.ServerCallbacks Callbacks(IntPtr user) {
+      return new NetkeyNative.ServerCallbacks {
+        user = user, joined = JoinedPtr, left = LeftPtr, rekeyed = RekeyedPtr, message = MessagePtr,
+        refused = RefusedPtr,
+      };
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.ServerMemberFn))]
     static void OnJoined(IntPtr user, uint member, IntPtr subject, ulong epoch) {
-      NetkeyServer s = null;
-      try {
-        s = From(user);
-        MemberEventHandler h = s != null ? s.Joined : null;
-        if (h != null) h(member, Utf8.Decode(subject), epoch);
-      } catch (Exception e) {
-        if (s != null) s.events_.Fail(e);
-      }
+      Session.Fire(user, Args.Of(member, subject, epoch),
+                   (s, a) => s.Joined?.Invoke(a.First, Utf8.Decode(a.Second), a.Third));
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.ServerMemberFn))]
     static void OnLeft(IntPtr user, uint member, IntPtr subject, ulong epoch) {
-      NetkeyServer s = null;
-      try {
-        s = From(user);
-        MemberEventHandler h = s != null ? s.Left : null;
-        if (h != null) h(member, Utf8.Decode(subject), epoch);
-      } catch (Exception e) {
-        if (s != null) s.events_.Fail(e);
-      }
+      Session.Fire(user, Args.Of(member, subject, epoch),
+                   (s, a) => s.Left?.Invoke(a.First, Utf8.Decode(a.Second), a.Third));
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.RekeyedFn))]
     static void OnRekeyed(IntPtr user, ulong epoch) {
-      NetkeyServer s = null;
-      try {
-        s = From(user);
-        EpochEventHandler h = s != null ? s.Rekeyed : null;
-        if (h != null) h(epoch);
-      } catch (Exception e) {
-        if (s != null) s.events_.Fail(e);
-      }
+      Session.Fire(user, epoch, (s, e) => s.Rekeyed?.Invoke(e));
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.MessageFn))]
     static void OnMessage(IntPtr user, uint sender, IntPtr data, UIntPtr size) {
-      NetkeyServer s = null;
-      try {
-        s = From(user);
-        MessageEventHandler h = s != null ? s.Message : null;
-        if (h != null) h(sender, s.events_.Copy(data, size));
-      } catch (Exception e) {
-        if (s != null) s.events_.Fail(e);
-      }
+      Session.Fire(user, Args.Of(sender, data, size),
+                   (s, a) => s.Message?.Invoke(a.First, s.session_.Events.Copy(a.Second, a.Third)));
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.ServerRefusedFn))]
     static void OnRefused(IntPtr user, int reason, IntPtr subject) {
-      NetkeyServer s = null;
-      try {
-        s = From(user);
-        ServerRefusedHandler h = s != null ? s.Refused : null;
-        if (h != null) h((NetkeyRefusal)reason, Utf8.Decode(subject));
-      } catch (Exception e) {
-        if (s != null) s.events_.Fail(e);
-      }
+      Session.Fire(user, Args.Of(reason, subject),
+                   (s, a) => s.Refused?.Invoke((NetkeyRefusal)a.First, Utf8.Decode(a.Second)));
     }
   }
 }
