@@ -11,6 +11,9 @@
 //   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
 //   netkey-arena --listen PORT [--seconds S]        the server alone
 //   netkey-arena --connect HOST:PORT [--bots N] ...  bots alone
+//   netkey-arena --help | -h | --version
+//
+// A usage error is one line on stderr and exit 2 (tools/cli/cli.h).
 //
 // Identities come from a fixed demo PKI (samples/common/pki.h) so separate processes
 // agree; real deployments issue them with netkey-ca.
@@ -27,6 +30,7 @@
 #include "common/adversary.h"
 #include "common/faulty_proxy.h"
 #include "common/report.h"
+#include "cli/cli.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
 #include "netkey/list_controller.h"
@@ -53,29 +57,31 @@ struct Options {
   bool hash_forward = false;   // charter join policy: LKH+ hash-forward for join-only batches
 };
 
-[[noreturn]] void usage(const char* msg) {
-  std::fprintf(stderr,
-               "netkey-arena: %s\nusage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] "
-               "[--report FILE] [--check] [--quiet] [--rekey auto|slices|whole] [--faults]\n"
-               "       [--join-policy rekey|hash-forward]\n"
-               "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P]\n"
-               "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P]\n",
-               msg);
-  std::exit(2);
-}
+constexpr const char* kTool = "netkey-arena";
+constexpr const char* kUsage =
+    "usage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]\n"
+    "                    [--quiet] [--rekey auto|slices|whole] [--faults] [--join-policy rekey|hash-forward]\n"
+    "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P]\n"
+    "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P]\n"
+    "       netkey-arena --help | -h | --version\n"
+    "With no flags: the server and 200 bots in one process for 30 s (make demo).\n"
+    "exit status: 0 done, 1 --check failed, 2 usage error\n";
+
+[[noreturn]] void usage(const std::string& msg) { netkey::cli::usage_error(kTool, msg); }
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    netkey::cli::handle_standard(a, kTool, kUsage);
     auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+      if (i + 1 >= argc) usage("missing value for " + a);
       return argv[++i];
     };
     auto num = [&](const std::string& v) {
       char* end = nullptr;
       double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) usage(("not a number: " + v).c_str());
+      if (end == v.c_str() || *end != '\0' || d < 0) usage("not a number: " + v);
       return d;
     };
     if (a == "--bots") o.bots = static_cast<size_t>(num(next()));
@@ -95,7 +101,7 @@ Options parse(int argc, char** argv) {
       if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
       o.hash_forward = p == "hash-forward";
     }
-    else usage(("unknown flag " + a).c_str());
+    else usage("unknown flag " + a);
   }
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
@@ -224,7 +230,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<demo::FaultyProxy> proxy;
   if (o.faults) {
     proxy = std::make_unique<demo::FaultyProxy>(port, demo::Faults{}, 0xfa17);
-    if (!proxy->ok()) usage("cannot open the fault-injection proxy socket");
+    if (!proxy->ok()) {  // the environment, not the command line: exit 1 like a failed server
+      std::fprintf(stderr, "netkey-arena: cannot open the fault-injection proxy socket\n");
+      return 1;
+    }
   }
   std::unique_ptr<demo::Swarm> swarm;
   if (run_bots) {

@@ -13,6 +13,8 @@
 // removal (seen through the server's test-only --mirror; common/adversary.h).
 // adversary_decryptions counts their successes and must be 0; adversary_attempts must
 // be > 0. Exit status 1 with --check when either fails, or when bots did not converge.
+// --help (-h) prints the usage, --version the version; a usage error is one line on
+// stderr and exit 2 (tools/cli/cli.h).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -23,20 +25,23 @@
 
 #include "common/adversary.h"
 #include "common/report.h"
+#include "cli/cli.h"
 #include "common/swarm.h"
 
 using namespace netkey;
 
 namespace {
 
-[[noreturn]] void usage(const std::string& msg) {
-  std::fprintf(stderr,
-               "netkey-loadbots: %s\nusage: netkey-loadbots --connect HOST:PORT [--bots N] [--seconds S] [--churn R] "
-               "[--adversaries K] [--mirror PORT] [--degree D] [--join-policy rekey|hash-forward] [--first-subject I] "
-               "[--report FILE] [--check]\n",
-               msg.c_str());
-  std::exit(2);
-}
+constexpr const char* kTool = "netkey-loadbots";
+constexpr const char* kUsage =
+    "usage: netkey-loadbots --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--adversaries K]\n"
+    "                       [--mirror PORT] [--degree D] [--join-policy rekey|hash-forward]\n"
+    "                       [--first-subject I] [--report FILE] [--check]\n"
+    "       netkey-loadbots --help | -h | --version\n"
+    "N bots against a running server (netkey-arena --listen PORT [--mirror PORT]).\n"
+    "exit status: 0 done, 1 --check failed or a socket could not be opened, 2 usage error\n";
+
+[[noreturn]] void usage(const std::string& msg) { netkey::cli::usage_error(kTool, msg); }
 
 }  // namespace
 
@@ -46,6 +51,7 @@ int main(int argc, char** argv) {
   bool check = false, hash_forward = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    netkey::cli::handle_standard(a, kTool, kUsage);
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) usage("missing value for " + a);
       return argv[++i];
@@ -111,11 +117,13 @@ int main(int argc, char** argv) {
   std::unique_ptr<demo::Mirror> mirror;
   if (mirror_port > 0) {
     mirror = std::make_unique<demo::Mirror>(demo::Mirror::receiver(static_cast<uint16_t>(mirror_port)));
-    if (!mirror->ok()) usage("cannot bind the mirror port " + std::to_string(static_cast<int>(mirror_port)));
+    if (!mirror->ok()) {  // the environment, not the command line
+      std::fprintf(stderr, "netkey-loadbots: cannot bind the mirror port %d\n", static_cast<int>(mirror_port));
+      return 1;
+    }
   } else if (adversaries > 0) {
-    std::fprintf(stderr, "netkey-loadbots: --adversaries needs the server's traffic: start the server with --mirror "
-                         "PORT and pass the same --mirror PORT here\n");
-    return 2;
+    usage("--adversaries needs the server's traffic: start the server with --mirror PORT and pass the same "
+          "--mirror PORT here");
   }
   std::printf("netkey-loadbots: %zu bots to %s, %.0f s, churn %.0f/s, %zu adversaries\n", so.bots, connect.c_str(),
               seconds, churn, static_cast<size_t>(adversaries));

@@ -7,7 +7,10 @@
 //   netkey-ca verify --ca DIR FILE [--role ROLE] [--now UNIX]   (a certificate or a charter)
 //   netkey-ca charter --ca DIR --initiator PREFIX --in TEXT --out FILE
 //
-// Every failure prints one line, "netkey-ca: error: ...", and exits 1 (2 for usage).
+//   netkey-ca --help | -h | --version
+//
+// Every refusal prints one line, "netkey-ca: error: ...", and exits 1; a usage error
+// prints one line, "netkey-ca: ... (try --help)", and exits 2 (tools/cli/cli.h).
 // Secret key files are created with mode 0600 and never printed.
 #include <sodium.h>
 #include <sys/stat.h>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "charter_cmd.h"
+#include "cli/cli.h"
 #include "files.h"
 #include "netkey/certificate.h"
 #include "netkey/charter.h"
@@ -38,23 +42,26 @@ using netkey::Status;
 
 constexpr size_t kMaxKeyFileBytes = 4096;
 
+constexpr const char* kTool = "netkey-ca";
+
+// A refusal (exit 1), or with code 2 a usage error in the shared one-line form.
 [[noreturn]] void die(const std::string& msg, int code = 1) {
+  if (code == netkey::cli::kUsageExit) netkey::cli::usage_error(kTool, msg);
   std::fprintf(stderr, "netkey-ca: error: %s\n", msg.c_str());
   std::exit(code);
 }
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage:\n"
-               "  netkey-ca init   --dir DIR [--name NAME]\n"
-               "  netkey-ca issue  --ca DIR --subject ID --role ROLE [--clearance N] [--days N]\n"
-               "                   [--not-before UNIX] [--not-after UNIX] [--serial N] [--out PREFIX]\n"
-               "  netkey-ca show   FILE\n"
-               "  netkey-ca verify --ca DIR FILE [--role ROLE] [--now UNIX]  (certificate or charter)\n"
-               "  netkey-ca charter --ca DIR --initiator PREFIX --in TEXT --out FILE\n"
-               "roles: root, list-controller, initiator, participant\n");
-  std::exit(2);
-}
+constexpr const char* kUsage =
+    "usage:\n"
+    "  netkey-ca init   --dir DIR [--name NAME]\n"
+    "  netkey-ca issue  --ca DIR --subject ID --role ROLE [--clearance N] [--days N]\n"
+    "                   [--not-before UNIX] [--not-after UNIX] [--serial N] [--out PREFIX]\n"
+    "  netkey-ca show   FILE\n"
+    "  netkey-ca verify --ca DIR FILE [--role ROLE] [--now UNIX]  (certificate or charter)\n"
+    "  netkey-ca charter --ca DIR --initiator PREFIX --in TEXT --out FILE\n"
+    "  netkey-ca --help | -h | --version\n"
+    "roles: root, list-controller, initiator, participant\n"
+    "exit status: 0 done, 1 refused (one line on stderr), 2 usage error\n";
 
 struct Args {
   std::map<std::string, std::string> flags;
@@ -65,6 +72,8 @@ Args parse_args(int argc, char** argv, int start) {
   Args a;
   for (int i = start; i < argc; ++i) {
     std::string s = argv[i];
+    netkey::cli::handle_standard(s, kTool, kUsage);
+    if (s.size() > 1 && s[0] == '-' && s[1] != '-') die("unknown flag " + s, 2);
     if (s.rfind("--", 0) == 0) {
       if (i + 1 >= argc) die("flag " + s + " needs a value", 2);
       a.flags[s.substr(2)] = argv[++i];
@@ -229,7 +238,7 @@ void print_cert(const netkey::CertificateFields& f) {
 
 int cmd_show(const Args& a) {
   allow_only(a, {});
-  if (a.positional.size() != 1) usage();
+  if (a.positional.size() != 1) die("show takes exactly one FILE", 2);
   const std::string& path = a.positional[0];
   auto bytes = or_die(netkey::tools::read_file(path, 64 * 1024));
   std::string text = text_of(bytes);
@@ -262,7 +271,7 @@ int cmd_show(const Args& a) {
 
 int cmd_verify(const Args& a) {
   allow_only(a, {"ca", "role", "now"});
-  if (a.positional.size() != 1) usage();
+  if (a.positional.size() != 1) die("verify takes exactly one FILE", 2);
   auto ca = load_ca_public(need(a, "ca"));
   const std::string& path = a.positional[0];
   auto bytes = or_die(netkey::tools::read_file(path, 64 * 1024));
@@ -316,14 +325,16 @@ int cmd_charter(const Args& a) {
 
 int main(int argc, char** argv) {
   if (sodium_init() < 0) die("libsodium failed to initialise");
-  if (argc < 2) usage();
+  if (argc < 2) die("no command given", 2);
   std::string cmd = argv[1];
+  if (cmd == "help") netkey::cli::help(kUsage);
+  netkey::cli::handle_standard(cmd, kTool, kUsage);
+  if (cmd.rfind('-', 0) == 0) die("unknown flag " + cmd, 2);
   Args a = parse_args(argc, argv, 2);
   if (cmd == "init") return cmd_init(a);
   if (cmd == "issue") return cmd_issue(a);
   if (cmd == "show") return cmd_show(a);
   if (cmd == "verify") return cmd_verify(a);
   if (cmd == "charter") return cmd_charter(a);
-  if (cmd == "--help" || cmd == "-h" || cmd == "help") usage();
   die("unknown command '" + cmd + "'", 2);
 }

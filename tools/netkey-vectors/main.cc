@@ -2,6 +2,10 @@
 //
 //   netkey-vectors --out DIR     write the files into DIR
 //   netkey-vectors --check DIR   regenerate them and compare with DIR's, byte for byte
+//   netkey-vectors --help | -h | --version
+//
+// Exit status: 0 done (identical), 1 a file differs or cannot be written, 2 a usage
+// error (one line on stderr; tools/cli/cli.h).
 //
 // The vectors come from a real exchange between the runtime's Root and Participants
 // (scenario.h), so they are what the runtime puts on the wire. tests/conformance
@@ -23,6 +27,7 @@
 #include "netkey/traffic.h"
 #include "netkey/wire/control_generated.h"
 #include "netkey/wire/rekey_generated.h"
+#include "cli/cli.h"
 #include "scenario.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
@@ -390,9 +395,38 @@ std::vector<File> generate() {
   return files;
 }
 
-int usage() {
-  std::fprintf(stderr, "usage: netkey-vectors --out DIR | --check DIR\n");
-  return 2;
+constexpr const char* kTool = "netkey-vectors";
+constexpr const char* kUsage =
+    "usage: netkey-vectors --out DIR     write the protocol test vectors into DIR\n"
+    "       netkey-vectors --check DIR   regenerate them and compare with DIR's, byte for byte\n"
+    "       netkey-vectors --help | -h | --version\n"
+    "exit status: 0 done (identical), 1 a file differs or cannot be written, 2 usage error\n";
+
+[[noreturn]] void usage(const std::string& msg) { cli::usage_error(kTool, msg); }
+
+struct Mode {
+  std::string mode, dir;
+};
+
+// Exactly one of --out DIR and --check DIR.
+Mode parse(int argc, char** argv) {
+  Mode m;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    cli::handle_standard(a, kTool, kUsage);
+    if (a == "--out" || a == "--check") {
+      if (!m.mode.empty()) usage("give one of --out DIR and --check DIR");
+      if (i + 1 >= argc) usage("missing value for " + a);
+      m.mode = a;
+      m.dir = argv[++i];
+    } else if (!a.empty() && a[0] == '-') {
+      usage("unknown flag " + a);
+    } else {
+      usage("unexpected argument '" + a + "'");
+    }
+  }
+  if (m.mode.empty()) usage("give --out DIR or --check DIR");
+  return m;
 }
 
 }  // namespace
@@ -400,9 +434,7 @@ int usage() {
 
 int main(int argc, char** argv) {
   using namespace netkey::vectors;
-  if (argc != 3) return usage();
-  const std::string mode = argv[1], dir = argv[2];
-  if (mode != "--out" && mode != "--check") return usage();
+  const auto [mode, dir] = parse(argc, argv);
   int differ = 0;
   for (const File& f : generate()) {
     const std::string path = dir + "/" + f.name;
