@@ -11,6 +11,7 @@
 #include "netkey/x25519.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
+#include "src/util/clock.h"
 
 namespace netkey {
 
@@ -62,7 +63,7 @@ struct Participant::Impl {
   std::deque<ParticipantEvent> events;
   ParticipantStats stats;
 
-  uint64_t unix_now(uint64_t now) const { return config.unix_time_at_zero + now / 1'000'000'000; }
+  uint64_t unix_now(uint64_t now) const { return detail::unix_seconds(config.unix_time_at_zero, now); }
 
   void send(Channel ch, bool reliable, Bytes bytes) {
     Transmit t;
@@ -230,7 +231,7 @@ Participant::~Participant() = default;
 
 Result<Participant> Participant::create(ParticipantConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns) {
   NETKEY_CHECK(rng != nullptr);
-  const uint64_t unix_now = config.unix_time_at_zero + now_ns / 1'000'000'000;
+  const uint64_t unix_now = detail::unix_seconds(config.unix_time_at_zero, now_ns);
   auto charter = verify_charter(config.charter, config.ca_public_key, unix_now);
   if (!charter) return Status(charter.code(), "charter invalid: " + charter.status().message());
   auto cert = parse_certificate(config.certificate);

@@ -16,6 +16,7 @@
 #include "src/group/admission.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
+#include "src/util/clock.h"
 #include "src/wire/verify.h"
 
 namespace netkey {
@@ -87,7 +88,7 @@ struct Root::Impl final : detail::AdmissionHost {
   std::deque<Transmit> out;
   std::deque<RootEvent> events;
 
-  uint64_t unix_now(uint64_t now_ns) const { return config.unix_time_at_zero + now_ns / 1'000'000'000; }
+  uint64_t unix_now(uint64_t now_ns) const { return detail::unix_seconds(config.unix_time_at_zero, now_ns); }
 
   void send(PeerId peer, Channel ch, bool reliable, Bytes bytes, bool then_disconnect = false) {
     Transmit t;
@@ -414,7 +415,7 @@ Root::~Root() = default;
 
 Result<Root> Root::create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns) {
   NETKEY_CHECK(rng != nullptr);
-  const uint64_t unix_now = config.unix_time_at_zero + now_ns / 1'000'000'000;
+  const uint64_t unix_now = detail::unix_seconds(config.unix_time_at_zero, now_ns);
   auto charter = verify_charter(config.charter, config.ca_public_key, unix_now);
   if (!charter) return Status(charter.code(), "the Root refuses to run: charter invalid: " + charter.status().message());
   auto cert = verify_certificate(config.certificate, config.ca_public_key, unix_now, Role::kRoot);
