@@ -12,6 +12,7 @@
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
 #include "src/util/clock.h"
+#include "src/util/queue.h"
 
 namespace netkey {
 
@@ -394,19 +395,9 @@ void Participant::leave(uint64_t now_ns) {
   s.state = State::kLeft;
 }
 
-std::optional<Transmit> Participant::poll_transmit() {
-  if (impl_->out.empty()) return std::nullopt;
-  Transmit t = std::move(impl_->out.front());
-  impl_->out.pop_front();
-  return t;
-}
+std::optional<Transmit> Participant::poll_transmit() { return detail::pop_front(impl_->out); }
 
-std::optional<ParticipantEvent> Participant::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  ParticipantEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<ParticipantEvent> Participant::poll_event() { return detail::pop_front(impl_->events); }
 
 std::optional<uint64_t> Participant::poll_timeout() const {
   if (impl_->state == State::kConnecting || impl_->state == State::kCookie) return impl_->next_retransmit;

@@ -17,6 +17,7 @@
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
 #include "src/util/clock.h"
+#include "src/util/queue.h"
 #include "src/wire/verify.h"
 
 namespace netkey {
@@ -543,19 +544,9 @@ Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns) {
 
 void Root::flush(uint64_t now_ns) { impl_->commit(now_ns); }
 
-std::optional<Transmit> Root::poll_transmit() {
-  if (impl_->out.empty()) return std::nullopt;
-  Transmit t = std::move(impl_->out.front());
-  impl_->out.pop_front();
-  return t;
-}
+std::optional<Transmit> Root::poll_transmit() { return detail::pop_front(impl_->out); }
 
-std::optional<RootEvent> Root::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  RootEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<RootEvent> Root::poll_event() { return detail::pop_front(impl_->events); }
 
 std::optional<uint64_t> Root::poll_timeout() const {
   const Impl& s = *impl_;
