@@ -76,6 +76,7 @@ std::vector<Vector> load_vectors(const std::string& file_name) {
 std::vector<uint8_t> unhex(const std::string& h) {
   if (h.size() % 2 != 0) fail("odd-length hex in vector: " + h.substr(0, 16));
   std::vector<uint8_t> out(h.size() / 2);
+  if (out.empty()) return out;  // sodium_hex2bin's output pointer must not be null
   size_t written = 0;
   const char* end = nullptr;
   if (sodium_hex2bin(out.data(), out.size(), h.data(), h.size(), nullptr, &written, &end) != 0 ||

@@ -27,6 +27,7 @@ inline std::string to_hex(std::span<const uint8_t> bytes) {
 // time. False on a wrong length or a non-hex digit.
 inline bool hex_into(std::string_view hex, std::span<uint8_t> out) {
   if (hex.size() != 2 * out.size()) return false;
+  if (out.empty()) return true;  // sodium_hex2bin's output pointer must not be null
   size_t written = 0;
   const char* end = nullptr;
   return sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) == 0 &&
