@@ -17,6 +17,7 @@
 #include "common/pki.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
+#include "src/util/clock.h"
 
 namespace netkey {
 namespace {
@@ -34,7 +35,7 @@ struct World {
     }
     ids.get("root", Role::kRoot, 9);
     auto charter = demo::demo_charter(ids, 4, false);
-    const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
+    const uint64_t unix_zero = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
     RootConfig rc = ids.root_config(charter, unix_zero);
     // 1000 clients share this process: Slices (one AEAD open per client per rekey, not a
     // signature check) and ENet's lenient default timeouts keep the shared loop alive.

@@ -9,6 +9,7 @@
 #include "support/enet_world.h"
 #include "src/enet_common.h"
 #include "src/group/messages.h"
+#include "src/util/clock.h"
 
 namespace netkey::testing {
 namespace {
@@ -222,7 +223,7 @@ struct SlotGrabber {
 TEST(EnetAbuse, OneAnsweredHandshakeBindsOneConnectionAndRawFromAMemberIsIgnored) {
   Identities ids(5);
   auto charter = ids.charter(Identities::default_fields(0xab06), {"p1", "p2", "p3"});
-  const uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
+  const uint64_t unix_zero = detail::unix_zero_for(kSimUnixTime, enet::monotonic_ns());
   enet::ServerOptions so;
   so.max_peers = 6;
   so.max_peers_per_ip = 6;  // loopback: every player shares 127.0.0.1

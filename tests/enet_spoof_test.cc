@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "netkey/enet.h"
+#include "src/util/clock.h"
 #include "support/enet_world.h"
 
 namespace netkey::testing {
@@ -159,7 +160,7 @@ TEST(EnetSpoof, SpoofedConnectsFromAMembersAddressDoNotLockItsIpOut) {
   ASSERT_GE(spoof.fd, 0) << "this test needs a raw socket (CAP_NET_RAW): run it as root, as CI does";
   Identities ids(5);
   auto charter = ids.charter(Identities::default_fields(0xa77ad), {"p1", "p2", "p3"});
-  const uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
+  const uint64_t unix_zero = detail::unix_zero_for(kSimUnixTime, enet::monotonic_ns());
   enet::ServerOptions so;  // defaults: 16 peers per IP; every player here is 127.0.0.1 (one NAT)
   auto server = enet::ServerHost::create(ids.root_config(charter, unix_zero), std::make_unique<SystemRng>(), so).value();
   enet::ClientOptions co;

@@ -34,6 +34,7 @@
 #include "common/swarm.h"
 #include "netkey/enet.h"
 #include "netkey/list_controller.h"
+#include "src/util/clock.h"
 
 using namespace netkey;
 using demo::Identities;
@@ -182,7 +183,7 @@ int main(int argc, char** argv) {
   // The elected Root and List Controller of the demo charter.
   ids.get("root", Role::kRoot, 9);
   const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false, o.hash_forward);
-  const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
+  const uint64_t unix_zero = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
   const bool run_server = o.connect.empty();
   const bool run_bots = o.listen < 0;
 

@@ -27,6 +27,7 @@
 #include "common/report.h"
 #include "cli/cli.h"
 #include "common/swarm.h"
+#include "src/util/clock.h"
 
 using namespace netkey;
 
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
   demo::Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
   ids.get("root", Role::kRoot, 9);
   const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(degree), false, hash_forward);
-  const uint64_t unix_zero = static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000;
+  const uint64_t unix_zero = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
   demo::SwarmOptions so;
   so.bots = static_cast<size_t>(bots);
   so.churn_per_s = churn;

@@ -11,6 +11,7 @@
 
 #include "netkey/enet.h"
 #include "sim/identities.h"
+#include "src/util/clock.h"
 
 namespace netkey::testing {
 
@@ -25,7 +26,7 @@ struct EnetWorld {
   std::vector<uint8_t> charter;
   std::unique_ptr<enet::ServerHost> server;
   std::vector<std::unique_ptr<enet::ClientHost>> clients;
-  uint64_t unix_zero = kSimUnixTime - enet::monotonic_ns() / 1'000'000'000;
+  uint64_t unix_zero = detail::unix_zero_for(kSimUnixTime, enet::monotonic_ns());
 
   // Subjects p1..p<subjects> are on the charter's ACL.
   EnetWorld(uint64_t seed, size_t subjects, uint64_t session) : ids(seed) {

@@ -32,6 +32,7 @@
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
 #include "src/keytree/sealed.h"
+#include "src/util/hex.h"
 
 namespace netkey::vectors {
 namespace {
@@ -43,7 +44,7 @@ class Record {
     kv_.emplace_back(k, v);
     return *this;
   }
-  Record& bytes(const std::string& k, std::span<const uint8_t> v) { return text(k, hex(v)); }
+  Record& bytes(const std::string& k, std::span<const uint8_t> v) { return text(k, detail::to_hex(v)); }
   Record& num(const std::string& k, uint64_t v) { return text(k, std::to_string(v)); }
   std::string json() const {
     std::string s = "  {\n";

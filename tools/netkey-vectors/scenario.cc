@@ -34,16 +34,6 @@ void RecordingRng::fill(std::span<uint8_t> out) {
   draws_.emplace_back(out.begin(), out.end());
 }
 
-std::string hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    s[2 * i] = kDigits[bytes[i] >> 4];
-    s[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return s;
-}
-
 Bytes path_bytes(const std::vector<std::pair<NodeId, const SymmetricKey*>>& keys) {
   Bytes out(keys.size() * 36);
   size_t at = 0;

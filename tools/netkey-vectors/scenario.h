@@ -148,7 +148,6 @@ class Scenario {
   std::map<std::string, KeySnapshot> before2_;
 };
 
-std::string hex(std::span<const uint8_t> bytes);
 Bytes path_bytes(const std::vector<std::pair<NodeId, const SymmetricKey*>>& keys);
 Bytes key_bytes(const SymmetricKey& k);
 // A captured control message (the runtime made it, so it is not verified again).

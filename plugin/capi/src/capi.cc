@@ -16,6 +16,7 @@
 
 #include "netkey/enet.h"
 #include "netkey/keyfile.h"
+#include "src/util/clock.h"
 
 using namespace netkey;
 
@@ -205,7 +206,7 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
   return st ? NETKEY_OK : code_of(st.code());
 }
 
-uint64_t unix_zero() { return static_cast<uint64_t>(std::time(nullptr)) - enet::monotonic_ns() / 1'000'000'000; }
+uint64_t unix_zero() { return detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns()); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include "netkey/enet.h"
 #include "netkey/rekey_codec.h"
 #include "src/enet_common.h"
+#include "src/util/queue.h"
 
 namespace netkey::enet {
 
@@ -189,12 +190,7 @@ bool ClientHost::send_raw_for_testing(Channel channel, std::span<const uint8_t> 
 }
 
 Participant& ClientHost::participant() { return impl_->participant; }
-std::optional<ParticipantEvent> ClientHost::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  ParticipantEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<ParticipantEvent> ClientHost::poll_event() { return netkey::detail::pop_front(impl_->events); }
 bool ClientHost::connected() const { return impl_->connected; }
 uint64_t ClientHost::bytes_received(Channel c) const { return impl_->received[static_cast<size_t>(c)]; }
 

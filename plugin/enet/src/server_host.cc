@@ -6,6 +6,7 @@
 #include "netkey/enet.h"
 #include "netkey/rekey_codec.h"
 #include "src/enet_common.h"
+#include "src/util/queue.h"
 
 namespace netkey::enet {
 
@@ -269,12 +270,7 @@ Status ServerHost::submit_control(std::span<const uint8_t> bytes) {
 Root& ServerHost::root() { return impl_->root; }
 uint16_t ServerHost::port() const { return impl_->host->address.port; }
 const ServerStats& ServerHost::stats() const { return impl_->stats; }
-std::optional<RootEvent> ServerHost::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  RootEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<RootEvent> ServerHost::poll_event() { return netkey::detail::pop_front(impl_->events); }
 void ServerHost::set_tap(std::function<void(Channel, std::span<const uint8_t>)> tap) { impl_->tap = std::move(tap); }
 
 }  // namespace netkey::enet

@@ -5,11 +5,12 @@
 
 #include "netkey/certificate.h"
 #include "netkey/kdf.h"
+#include "src/util/clock.h"
 
 namespace netkey::detail {
 
 bool RateTable::allow(const std::string& key, uint64_t now_ns) {
-  const uint64_t second = now_ns / 1'000'000'000;
+  const uint64_t second = now_ns / kNanosPerSecond;
   auto it = counts_.find(key);
   if (it == counts_.end()) {
     if (counts_.size() >= max_entries_) {
@@ -144,7 +145,7 @@ std::optional<CertificateFields> Admission::authenticate(std::string_view addres
   // 4. The certificate: CA, role, validity.
   ++stats_.public_key_ops;
   auto cert = verify_certificate({m.certificate()->data(), m.certificate()->size()}, config_.ca_public_key,
-                                 config_.unix_time_at_zero + now / 1'000'000'000, Role::kParticipant);
+                                 unix_seconds(config_.unix_time_at_zero, now), Role::kParticipant);
   if (!cert) {
     RefusalReason r = RefusalReason::kCertificateInvalid;
     if (cert.code() == Errc::kExpired || cert.code() == Errc::kNotYetValid) r = RefusalReason::kCertificateExpired;

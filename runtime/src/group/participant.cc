@@ -11,6 +11,8 @@
 #include "netkey/x25519.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
+#include "src/util/clock.h"
+#include "src/util/queue.h"
 
 namespace netkey {
 
@@ -62,7 +64,7 @@ struct Participant::Impl {
   std::deque<ParticipantEvent> events;
   ParticipantStats stats;
 
-  uint64_t unix_now(uint64_t now) const { return config.unix_time_at_zero + now / 1'000'000'000; }
+  uint64_t unix_now(uint64_t now) const { return detail::unix_seconds(config.unix_time_at_zero, now); }
 
   void send(Channel ch, bool reliable, Bytes bytes) {
     Transmit t;
@@ -230,7 +232,7 @@ Participant::~Participant() = default;
 
 Result<Participant> Participant::create(ParticipantConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns) {
   NETKEY_CHECK(rng != nullptr);
-  const uint64_t unix_now = config.unix_time_at_zero + now_ns / 1'000'000'000;
+  const uint64_t unix_now = detail::unix_seconds(config.unix_time_at_zero, now_ns);
   auto charter = verify_charter(config.charter, config.ca_public_key, unix_now);
   if (!charter) return Status(charter.code(), "charter invalid: " + charter.status().message());
   auto cert = parse_certificate(config.certificate);
@@ -393,19 +395,9 @@ void Participant::leave(uint64_t now_ns) {
   s.state = State::kLeft;
 }
 
-std::optional<Transmit> Participant::poll_transmit() {
-  if (impl_->out.empty()) return std::nullopt;
-  Transmit t = std::move(impl_->out.front());
-  impl_->out.pop_front();
-  return t;
-}
+std::optional<Transmit> Participant::poll_transmit() { return detail::pop_front(impl_->out); }
 
-std::optional<ParticipantEvent> Participant::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  ParticipantEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<ParticipantEvent> Participant::poll_event() { return detail::pop_front(impl_->events); }
 
 std::optional<uint64_t> Participant::poll_timeout() const {
   if (impl_->state == State::kConnecting || impl_->state == State::kCookie) return impl_->next_retransmit;

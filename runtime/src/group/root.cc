@@ -16,6 +16,8 @@
 #include "src/group/admission.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
+#include "src/util/clock.h"
+#include "src/util/queue.h"
 #include "src/wire/verify.h"
 
 namespace netkey {
@@ -87,7 +89,7 @@ struct Root::Impl final : detail::AdmissionHost {
   std::deque<Transmit> out;
   std::deque<RootEvent> events;
 
-  uint64_t unix_now(uint64_t now_ns) const { return config.unix_time_at_zero + now_ns / 1'000'000'000; }
+  uint64_t unix_now(uint64_t now_ns) const { return detail::unix_seconds(config.unix_time_at_zero, now_ns); }
 
   void send(PeerId peer, Channel ch, bool reliable, Bytes bytes, bool then_disconnect = false) {
     Transmit t;
@@ -414,7 +416,7 @@ Root::~Root() = default;
 
 Result<Root> Root::create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns) {
   NETKEY_CHECK(rng != nullptr);
-  const uint64_t unix_now = config.unix_time_at_zero + now_ns / 1'000'000'000;
+  const uint64_t unix_now = detail::unix_seconds(config.unix_time_at_zero, now_ns);
   auto charter = verify_charter(config.charter, config.ca_public_key, unix_now);
   if (!charter) return Status(charter.code(), "the Root refuses to run: charter invalid: " + charter.status().message());
   auto cert = verify_certificate(config.certificate, config.ca_public_key, unix_now, Role::kRoot);
@@ -542,19 +544,9 @@ Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns) {
 
 void Root::flush(uint64_t now_ns) { impl_->commit(now_ns); }
 
-std::optional<Transmit> Root::poll_transmit() {
-  if (impl_->out.empty()) return std::nullopt;
-  Transmit t = std::move(impl_->out.front());
-  impl_->out.pop_front();
-  return t;
-}
+std::optional<Transmit> Root::poll_transmit() { return detail::pop_front(impl_->out); }
 
-std::optional<RootEvent> Root::poll_event() {
-  if (impl_->events.empty()) return std::nullopt;
-  RootEvent e = std::move(impl_->events.front());
-  impl_->events.pop_front();
-  return e;
-}
+std::optional<RootEvent> Root::poll_event() { return detail::pop_front(impl_->events); }
 
 std::optional<uint64_t> Root::poll_timeout() const {
   const Impl& s = *impl_;

@@ -7,6 +7,7 @@
 
 #include "netkey/kdf.h"
 #include "src/crypto/sodium.h"
+#include "src/util/hex.h"
 
 namespace netkey {
 namespace {
@@ -75,40 +76,14 @@ std::array<uint8_t, kCheckSize> check_of(const SigningSeed& seed) {
   return out;
 }
 
-// Decodes exactly 2 * N hex digits with libsodium, straight into `out`.
-bool hex_to(std::string_view hex, uint8_t* out, size_t n) {
-  if (hex.size() != 2 * n) return false;
-  size_t written = 0;
-  return sodium_hex2bin(out, n, hex.data(), hex.size(), nullptr, &written, nullptr) == 0 && written == n;
-}
-
 }  // namespace
 
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-  return out;
-}
+std::string to_hex(std::span<const uint8_t> bytes) { return detail::to_hex(bytes); }
 
 Result<std::vector<uint8_t>> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return Status(Errc::kMalformed, "hex string has odd length");
-  std::vector<uint8_t> out(hex.size() / 2);
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return Status(Errc::kMalformed, "non-hex digit");
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  std::vector<uint8_t> out;
+  if (!detail::from_hex(hex, &out)) return Status(Errc::kMalformed, "non-hex digit");
   return out;
 }
 
@@ -156,11 +131,11 @@ Result<SecretKeyFile> parse_secret_key_file(std::string_view text) {
     return Status(Errc::kMalformed, "secret key file: the seed has " + std::to_string(seed_hex->size()) +
                                         " characters; expected 64 hex digits (32 bytes)");
   }
-  if (!hex_to(*seed_hex, f.seed.data(), SigningSeed::kSize)) {
+  if (!detail::hex_into(*seed_hex, f.seed.mutable_bytes())) {
     return Status(Errc::kMalformed, "secret key file: the seed is not 64 hex digits");
   }
   std::array<uint8_t, kCheckSize> check{};
-  if (!hex_to(*check_hex, check.data(), check.size())) {
+  if (!detail::hex_into(*check_hex, check)) {
     return Status(Errc::kMalformed, "secret key file: the check is not 8 hex digits");
   }
   auto expected = check_of(f.seed);
@@ -193,7 +168,7 @@ Result<CaPublicFile> parse_ca_public_file(std::string_view text) {
     if (!*r) return r->status();
   }
   CaPublicFile f;
-  if (!hex_to(*public_key, f.public_key.bytes.data(), f.public_key.bytes.size())) {
+  if (!detail::hex_into(*public_key, f.public_key.bytes)) {
     return Status(Errc::kMalformed, "CA public file: public-key is not 64 hex digits");
   }
   f.subject = std::string(*subject);

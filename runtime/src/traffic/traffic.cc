@@ -8,6 +8,7 @@
 
 #include "netkey/kdf.h"
 #include "netkey/replay_window.h"
+#include "src/util/queue.h"
 
 namespace netkey {
 namespace {
@@ -348,12 +349,7 @@ Result<size_t> TrafficReceiver::open_into(std::span<const uint8_t> packet, uint6
   return Status(Errc::kMalformed, std::string(drop_reason_name(r)));
 }
 
-std::optional<OpenedPacket> TrafficReceiver::poll() {
-  if (k_->ready.empty()) return std::nullopt;
-  OpenedPacket p = std::move(k_->ready.front());
-  k_->ready.pop_front();
-  return p;
-}
+std::optional<OpenedPacket> TrafficReceiver::poll() { return detail::pop_front(k_->ready); }
 
 const DropCounters& TrafficReceiver::drops() const { return k_->drops; }
 size_t TrafficReceiver::buffered() const { return k_->buffer.size(); }
