@@ -17,6 +17,7 @@
 #include "common/pki.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
+#include "netkey/enet_testing.h"
 #include "src/util/clock.h"
 
 namespace netkey {
@@ -94,7 +95,7 @@ void BM_ServerBroadcast(benchmark::State& state, bool encrypted) {
     if (encrypted) {
       (void)w.server->broadcast(snapshot);
     } else {
-      w.server->broadcast_plaintext_for_benchmark(snapshot);
+      netkey::testing::broadcast_plaintext(*w.server, snapshot);
     }
     w.server->flush();
     {  // every iteration  // keep the peers alive and their socket buffers drained, untimed

@@ -4,7 +4,9 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/netkey DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# netkey/testing.h (test and benchmark hooks) is left out: it is not part of the API.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/runtime/include/netkey DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        PATTERN "testing.h" EXCLUDE)
 install(FILES ${PROJECT_SOURCE_DIR}/plugin/enet/include/netkey/enet.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/netkey)
 install(FILES ${PROJECT_SOURCE_DIR}/plugin/capi/include/netkey.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS netkey_runtime netkey_enet netkey netkey_schemas netkey_warnings

@@ -10,6 +10,7 @@
 #include "src/enet_common.h"
 #include "src/group/messages.h"
 #include "src/util/clock.h"
+#include "netkey/enet_testing.h"
 
 namespace netkey::testing {
 namespace {
@@ -107,7 +108,7 @@ TEST(EnetAbuse, MalformedAndOversizedPacketsOnEveryChannelAreDroppedAndCounted) 
   payloads.push_back(fake_nkcp);
   for (uint8_t ch = 0; ch < 4; ++ch) {
     for (const auto& p : payloads) {
-      ASSERT_TRUE(evil.send_raw_for_testing(static_cast<Channel>(ch), p, ch < 2));
+      ASSERT_TRUE(testing::send_raw(evil, static_cast<Channel>(ch), p, ch < 2));
     }
   }
   const uint64_t malformed_before = w.server->root().stats().malformed_control;

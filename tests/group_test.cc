@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "netkey/rekey_codec.h"
+#include "netkey/testing.h"
 #include "netkey/x25519.h"
 #include "sim/sim_group.h"
 #include "src/group/messages.h"
@@ -272,7 +273,7 @@ TEST(Group, ResyncRecoversAMemberThatMissedThreeEpochs) {
   EXPECT_GE(g.counters(a).resyncs, 1u);
   EXPECT_GE(g.root().stats().resyncs_sent, 1u);
   EXPECT_EQ(g.participant(a).epoch(), g.root().epoch());
-  EXPECT_TRUE(g.participant(a).net_key() == g.root().net_key());
+  EXPECT_TRUE(g.participant(a).net_key() == testing::root_net_key(g.root()));
 }
 
 // Regression for security finding 1, end to end. Under a hash-forward charter of degree
@@ -288,13 +289,13 @@ TEST(Group, AMemberSplitTwiceInOneHashForwardBatchKeepsTheRootsNetKey) {
   ASSERT_TRUE(g.run_until_quiet(2 * kSec));
   const uint32_t b = g.add_subject(2);
   ASSERT_TRUE(g.run_until_quiet(2 * kSec));
-  ASSERT_EQ(g.participant(a).held_keys().front().first, 0u);  // a sits at leaf 1 or 2
+  ASSERT_EQ(testing::held_keys(g.participant(a)).front().first, 0u);  // a sits at leaf 1 or 2
   const uint64_t before = g.root().epoch();
   for (size_t i = 3; i <= 5; ++i) g.add_subject(i);
   ASSERT_TRUE(g.run_until_quiet(5 * kSec));
   ASSERT_EQ(g.root().epoch(), before + 1) << "the three joiners must share one batch";
   // One of the first two was split twice: its path now has three nodes below the root.
-  size_t deepest = std::max(g.participant(a).held_keys().size(), g.participant(b).held_keys().size());
+  size_t deepest = std::max(testing::held_keys(g.participant(a)).size(), testing::held_keys(g.participant(b)).size());
   EXPECT_EQ(deepest, 3u);
   EXPECT_EQ(g.disagreeing(), 0u);
   for (uint32_t n : {a, b}) {
@@ -316,7 +317,7 @@ TEST(Group, UnknownKeyOnARekeyThatDoesNotRemoveUsAsksForAResync) {
   for (size_t i = 2; i <= 4; ++i) g.add_subject(i);
   ASSERT_TRUE(g.run_until_quiet(2 * kSec));
   const uint64_t e = g.root().epoch();
-  const NodeId parent = g.participant(a).held_keys().front().first;
+  const NodeId parent = testing::held_keys(g.participant(a)).front().first;
   g.net().block(a);
   g.add_subject(5);  // a real batch: epoch e + 1, which `a` does not hear
   ASSERT_TRUE(g.run_until_quiet(2 * kSec));
@@ -345,7 +346,7 @@ TEST(Group, UnknownKeyOnARekeyThatDoesNotRemoveUsAsksForAResync) {
   g.run_for(1 * kSec);
   EXPECT_EQ(g.participant(a).stats().resyncs_requested, requested + 1);
   EXPECT_EQ(g.participant(a).epoch(), g.root().epoch());
-  EXPECT_TRUE(g.participant(a).net_key() == g.root().net_key());
+  EXPECT_TRUE(g.participant(a).net_key() == testing::root_net_key(g.root()));
   EXPECT_EQ(g.disagreeing(), 0u);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "netkey/random.h"
+#include "netkey/testing.h"
 
 namespace netkey {
 namespace {
@@ -275,7 +276,7 @@ TEST_P(TrafficTest, SignedModeRejectsAnInsidersForgedServerState) {
   TrafficConfig insider_cfg = cfg_;
   auto insider = TrafficSender::create(insider_cfg, kRootSender).value();
   insider.set_epoch(1, keys_[0]);
-  insider.advance_seq_for_testing(1000);
+  testing::advance_seq(insider, 1000);
   rx.handle(*insider.seal(bytes("hp=999999")), 1);  // unsigned: refused in signed mode
   EXPECT_EQ(rx.drops()[DropReason::kUnsignedRoot], 1u);
   SigningKey insider_key = SigningKey::generate(rng_);
@@ -287,7 +288,7 @@ TEST_P(TrafficTest, SignedModeRejectsAnInsidersForgedServerState) {
   EXPECT_FALSE(rx.poll().has_value());
   // The forgery did not advance the replay window: the genuine packet with that
   // sequence still opens.
-  root.advance_seq_for_testing(1001);
+  testing::advance_seq(root, 1001);
   auto gn = root.seal_signed(bytes("hp=90"), buf, root_key);
   rx.handle({buf.data(), *gn}, 1);
   EXPECT_TRUE(rx.poll().has_value());
@@ -295,7 +296,7 @@ TEST_P(TrafficTest, SignedModeRejectsAnInsidersForgedServerState) {
 
 TEST_P(TrafficTest, SenderNeverWrapsItsSequence) {
   auto s = sender(3);
-  s.advance_seq_for_testing(kMaxTrafficSeq);
+  testing::advance_seq(s, kMaxTrafficSeq);
   auto last = s.seal(bytes("last"));
   ASSERT_TRUE(last.is_ok());
   auto rx = receiver();

@@ -33,6 +33,7 @@
 #include "cli/cli.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
+#include "netkey/enet_testing.h"
 #include "netkey/list_controller.h"
 #include "src/util/clock.h"
 
@@ -221,7 +222,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<demo::Mirror> mirror;
   if (o.mirror > 0) mirror = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o.mirror)));
   if (server) {
-    server->set_tap([&](Channel ch, std::span<const uint8_t> b) {
+    netkey::testing::set_tap(*server, [&](Channel ch, std::span<const uint8_t> b) {
       adversary.observe(ch, b);
       if (mirror) mirror->send_packet(ch, b);
     });
@@ -361,7 +362,7 @@ int main(int argc, char** argv) {
       if (server) (void)server->service(1);
       if (proxy) proxy->pump(now);
       swarm->tick(now);
-      converged = server ? swarm->converged(server->root().epoch(), server->root().has_net_key() ? &server->root().net_key() : nullptr)
+      converged = server ? swarm->converged(server->root().epoch(), server->root().has_net_key() ? &netkey::testing::root_net_key(server->root()) : nullptr)
                          : swarm->min_epoch() == swarm->max_epoch();
       if (converged || now > settle_end) break;
     }

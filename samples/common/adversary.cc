@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "netkey/member_keys.h"
+#include "netkey/testing.h"
 #include "netkey/traffic.h"
 
 namespace netkey::demo {
@@ -32,12 +33,12 @@ class BusyTimer {
 Loot Loot::of(const Participant& p) {
   Loot l;
   l.member = p.member_id();
-  const MemberKeys* mk = p.member_keys_for_testing();
+  const MemberKeys* mk = netkey::testing::member_keys(p);
   if (mk == nullptr) return l;
   l.epoch = mk->epoch();
-  l.secret = mk->member_secret_for_testing().clone();
+  l.secret = netkey::testing::member_secret(*mk).clone();
   l.leaf_key = mk->leaf_key().clone();
-  l.unicast_key = mk->unicast_key_for_testing().clone();
+  l.unicast_key = netkey::testing::unicast_key(*mk).clone();
   if (!mk->in_group()) return l;
   l.leaf = mk->leaf();
   l.net_key = mk->net_key().clone();

@@ -36,7 +36,7 @@ struct Loot {
   std::optional<SymmetricKey> secret, leaf_key, unicast_key, net_key;
   std::vector<std::pair<NodeId, SymmetricKey>> path;  // leaf's parent up to the root
 
-  // Takes a participant's keys (through Participant::member_keys_for_testing).
+  // Takes a participant's keys (through netkey::testing::member_keys).
   static Loot of(const Participant& p);
 };
 

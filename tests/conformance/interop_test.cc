@@ -19,6 +19,7 @@
 #include "netkey/wire/certificate_generated.h"
 #include "netkey/wire/control_generated.h"
 #include "netkey/wire/rekey_generated.h"
+#include "netkey/testing.h"
 
 namespace {
 
@@ -153,7 +154,7 @@ TEST_P(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
   ASSERT_EQ(follow_rekeys(kPeer, m), "");
   ASSERT_EQ(root_->epoch(), 1u);
   EXPECT_EQ(m.epoch, 1u);
-  EXPECT_EQ(Bytes(root_->net_key().data(), root_->net_key().data() + 32), m.net_key);
+  EXPECT_EQ(Bytes(netkey::testing::root_net_key(*root_).data(), netkey::testing::root_net_key(*root_).data() + 32), m.net_key);
 
   // A Root broadcast opens; the spec client's own packet reaches the Root.
   const Bytes state = spec::text("tick 1: 3 players");
@@ -210,7 +211,7 @@ TEST_P(Interop, SpecClientJoinsReadsSendsFollowsARekeyAndLeaves) {
   ASSERT_EQ(root_->epoch(), 2u);
   ASSERT_EQ(follow_rekeys(kPeer, m), "");
   EXPECT_EQ(m.epoch, 2u);
-  EXPECT_EQ(Bytes(root_->net_key().data(), root_->net_key().data() + 32), m.net_key);
+  EXPECT_EQ(Bytes(netkey::testing::root_net_key(*root_).data(), netkey::testing::root_net_key(*root_).data() + 32), m.net_key);
 
   // Authenticated control under the member's control key: a ResyncRequest (seq 1) is
   // answered with a Resync of the whole path; its replay is refused.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "netkey/testing.h"
 namespace netkey::fuzz {
 
 namespace {
@@ -93,7 +94,7 @@ ParticipantSnapshot snapshot(const Participant& p, uint64_t outputs) {
   s.group = p.group_id();
   s.epoch = p.epoch();
   if (p.has_net_key()) s.net_key = p.net_key().clone();
-  s.held = clone_held(p.held_keys());
+  s.held = clone_held(testing::held_keys(p));
   s.timeout = p.poll_timeout();
   s.outputs = outputs;
   return s;
@@ -110,7 +111,7 @@ RootSnapshot snapshot(const Root& r, const std::vector<std::string>& addresses, 
   s.cookies_issued = r.stats().cookies_issued;
   s.resyncs_sent = r.stats().resyncs_sent;
   s.refusals = r.stats().refusals_total();
-  if (r.has_net_key()) s.net_key = r.net_key().clone();
+  if (r.has_net_key()) s.net_key = testing::root_net_key(r).clone();
   s.member_peers = r.member_peers();
   std::sort(s.member_peers.begin(), s.member_peers.end());
   for (const auto& a : addresses) s.accepts.push_back(r.accepts_connection_from(a));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "netkey/testing.h"
 namespace netkey::testing {
 
 namespace {
@@ -222,7 +223,7 @@ size_t SimGroup::disagreeing() const {
   size_t bad = 0;
   for (uint32_t node : members()) {
     const Participant& p = *nodes_.at(node);
-    if (!root_->has_net_key() || p.epoch() != root_->epoch() || !(p.net_key() == root_->net_key())) ++bad;
+    if (!root_->has_net_key() || p.epoch() != root_->epoch() || !(p.net_key() == testing::root_net_key(*root_))) ++bad;
   }
   return bad;
 }

@@ -8,6 +8,7 @@
 #include "netkey/kdf.h"
 #include "netkey/list_controller.h"
 #include "netkey/sign.h"
+#include "netkey/testing.h"
 #include "netkey/wire/control_generated.h"
 #include "netkey/x25519.h"
 #include "src/group/control_auth.h"
@@ -119,11 +120,11 @@ void Scenario::run() {
   holders.insert(holders.end(), joiners.begin(), joiners.end());
   for (const std::string& s : holders) {
     Player& p = player(s);
-    if (!p.participant->has_net_key() || !(p.participant->net_key() == root_->net_key())) {
+    if (!p.participant->has_net_key() || !(p.participant->net_key() == testing::root_net_key(*root_))) {
       die(p.subject + " does not hold the Root's net key of epoch 2");
     }
   }
-  net_key2_ = key_bytes(root_->net_key());
+  net_key2_ = key_bytes(testing::root_net_key(*root_));
 }
 
 Bytes Scenario::request_resync(Player& p, uint64_t have_epoch, AuthenticatedCapture* request) {

@@ -5,6 +5,7 @@
 #include "netkey/enet.h"
 #include "netkey/rekey_codec.h"
 #include "src/enet_common.h"
+#include "src/enet_testing_access.h"
 #include "src/util/queue.h"
 
 namespace netkey::enet {
@@ -178,8 +179,8 @@ void ClientHost::vanish() {
   s.gone = true;
 }
 
-bool ClientHost::send_raw_for_testing(Channel channel, std::span<const uint8_t> bytes, bool reliable) {
-  Impl& s = *impl_;
+bool TestingAccess::send_raw(ClientHost& client, Channel channel, std::span<const uint8_t> bytes, bool reliable) {
+  ClientHost::Impl& s = *client.impl_;
   if (!s.connected || s.peer == nullptr) return false;
   Transmit t;
   t.channel = channel;
@@ -195,3 +196,9 @@ bool ClientHost::connected() const { return impl_->connected; }
 uint64_t ClientHost::bytes_received(Channel c) const { return impl_->received[static_cast<size_t>(c)]; }
 
 }  // namespace netkey::enet
+
+namespace netkey::testing {
+bool send_raw(enet::ClientHost& client, Channel channel, std::span<const uint8_t> bytes, bool reliable) {
+  return enet::TestingAccess::send_raw(client, channel, bytes, reliable);
+}
+}  // namespace netkey::testing

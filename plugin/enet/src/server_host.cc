@@ -6,6 +6,7 @@
 #include "netkey/enet.h"
 #include "netkey/rekey_codec.h"
 #include "src/enet_common.h"
+#include "src/enet_testing_access.h"
 #include "src/util/queue.h"
 
 namespace netkey::enet {
@@ -248,8 +249,8 @@ Status ServerHost::broadcast(std::span<const uint8_t> payload) {
   return st;
 }
 
-void ServerHost::broadcast_plaintext_for_benchmark(std::span<const uint8_t> payload) {
-  Impl& s = *impl_;
+void TestingAccess::broadcast_plaintext(ServerHost& server, std::span<const uint8_t> payload) {
+  ServerHost::Impl& s = *server.impl_;
   ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), detail::packet_flags(Channel::kState, false));
   if (!pkt) return;
   for (PeerId id : s.root.member_peers()) {
@@ -271,6 +272,17 @@ Root& ServerHost::root() { return impl_->root; }
 uint16_t ServerHost::port() const { return impl_->host->address.port; }
 const ServerStats& ServerHost::stats() const { return impl_->stats; }
 std::optional<RootEvent> ServerHost::poll_event() { return netkey::detail::pop_front(impl_->events); }
-void ServerHost::set_tap(std::function<void(Channel, std::span<const uint8_t>)> tap) { impl_->tap = std::move(tap); }
+void TestingAccess::set_tap(ServerHost& server, std::function<void(Channel, std::span<const uint8_t>)> tap) {
+  server.impl_->tap = std::move(tap);
+}
 
 }  // namespace netkey::enet
+
+namespace netkey::testing {
+void broadcast_plaintext(enet::ServerHost& server, std::span<const uint8_t> payload) {
+  enet::TestingAccess::broadcast_plaintext(server, payload);
+}
+void set_tap(enet::ServerHost& server, std::function<void(Channel, std::span<const uint8_t>)> tap) {
+  enet::TestingAccess::set_tap(server, std::move(tap));
+}
+}  // namespace netkey::testing

@@ -52,12 +52,9 @@ class MemberKeys {
   // Every node key held now, leaf's parent first, root last (tests, key closure).
   std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
   const SymmetricKey& leaf_key() const { return derived_.leaf; }
-  // Tests only (the demo adversary takes everything a departing member holds): the
-  // handshake's member secret and the unicast key derived from it.
-  const SymmetricKey& member_secret_for_testing() const { return secret_; }
-  const SymmetricKey& unicast_key_for_testing() const { return derived_.unicast; }
 
  private:
+  friend struct TestingAccess;  // netkey/testing.h: testing::member_secret, testing::unicast_key
   struct Path {
     uint64_t epoch = 0;
     NodeId leaf = 0;

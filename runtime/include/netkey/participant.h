@@ -131,13 +131,9 @@ class Participant {
   const CharterFields& charter() const;
   const ParticipantStats& stats() const;
   const DropCounters& traffic_drops() const;
-  // Every key this participant holds now: its path (tests: the adversary's loot).
-  std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
-  // Tests only: the key state itself (member secret, leaf and unicast keys, path), for
-  // the demo adversary's loot. nullptr before the HandshakeResponse.
-  const MemberKeys* member_keys_for_testing() const;
 
  private:
+  friend struct TestingAccess;  // netkey/testing.h: testing::held_keys, testing::member_keys
   struct Impl;
   explicit Participant(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

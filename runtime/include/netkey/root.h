@@ -175,13 +175,13 @@ class Root {
   size_t member_count() const;
   size_t pending() const;
   bool has_net_key() const;
-  const SymmetricKey& net_key() const;  // tests and tools; aborts when !has_net_key()
   const RootStats& stats() const;
   const DropCounters& traffic_drops() const;
   // The member id of a connected member's subject, if any.
   std::optional<MemberId> member_of(std::string_view subject) const;
 
  private:
+  friend struct TestingAccess;  // netkey/testing.h: testing::root_net_key
   struct Impl;
   explicit Root(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -124,13 +124,9 @@ class TrafficSender {
   Result<std::vector<uint8_t>> seal(std::span<const uint8_t> payload);
   // The sequence the next packet will carry.
   uint64_t next_seq() const { return next_seq_; }
-  // Tests only: jump the sequence forward (never backward) to exercise the 2^32 limit.
-  void advance_seq_for_testing(uint64_t seq) {
-    NETKEY_CHECK(seq >= next_seq_);
-    next_seq_ = seq;
-  }
 
  private:
+  friend struct TestingAccess;  // netkey/testing.h: testing::advance_seq
   TrafficSender(const TrafficConfig& c, SenderId id, Aead aead) : config_(c), id_(id), aead_(aead) {}
   Result<size_t> seal_as(PacketType type, std::span<const uint8_t> payload, std::span<uint8_t> out);
 

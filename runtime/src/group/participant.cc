@@ -13,6 +13,7 @@
 #include "src/group/messages.h"
 #include "src/util/clock.h"
 #include "src/util/queue.h"
+#include "src/util/testing_access.h"
 
 namespace netkey {
 
@@ -415,10 +416,15 @@ const SymmetricKey& Participant::net_key() const { return impl_->keys->net_key()
 const CharterFields& Participant::charter() const { return impl_->charter; }
 const ParticipantStats& Participant::stats() const { return impl_->stats; }
 const DropCounters& Participant::traffic_drops() const { return impl_->receiver.drops(); }
-std::vector<std::pair<NodeId, const SymmetricKey*>> Participant::held_keys() const {
-  if (!impl_->keys) return {};
-  return impl_->keys->held_keys();
+
+std::vector<std::pair<NodeId, const SymmetricKey*>> TestingAccess::held_keys(const Participant& p) {
+  if (!p.impl_->keys) return {};
+  return p.impl_->keys->held_keys();
 }
-const MemberKeys* Participant::member_keys_for_testing() const { return impl_->keys.get(); }
+const MemberKeys* TestingAccess::member_keys(const Participant& p) { return p.impl_->keys.get(); }
+std::vector<std::pair<NodeId, const SymmetricKey*>> testing::held_keys(const Participant& p) {
+  return TestingAccess::held_keys(p);
+}
+const MemberKeys* testing::member_keys(const Participant& p) { return TestingAccess::member_keys(p); }
 
 }  // namespace netkey

@@ -18,6 +18,7 @@
 #include "src/group/messages.h"
 #include "src/util/clock.h"
 #include "src/util/queue.h"
+#include "src/util/testing_access.h"
 #include "src/wire/verify.h"
 
 namespace netkey {
@@ -577,7 +578,6 @@ uint64_t Root::epoch() const { return impl_->tree.epoch(); }
 size_t Root::member_count() const { return impl_->tree.member_count(); }
 size_t Root::pending() const { return impl_->planner.size(); }
 bool Root::has_net_key() const { return impl_->tree.has_net_key(); }
-const SymmetricKey& Root::net_key() const { return impl_->tree.net_key(); }
 const RootStats& Root::stats() const { return impl_->stats; }
 const DropCounters& Root::traffic_drops() const { return impl_->relay.drops(); }
 std::optional<MemberId> Root::member_of(std::string_view subject) const {
@@ -585,5 +585,8 @@ std::optional<MemberId> Root::member_of(std::string_view subject) const {
   if (it == impl_->by_subject.end()) return std::nullopt;
   return it->second;
 }
+
+const SymmetricKey& TestingAccess::root_net_key(const Root& root) { return root.impl_->tree.net_key(); }
+const SymmetricKey& testing::root_net_key(const Root& root) { return TestingAccess::root_net_key(root); }
 
 }  // namespace netkey

@@ -9,6 +9,7 @@
 #include "netkey/wire/rekey_generated.h"
 #include "src/keytree/sealed.h"
 #include "src/keytree/wrap.h"
+#include "src/util/testing_access.h"
 #include "src/wire/verify.h"
 
 namespace netkey {
@@ -297,5 +298,10 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, std::optional<uint
   commit(std::move(p));
   return Status::ok();
 }
+
+const SymmetricKey& TestingAccess::member_secret(const MemberKeys& keys) { return keys.secret_; }
+const SymmetricKey& TestingAccess::unicast_key(const MemberKeys& keys) { return keys.derived_.unicast; }
+const SymmetricKey& testing::member_secret(const MemberKeys& keys) { return TestingAccess::member_secret(keys); }
+const SymmetricKey& testing::unicast_key(const MemberKeys& keys) { return TestingAccess::unicast_key(keys); }
 
 }  // namespace netkey

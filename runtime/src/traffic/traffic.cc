@@ -9,6 +9,7 @@
 #include "netkey/kdf.h"
 #include "netkey/replay_window.h"
 #include "src/util/queue.h"
+#include "src/util/testing_access.h"
 
 namespace netkey {
 namespace {
@@ -136,6 +137,12 @@ Result<std::vector<uint8_t>> TrafficSender::seal(std::span<const uint8_t> payloa
   if (!n) return n.status();
   return out;
 }
+
+void TestingAccess::advance_seq(TrafficSender& sender, uint64_t seq) {
+  NETKEY_CHECK(seq >= sender.next_seq_);
+  sender.next_seq_ = seq;
+}
+void testing::advance_seq(TrafficSender& sender, uint64_t seq) { TestingAccess::advance_seq(sender, seq); }
 
 // ---------------------------------------------------------------- the shared opener
 

@@ -87,9 +87,6 @@ class ServerHost {
   Status service(uint32_t timeout_ms);
   // Encrypts `payload` once and queues it for every member (sent on the next service).
   Status broadcast(std::span<const uint8_t> payload);
-  // Benchmark baseline only: the same one-packet fan-out to every member, unencrypted.
-  // Never use it for game traffic.
-  void broadcast_plaintext_for_benchmark(std::span<const uint8_t> payload);
   // Sends everything queued now (ENet flush), without waiting for events.
   void flush();
 
@@ -103,11 +100,9 @@ class ServerHost {
   uint16_t port() const;
   const ServerStats& stats() const;
   std::optional<RootEvent> poll_event();
-  // Test and load-tool tap: sees every payload the server sends to members (after
-  // encryption). Adversary bots use it to try every packet. Not for production.
-  void set_tap(std::function<void(Channel, std::span<const uint8_t>)> tap);
 
  private:
+  friend struct TestingAccess;  // netkey/enet_testing.h: broadcast_plaintext, set_tap
   struct Impl;
   explicit ServerHost(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -139,10 +134,6 @@ class ClientHost {
   // Drops the connection without a goodbye (a crash, for tests and load tools).
   void vanish();
 
-  // Tests only: sends raw bytes on a channel of the established connection, bypassing
-  // the participant (to play a hostile peer). Returns false when not connected.
-  bool send_raw_for_testing(Channel channel, std::span<const uint8_t> bytes, bool reliable);
-
   Participant& participant();
   // The participant's events, in order, plus kDisconnected (once) when the connection
   // to the server ends without leave() or vanish(): the server timed out, closed the
@@ -152,6 +143,7 @@ class ClientHost {
   uint64_t bytes_received(Channel c) const;
 
  private:
+  friend struct TestingAccess;  // netkey/enet_testing.h: send_raw
   struct Impl;
   explicit ClientHost(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
