@@ -62,7 +62,7 @@ TEST_P(TrafficTest, RoundTripWith24BytesOverhead) {
     rx.handle(*a, 1);
     auto b = member.seal(payload);
     ASSERT_TRUE(b.is_ok());
-    EXPECT_EQ(relay_.check(*b, 7, 1), std::nullopt);  // the relay forwards the same bytes
+    EXPECT_TRUE(relay_.check(*b, 7, 1).is_ok());  // the relay forwards the same bytes
     rx.handle(*b, 1);
     auto got1 = rx.poll(), got2 = rx.poll();
     ASSERT_TRUE(got1 && got2);
@@ -247,16 +247,20 @@ TEST_P(TrafficTest, RelayRefusesSpoofedSendersAndExpiredEpochs) {
   auto r = relay(1);
   auto mallory = sender(5);
   auto pkt = *mallory.seal(bytes("I am 5"));
-  EXPECT_EQ(r.check(pkt, 6, 1), DropReason::kSpoofedSender);  // arrived on 6's connection
-  EXPECT_EQ(r.check(pkt, 5, 1), std::nullopt);
-  EXPECT_EQ(r.check(pkt, 5, 1), DropReason::kReplay);
+  EXPECT_EQ(r.check(pkt, 6, 1).to_string(), "wrong_role: spoofed_sender");  // arrived on 6's connection
+  EXPECT_TRUE(r.check(pkt, 5, 1).is_ok());
+  EXPECT_EQ(r.check(pkt, 5, 1).to_string(), "stale_epoch: replay");
   auto root_like = *sender(kRootSender).seal(bytes("x"));
-  EXPECT_EQ(r.check(root_like, 0, 1), DropReason::kMalformed);  // members cannot send as the Root
+  EXPECT_EQ(r.check(root_like, 0, 1).to_string(), "malformed: malformed");  // members cannot send as the Root
   r.set_epoch(2, keys_[1], 100);
-  EXPECT_EQ(r.check(*mallory.seal(bytes("late")), 5, 100 + cfg_.previous_epoch_grace_ns), std::nullopt);
-  EXPECT_EQ(r.check(*mallory.seal(bytes("later")), 5, 101 + cfg_.previous_epoch_grace_ns),
-            DropReason::kEpochExpired);
+  EXPECT_TRUE(r.check(*mallory.seal(bytes("late")), 5, 100 + cfg_.previous_epoch_grace_ns).is_ok());
+  EXPECT_EQ(r.check(*mallory.seal(bytes("later")), 5, 101 + cfg_.previous_epoch_grace_ns).to_string(),
+            "expired: epoch_expired");
   EXPECT_EQ(r.drops()[DropReason::kSpoofedSender], 1u);
+  EXPECT_EQ(r.drops()[DropReason::kReplay], 1u);
+  EXPECT_EQ(r.drops()[DropReason::kMalformed], 1u);
+  EXPECT_EQ(r.drops()[DropReason::kEpochExpired], 1u);
+  EXPECT_EQ(r.drops().total(), 4u);
 }
 
 TEST_P(TrafficTest, SignedModeRejectsAnInsidersForgedServerState) {
@@ -343,4 +347,42 @@ TEST(TrafficSender, UnavailableSuiteIsAClearError) {
 }
 
 }  // namespace
+// Issue 14: open_into reported every drop as Errc::kMalformed; it now reports the
+// reason's own code and name, and still hands back the DropReason and counts it.
+TEST_P(TrafficTest, OpenIntoReportsTheRealDropReason) {
+  auto rx = receiver();
+  auto member = sender(7);
+  auto pkt = *member.seal(bytes("hello"));
+  std::vector<uint8_t> out(pkt.size());
+  auto n = rx.open_into(pkt, 1, out);
+  ASSERT_TRUE(n.is_ok());
+  EXPECT_EQ(*n, 5u);
+  DropReason why = DropReason::kCount;
+  auto again = rx.open_into(pkt, 1, out, nullptr, &why);
+  EXPECT_EQ(again.code(), Errc::kStaleEpoch);
+  EXPECT_EQ(again.status().message(), "replay");
+  EXPECT_EQ(why, DropReason::kReplay);
+  auto tampered = *member.seal(bytes("world"));
+  tampered.back() ^= 1;
+  auto bad = rx.open_into(tampered, 1, out, nullptr, &why);
+  EXPECT_EQ(bad.code(), Errc::kBadTag);
+  EXPECT_EQ(bad.status().message(), "bad_tag");
+  EXPECT_EQ(why, DropReason::kBadTag);
+  EXPECT_EQ(rx.drops()[DropReason::kReplay], 1u);
+  EXPECT_EQ(rx.drops()[DropReason::kBadTag], 1u);
+}
+
+TEST(DropStatus, EveryReasonIsAnErrorNamedAfterIt) {
+  for (size_t i = 0; i < static_cast<size_t>(DropReason::kCount); ++i) {
+    const auto r = static_cast<DropReason>(i);
+    const Status s = drop_status(r);
+    EXPECT_FALSE(s.is_ok()) << drop_reason_name(r);
+    EXPECT_EQ(s.message(), drop_reason_name(r));
+  }
+  EXPECT_EQ(drop_status(DropReason::kBadSignature).code(), Errc::kBadSignature);
+  EXPECT_EQ(drop_status(DropReason::kUnsignedRoot).code(), Errc::kBadSignature);
+  EXPECT_EQ(drop_status(DropReason::kUnknownEpoch).code(), Errc::kUnknownKey);
+  EXPECT_EQ(drop_status(DropReason::kBufferFull).code(), Errc::kTooLarge);
+}
+
 }  // namespace netkey

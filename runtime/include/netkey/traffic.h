@@ -70,6 +70,20 @@ enum class DropReason : uint8_t {
 };
 std::string_view drop_reason_name(DropReason reason);
 
+// The Status a dropped packet is reported as (TrafficRelay::check, open_into). The
+// message is exactly drop_reason_name(reason) ("spoofed_sender"), stable for logs and
+// tests; the code is the nearest Errc:
+//   kMalformed, kBadVersion          -> Errc::kMalformed
+//   kTooLarge, kBufferFull           -> Errc::kTooLarge
+//   kUnknownEpoch                    -> Errc::kUnknownKey   (no key for that epoch)
+//   kEpochExpired                    -> Errc::kExpired      (previous epoch past its grace)
+//   kReplay                          -> Errc::kStaleEpoch   (replay or duplicate)
+//   kBadTag                          -> Errc::kBadTag
+//   kBadSignature, kUnsignedRoot     -> Errc::kBadSignature
+//   kSpoofedSender                   -> Errc::kWrongRole    (claims another member's id)
+// Never OK: every reason is a drop.
+Status drop_status(DropReason reason);
+
 struct DropCounters {
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> by_reason{};
   uint64_t operator[](DropReason r) const { return by_reason[static_cast<size_t>(r)]; }
@@ -168,8 +182,14 @@ class TrafficReceiver {
   // bounded by count and bytes. Never aborts on hostile bytes.
   void handle(std::span<const uint8_t> packet, uint64_t now_ns);
   // Zero-copy variant for packets of the current or previous epoch: opens into `out`
-  // (size >= packet - 24) and returns the payload size, or the drop reason (counted).
-  // Next-epoch packets are buffered as by handle() and reported as nullopt payload size 0.
+  // (size >= packet - 24) and returns the payload size. Next-epoch packets (or any before
+  // the first key) are buffered as by handle() and reported as size 0; they come out of
+  // poll() after set_epoch. Nothing is queued for poll() by an opened packet.
+  // Errors: the packet was dropped (and counted in drops()); the Status is
+  // drop_status(reason) (see there: the code follows the reason, the message is its
+  // name) and `*reason`, when given, receives the DropReason itself. Hostile input: the
+  // caller discards the packet and carries on. An `out` shorter than the payload is
+  // counted and reported as kTooLarge.
   Result<size_t> open_into(std::span<const uint8_t> packet, uint64_t now_ns, std::span<uint8_t> out,
                            TrafficHeader* header = nullptr, DropReason* reason = nullptr);
   std::optional<OpenedPacket> poll();
@@ -194,11 +214,15 @@ class TrafficRelay {
 
   void set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64_t now_ns);
   // Checks, in order: size, version, type (member data), sender id == `from`
-  // (kSpoofedSender), epoch current or previous within grace, replay, tag. Returns
-  // nullopt when the packet may be relayed unchanged, else the (counted) drop reason.
-  // When `plaintext` is given it receives the payload (the Root's game reads input).
-  std::optional<DropReason> check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
-                                  std::vector<uint8_t>* plaintext = nullptr);
+  // (kSpoofedSender), epoch current or previous within grace, replay, tag. Returns OK
+  // when the packet may be relayed unchanged; when `plaintext` is given it then receives
+  // the payload (the Root's game reads input), and is left untouched otherwise.
+  // Errors: the packet was dropped and counted in drops() under its reason; the Status
+  // is drop_status(reason): its message is drop_reason_name(reason), its code the
+  // nearest Errc (table at drop_status). The caller must not relay the bytes, and
+  // carries on (hostile or stale input, never fatal).
+  [[nodiscard]] Status check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
+                             std::vector<uint8_t>* plaintext = nullptr);
   const DropCounters& drops() const;
 
  private:

@@ -499,7 +499,8 @@ void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t 
     return;
   }
   RootEvent e{RootEvent::Kind::kMessage};
-  if (s.relay.check(bytes, static_cast<SenderId>(it->second.member), now_ns, &e.payload)) return;
+  // A drop is counted by the relay (traffic_drops()); nothing more to do with it here.
+  if (!s.relay.check(bytes, static_cast<SenderId>(it->second.member), now_ns, &e.payload)) return;
   if (s.config.relay_member_traffic) {
     s.send_all(Channel::kMember, false, std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end()), peer);
   }

@@ -62,6 +62,25 @@ std::string_view drop_reason_name(DropReason r) {
   return "unknown";
 }
 
+Status drop_status(DropReason r) {
+  Errc code = Errc::kMalformed;
+  switch (r) {
+    case DropReason::kMalformed:
+    case DropReason::kBadVersion:
+    case DropReason::kCount: code = Errc::kMalformed; break;
+    case DropReason::kTooLarge:
+    case DropReason::kBufferFull: code = Errc::kTooLarge; break;
+    case DropReason::kUnknownEpoch: code = Errc::kUnknownKey; break;
+    case DropReason::kEpochExpired: code = Errc::kExpired; break;
+    case DropReason::kReplay: code = Errc::kStaleEpoch; break;
+    case DropReason::kBadTag: code = Errc::kBadTag; break;
+    case DropReason::kBadSignature:
+    case DropReason::kUnsignedRoot: code = Errc::kBadSignature; break;
+    case DropReason::kSpoofedSender: code = Errc::kWrongRole; break;
+  }
+  return Status(code, std::string(drop_reason_name(r)));
+}
+
 uint64_t DropCounters::total() const {
   uint64_t t = 0;
   for (uint64_t v : by_reason) t += v;
@@ -353,7 +372,7 @@ Result<size_t> TrafficReceiver::open_into(std::span<const uint8_t> packet, uint6
   if (outcome == detail::EpochKeys::Outcome::kOpened) return len;
   if (outcome == detail::EpochKeys::Outcome::kBuffered) return size_t{0};
   if (reason) *reason = r;
-  return Status(Errc::kMalformed, std::string(drop_reason_name(r)));
+  return drop_status(r);
 }
 
 std::optional<OpenedPacket> TrafficReceiver::poll() { return detail::pop_front(k_->ready); }
@@ -380,15 +399,15 @@ void TrafficRelay::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64
   k_->install(epoch, net_key, now_ns);
 }
 
-std::optional<DropReason> TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
-                                              std::vector<uint8_t>* plaintext) {
+Status TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
+                           std::vector<uint8_t>* plaintext) {
   if (scratch_.size() < packet.size()) scratch_.resize(packet.size());
   DropReason r = DropReason::kCount;
   size_t len = 0;
   auto outcome = k_->open(packet, now_ns, scratch_, &len, nullptr, nullptr, from, false, &r);
-  if (outcome != detail::EpochKeys::Outcome::kOpened) return r;
+  if (outcome != detail::EpochKeys::Outcome::kOpened) return drop_status(r);
   if (plaintext) plaintext->assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(len));
-  return std::nullopt;
+  return Status::ok();
 }
 
 const DropCounters& TrafficRelay::drops() const { return k_->drops; }
