@@ -43,7 +43,10 @@ struct ParticipantConfig {
   // kHandshake: no Welcome within this (plus the charter's batch window) -> kRefused.
   uint64_t handshake_timeout_ns = 10'000'000'000;
   uint64_t resync_interval_ns = 250'000'000;  // at most one ResyncRequest per interval
-  TrafficConfig traffic;             // limits; group, suite and signing come from the charter
+  // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
+  // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
+  // fail with kInvalidArgument instead of being overwritten.
+  TrafficConfig traffic;
 };
 
 struct ParticipantEvent {
@@ -90,6 +93,11 @@ class Participant {
   enum class State : uint8_t { kIdle, kConnecting, kCookie, kHandshake, kWelcomed, kInGroup, kRefused, kRemoved, kLeft };
 
   // Verifies the charter against the CA, and that the certificate is this key's.
+  // Errors: the charter's own (kBadSignature, kExpired, ... from verify_charter) and the
+  // certificate's parse errors, as they come; kInvalidArgument when the signing seed is
+  // not the certificate's key, or when config.traffic sets a field the charter decides to
+  // a conflicting value (the message names it; see ParticipantConfig::traffic) -- fix
+  // the config; kUnsupported when this CPU lacks the charter's AEAD suite.
   static Result<Participant> create(ParticipantConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns);
   Participant(Participant&&) noexcept;
   Participant& operator=(Participant&&) noexcept;

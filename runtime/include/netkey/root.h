@@ -77,7 +77,10 @@ struct RootConfig {
   // An authoritative game server that only consumes player input turns this off: the
   // input still reaches it as a kMessage event.
   bool relay_member_traffic = true;
-  TrafficConfig traffic;                 // group id, suite, signing come from the charter
+  // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
+  // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
+  // fail with kInvalidArgument instead of being overwritten.
+  TrafficConfig traffic;
 };
 
 struct RootEvent {
@@ -119,7 +122,15 @@ class Root {
  public:
   // Verifies the charter (CA, initiator role, signature, validity at now) and the Root's
   // own certificate (CA, role root, key id = charter's Root key id, key = signing seed).
-  // Errors name what is wrong; the Root refuses to run on an invalid charter.
+  // Errors name what is wrong; the Root refuses to run on an invalid charter:
+  //   charter errors (kBadSignature, kExpired, kUnknownIssuer, ...) and certificate errors
+  //   as verify_charter / verify_certificate return them; kWrongRole when the charter
+  //   elected another Root; kInvalidArgument when the signing seed is not the
+  //   certificate's key, or when config.traffic sets a field the charter decides to a
+  //   conflicting value (the message names it: traffic.group_id must stay 0,
+  //   traffic.suite at its default or the charter's, traffic.signed_broadcasts false or
+  //   the charter's) -- fix the config: leave those fields at their defaults;
+  //   kUnsupported when this CPU lacks the charter's AEAD suite (run elsewhere).
   static Result<Root> create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t now_ns);
   Root(Root&&) noexcept;
   Root& operator=(Root&&) noexcept;

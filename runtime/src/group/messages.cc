@@ -174,6 +174,24 @@ std::vector<uint8_t> init_message(std::span<const uint8_t> cookie, uint64_t sess
       .done();
 }
 
+Status check_charter_traffic(const TrafficConfig& traffic, const CharterFields& charter, std::string_view who) {
+  const std::string w(who);
+  if (traffic.group_id != 0) {
+    return Status(Errc::kInvalidArgument, w + ".traffic.group_id is set (" + std::to_string(traffic.group_id) +
+                                              "): leave it 0, the group id comes from the charter's session id");
+  }
+  const AeadSuite default_suite = TrafficConfig{}.suite;
+  if (traffic.suite != default_suite && traffic.suite != charter.suite) {
+    return Status(Errc::kInvalidArgument, w + ".traffic.suite conflicts with the charter's AEAD suite: leave it "
+                                              "at its default to take the charter's");
+  }
+  if (traffic.signed_broadcasts && !charter.signed_broadcasts) {
+    return Status(Errc::kInvalidArgument, w + ".traffic.signed_broadcasts is true but the charter says unsigned: "
+                                              "leave it false to take the charter's");
+  }
+  return Status::ok();
+}
+
 uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce) {
   std::vector<uint8_t> s = Writer(8).le(session_id, 8).done();
   auto h = hash256({label_span("netkey-group-v1"), s, boot_nonce});

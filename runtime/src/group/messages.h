@@ -8,12 +8,15 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "netkey/charter.h"
 #include "netkey/group.h"
 #include "netkey/keys.h"
 #include "netkey/sign.h"
 #include "netkey/status.h"
+#include "netkey/traffic.h"
 #include "netkey/wire/control_generated.h"
 
 namespace netkey::detail {
@@ -62,6 +65,13 @@ std::vector<uint8_t> init_message(std::span<const uint8_t> cookie, uint64_t sess
 // BLAKE2b-256("netkey-group-v1" || le64(session) || boot nonce). Every AD, rekey body
 // and ACL update binds it, so nothing from an earlier run replays into this one.
 uint64_t group_id_of(uint64_t session_id, const BootNonce& boot_nonce);
+
+// The TrafficConfig fields the charter decides, as a Root or Participant config sets
+// them: group_id must be 0 (the runtime derives it per run); suite the default
+// (kChaCha20Poly1305) or the charter's; signed_broadcasts false or the charter's.
+// Errors: kInvalidArgument naming the first conflicting field ("traffic.suite").
+// `who` prefixes the message ("RootConfig").
+Status check_charter_traffic(const TrafficConfig& traffic, const CharterFields& charter, std::string_view who);
 
 // The transport binding tag of a handshake: the first 4 bytes, little-endian, of
 // KDF(member secret, "nk-conid", 0), never 0 (then 1). Both sides know it after the

@@ -242,6 +242,7 @@ Result<Participant> Participant::create(ParticipantConfig config, std::unique_pt
   if (!(cert->public_key == key.public_key())) {
     return Status(Errc::kInvalidArgument, "the signing key does not match the certificate");
   }
+  if (Status st = detail::check_charter_traffic(config.traffic, *charter, "ParticipantConfig"); !st) return st;
   TrafficConfig tc = config.traffic;
   tc.group_id = charter->session_id;  // until the Response names this run's group id
   tc.suite = charter->suite;

@@ -431,6 +431,7 @@ Result<Root> Root::create(RootConfig config, std::unique_ptr<Rng> rng, uint64_t 
   }
   // This run's boot nonce: a fresh group id, so nothing signed or sealed in an earlier
   // run of this charter (ACL updates, Wholes, traffic) is accepted in this one.
+  if (Status st = detail::check_charter_traffic(config.traffic, *charter, "RootConfig"); !st) return st;
   detail::BootNonce boot{};
   rng->fill(boot);
   TrafficConfig tc = config.traffic;
