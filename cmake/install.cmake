@@ -15,13 +15,30 @@ install(TARGETS netkey_runtime netkey_enet netkey netkey_schemas netkey_warnings
 install(TARGETS netkey-ca RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT netkeyTargets NAMESPACE netkey:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/netkey)
 
+# The package finds its dependencies the way the build did: FlatBuffers by its CMake
+# package (the runtime is compiled against its headers), libsodium and ENet through
+# pkg-config (PkgConfig::SODIUM and PkgConfig::ENET are in netkey::runtime's and
+# netkey::enet's link interfaces). A missing one makes find_package(netkey) report
+# "not found" with a message (silently under QUIET) instead of stopping configuration.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/netkeyConfig.cmake.in [=[
 @PACKAGE_INIT@
 include(CMakeFindDependencyMacro)
+find_dependency(FlatBuffers CONFIG)
 find_dependency(PkgConfig)
-pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
-pkg_check_modules(ENET REQUIRED IMPORTED_TARGET libenet>=1.3)
+if(NOT TARGET PkgConfig::SODIUM)
+  pkg_check_modules(SODIUM QUIET IMPORTED_TARGET libsodium>=1.0.18)
+endif()
+if(NOT TARGET PkgConfig::ENET)
+  pkg_check_modules(ENET QUIET IMPORTED_TARGET libenet>=1.3)
+endif()
+if(NOT TARGET PkgConfig::SODIUM OR NOT TARGET PkgConfig::ENET)
+  set(${CMAKE_FIND_PACKAGE_NAME}_FOUND FALSE)
+  set(${CMAKE_FIND_PACKAGE_NAME}_NOT_FOUND_MESSAGE
+      "netkey needs libsodium >= 1.0.18 and libenet >= 1.3 through pkg-config (Debian: libsodium-dev libenet-dev pkg-config)")
+  return()
+endif()
 include("${CMAKE_CURRENT_LIST_DIR}/netkeyTargets.cmake")
+check_required_components(netkey)
 ]=])
 configure_package_config_file(${CMAKE_CURRENT_BINARY_DIR}/netkeyConfig.cmake.in
                               ${CMAKE_CURRENT_BINARY_DIR}/netkeyConfig.cmake
