@@ -48,8 +48,11 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/netkeyConfigVersion
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/netkeyConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/netkeyConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/netkey)
 
+# netkey.pc names the prefix the files were really installed to: `cmake --install
+# --prefix P` overrides CMAKE_INSTALL_PREFIX only when the install script runs, so the
+# prefix line is filled in then (the rest at configure time).
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/netkey.pc.in [=[
-prefix=@CMAKE_INSTALL_PREFIX@
+prefix=@NETKEY_PC_PREFIX@
 libdir=${prefix}/@CMAKE_INSTALL_LIBDIR@
 includedir=${prefix}/@CMAKE_INSTALL_INCLUDEDIR@
 
@@ -59,5 +62,10 @@ Version: @PROJECT_VERSION@
 Libs: -L${libdir} -lnetkey
 Cflags: -I${includedir}
 ]=])
-configure_file(${CMAKE_CURRENT_BINARY_DIR}/netkey.pc.in ${CMAKE_CURRENT_BINARY_DIR}/netkey.pc @ONLY)
+set(NETKEY_PC_PREFIX "@NETKEY_PC_PREFIX@")  # kept for the install-time pass
+configure_file(${CMAKE_CURRENT_BINARY_DIR}/netkey.pc.in ${CMAKE_CURRENT_BINARY_DIR}/netkey.pc.prefix-in @ONLY)
+install(CODE "
+  set(NETKEY_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+  configure_file(\"${CMAKE_CURRENT_BINARY_DIR}/netkey.pc.prefix-in\" \"${CMAKE_CURRENT_BINARY_DIR}/netkey.pc\" @ONLY)
+")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/netkey.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
