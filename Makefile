@@ -55,12 +55,14 @@ fuzz: deps
 	cmake --build --preset fuzz
 	ctest --preset fuzz -L fuzz
 
+# Builds only what it runs: netkey-arena and its dependencies.
 demo: configure-release
-	cmake --build --preset release
+	cmake --build --preset release --target netkey-arena
 	./build/release/samples/netkey-arena
 
+# demo.sh runs netkey-ca, then keytree_demo.
 demo-pki: configure-release
-	cmake --build --preset release
+	cmake --build --preset release --target netkey-ca keytree_demo
 	./samples/demo.sh build/release
 
 bench: configure-release

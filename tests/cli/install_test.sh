@@ -14,4 +14,21 @@ cmake --build "$work" -j2 > /dev/null
 LD_LIBRARY_PATH="$prefix/lib" "$work/consumer_cpp"
 LD_LIBRARY_PATH="$prefix/lib" "$work/consumer_c"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs netkey | grep -q -- "-lnetkey"
+# The README's compile line for C through netkey.pc, with the rpath: runs without
+# LD_LIBRARY_PATH.
+cat > "$work/pc_consumer.c" <<'EOF'
+#include <netkey.h>
+#include <stdio.h>
+int main(void) {
+  netkey_client_config cfg;
+  netkey_client_config_default(&cfg);
+  printf("netkey.pc consumer: %s\n", netkey_strerror(NETKEY_OK));
+  return 0;
+}
+EOF
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+# shellcheck disable=SC2046,SC2086  # pkg-config's output and $flags are split on purpose
+${CC:-cc} $flags -std=c11 -Wall -Wextra -Werror "$work/pc_consumer.c" -o "$work/pc_consumer" \
+  $(pkg-config --cflags --libs netkey) -Wl,-rpath,"$(pkg-config --variable=libdir netkey)"
+"$work/pc_consumer"
 echo "1 passed, 0 failed"
