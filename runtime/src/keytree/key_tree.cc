@@ -36,6 +36,16 @@ using DepthId = std::pair<uint8_t, NodeId>;
 
 Status invalid(std::string msg) { return Status(Errc::kInvalidArgument, std::move(msg)); }
 
+// What the steps of one commit hand each other (KeyTree::commit).
+struct CommitWork {
+  RekeyPlan plan;
+  std::unordered_set<MemberId> joining;             // ids that join in this batch
+  std::vector<NodeId> touched;                      // leaf positions whose ancestors change
+  std::unordered_map<MemberId, LeafMove> moved;     // existing members moved by splits
+  std::vector<std::pair<NodeId, MemberId>> splits;  // new internal node -> member moved below it
+  std::unordered_set<NodeId> created;               // internal nodes created in this batch
+};
+
 }  // namespace
 
 struct KeyTree::State {
@@ -118,6 +128,21 @@ struct KeyTree::State {
     }
     return true;
   }
+
+  // --- the steps of commit, in order ---
+
+  Status validate(const Batch& batch, std::unordered_set<MemberId>& joining) const;
+  std::vector<DepthId> vacate(const std::vector<MemberId>& leaving);
+  void place(NodeId pos, uint8_t depth, JoinRequest& j, CommitWork& w);
+  size_t fill_vacancies(const std::vector<DepthId>& vacated, std::vector<JoinRequest>& joins, CommitWork& w);
+  void place_extra_joiners(std::vector<JoinRequest>& joins, size_t next, CommitWork& w);
+  DepthId split_shallowest_leaf(CommitWork& w);
+  void wrap_children(NodeId a, CommitWork& w) const;
+  void rebuild(Rng& rng, CommitWork& w);
+  void layout_compact(std::vector<std::pair<MemberId, SymmetricKey>>& order, std::vector<DepthId>& internals);
+  void hash_forward(Rng& rng, CommitWork& w);
+  void rekey_marked(Rng& rng, CommitWork& w);
+  void advance_epoch(uint64_t next_epoch);
 };
 
 KeyTree::KeyTree(uint64_t group_id, TreePolicy policy) : s_(std::make_unique<State>()) {
@@ -195,239 +220,279 @@ size_t KeyTree::memory_bytes() const {
   return bytes;
 }
 
-Result<RekeyPlan> KeyTree::commit(Batch batch, Rng& rng) {
-  State& s = *s_;
-  const unsigned d = s.d();
-  if (batch.empty()) return invalid("empty batch: nothing to commit");
+// --------------------------------------------------------------- commit, step by step
 
-  // Validate everything before touching the tree: all or nothing.
+// Checks the whole batch before anything changes: all or nothing.
+Status KeyTree::State::validate(const Batch& batch, std::unordered_set<MemberId>& joining) const {
   std::unordered_set<MemberId> leaving;
   for (MemberId id : batch.leaves) {
-    if (!s.members.count(id)) return invalid("leave of member " + std::to_string(id) + ", which is not in the group");
+    if (!members.count(id)) return invalid("leave of member " + std::to_string(id) + ", which is not in the group");
     if (!leaving.insert(id).second) return invalid("member " + std::to_string(id) + " leaves twice in one batch");
   }
-  std::unordered_set<MemberId> joining;
   for (const JoinRequest& j : batch.joins) {
-    if (s.members.count(j.id) && !leaving.count(j.id)) {
+    if (members.count(j.id) && !leaving.count(j.id)) {
       return invalid("join of member " + std::to_string(j.id) + ", which is already in the group");
     }
     if (!joining.insert(j.id).second) return invalid("member " + std::to_string(j.id) + " joins twice in one batch");
   }
-  const size_t new_count = s.members.size() - batch.leaves.size() + batch.joins.size();
-  if (new_count > s.policy.max_members) {
-    return invalid("batch would grow the group to " + std::to_string(new_count) +
-                   " members; the cap is " + std::to_string(s.policy.max_members));
+  const size_t new_count = members.size() - batch.leaves.size() + batch.joins.size();
+  if (new_count > policy.max_members) {
+    return invalid("batch would grow the group to " + std::to_string(new_count) + " members; the cap is " +
+                   std::to_string(policy.max_members));
   }
+  return Status::ok();
+}
 
-  RekeyPlan plan;
-  plan.group_id = s.group_id;
-  plan.epoch = s.epoch + 1;
-  plan.degree = static_cast<uint8_t>(d);
-  plan.left = batch.leaves;
-
-  std::vector<NodeId> touched;                     // leaf positions whose ancestors change
-  std::unordered_map<MemberId, LeafMove> moved;    // existing members moved by splits
-  std::vector<std::pair<NodeId, MemberId>> splits; // new internal node -> member moved below it
-  std::unordered_set<NodeId> created;              // internal nodes created in this batch
-
-  auto place = [&](NodeId pos, uint8_t depth, JoinRequest& j) {
-    MemberDerivedKeys k = MemberDerivedKeys::from_secret(j.member_secret);
-    Member m;
-    m.secret = std::move(j.member_secret);
-    m.unicast = std::move(k.unicast);
-    s.members.emplace(j.id, std::move(m));
-    s.add_leaf(pos, depth, j.id, std::move(k.leaf));
-    plan.joined.push_back(j.id);
-    touched.push_back(pos);
-  };
-
-  // 1. Departed leaves leave vacancies.
+// Step 1: departed leaves leave vacancies; returns them shallowest first.
+std::vector<DepthId> KeyTree::State::vacate(const std::vector<MemberId>& leaving) {
   std::vector<DepthId> vacated;
-  for (MemberId id : batch.leaves) {
-    NodeId leaf = s.members.at(id).leaf;
-    vacated.push_back({s.nodes.at(leaf).depth, leaf});
-    s.remove_leaf(leaf);
-    s.members.erase(id);
+  for (MemberId id : leaving) {
+    NodeId leaf = members.at(id).leaf;
+    vacated.push_back({nodes.at(leaf).depth, leaf});
+    remove_leaf(leaf);
+    members.erase(id);
   }
   std::sort(vacated.begin(), vacated.end());
+  return vacated;
+}
 
-  // 2. Joiners take departed leaves' places, shallowest first.
+// Puts joiner `j` at leaf position `pos` and records it in the plan.
+void KeyTree::State::place(NodeId pos, uint8_t depth, JoinRequest& j, CommitWork& w) {
+  MemberDerivedKeys k = MemberDerivedKeys::from_secret(j.member_secret);
+  Member m;
+  m.secret = std::move(j.member_secret);
+  m.unicast = std::move(k.unicast);
+  members.emplace(j.id, std::move(m));
+  add_leaf(pos, depth, j.id, std::move(k.leaf));
+  w.plan.joined.push_back(j.id);
+  w.touched.push_back(pos);
+}
+
+// Steps 2-3: joiners take vacancies shallowest first; emptied subtrees are pruned.
+// Returns the index of the first joiner not yet placed.
+size_t KeyTree::State::fill_vacancies(const std::vector<DepthId>& vacated, std::vector<JoinRequest>& joins,
+                                      CommitWork& w) {
   size_t next = 0;
   std::vector<NodeId> still_vacant;
   for (const DepthId& v : vacated) {
-    if (next < batch.joins.size()) {
-      place(v.second, v.first, batch.joins[next++]);
+    if (next < joins.size()) {
+      place(v.second, v.first, joins[next++], w);
     } else {
       still_vacant.push_back(v.second);
-      touched.push_back(v.second);
+      w.touched.push_back(v.second);
     }
   }
-  // 3. Emptied subtrees are pruned.
-  for (NodeId v : still_vacant) s.prune_up(parent_of(v, d));
+  for (NodeId v : still_vacant) prune_up(parent_of(v, d()));
+  return next;
+}
 
-  // 4. Extra joiners fill the shallowest free slot, or split the shallowest leaf.
-  for (; next < batch.joins.size(); ++next) {
-    if (!s.nodes.count(kRootNode)) {
-      s.add_internal(kRootNode, 0);
-      created.insert(kRootNode);
+// Step 4: extra joiners fill the shallowest free slot, or split the shallowest leaf.
+void KeyTree::State::place_extra_joiners(std::vector<JoinRequest>& joins, size_t next, CommitWork& w) {
+  for (; next < joins.size(); ++next) {
+    if (!nodes.count(kRootNode)) {
+      add_internal(kRootNode, 0);
+      w.created.insert(kRootNode);
     }
-    auto slot = s.nonfull.begin();
-    auto leaf = s.leaves.begin();
-    if (slot != s.nonfull.end() && (leaf == s.leaves.end() || slot->first <= leaf->first)) {
-      NodeId p = slot->second;
-      uint8_t depth = static_cast<uint8_t>(slot->first + 1);
-      for (unsigned k = 0; k < d; ++k) {
-        NodeId c = child_of(p, d, k);
-        if (!s.nodes.count(c)) {
-          place(c, depth, batch.joins[next]);
+    auto slot = nonfull.begin();
+    auto leaf = leaves.begin();
+    if (slot != nonfull.end() && (leaf == leaves.end() || slot->first <= leaf->first)) {
+      const NodeId p = slot->second;
+      const uint8_t depth = static_cast<uint8_t>(slot->first + 1);
+      for (unsigned k = 0; k < d(); ++k) {
+        NodeId c = child_of(p, d(), k);
+        if (!nodes.count(c)) {
+          place(c, depth, joins[next], w);
           break;
         }
       }
       continue;
     }
-    // Split: the leaf at l becomes an internal node; its member moves to child 0 and the
-    // joiner takes child 1.
-    const NodeId l = leaf->second;
-    const uint8_t depth = leaf->first;
-    Node old = std::move(s.nodes.at(l));
-    s.leaves.erase(leaf);
-    s.nodes.erase(l);
-    {
-      Node n;
-      n.depth = depth;
-      s.nodes.emplace(l, std::move(n));  // children counted by add_leaf below
-      s.nonfull.insert({depth, l});
-    }
-    created.insert(l);
-    NodeId c0 = child_of(l, d, 0), c1 = child_of(l, d, 1);
-    MemberId m = old.member;
-    s.add_leaf(c0, static_cast<uint8_t>(depth + 1), m, std::move(old.key));
-    touched.push_back(c0);
-    if (!joining.count(m)) {
-      auto it = moved.find(m);
-      if (it == moved.end()) {
-        moved.emplace(m, LeafMove{l, c0});
-      } else {
-        it->second.to = c0;
-      }
-    }
-    splits.emplace_back(l, m);
-    place(c1, static_cast<uint8_t>(depth + 1), batch.joins[next]);
+    const DepthId c1 = split_shallowest_leaf(w);
+    place(c1.second, c1.first, joins[next], w);
   }
+}
 
-  // The depth bound: rebuild compactly when the batch left the tree too deep.
-  const bool rebuild = !s.members.empty() && s.depth() > ceil_log(d, s.members.size()) + 1;
-  const bool hash_forward = !rebuild && s.policy.hash_forward_joins && batch.leaves.empty();
+// Split: the shallowest leaf l becomes an internal node; its member moves to child 0.
+// Returns child 1 (depth, position), the joiner's place.
+DepthId KeyTree::State::split_shallowest_leaf(CommitWork& w) {
+  auto leaf = leaves.begin();
+  const NodeId l = leaf->second;
+  const uint8_t depth = leaf->first;
+  Node old = std::move(nodes.at(l));
+  leaves.erase(leaf);
+  nodes.erase(l);
+  {
+    Node n;
+    n.depth = depth;
+    nodes.emplace(l, std::move(n));  // children counted by add_leaf below
+    nonfull.insert({depth, l});
+  }
+  w.created.insert(l);
+  const NodeId c0 = child_of(l, d(), 0);
+  const MemberId m = old.member;
+  add_leaf(c0, static_cast<uint8_t>(depth + 1), m, std::move(old.key));
+  w.touched.push_back(c0);
+  if (!w.joining.count(m)) {
+    auto it = w.moved.find(m);
+    if (it == w.moved.end()) {
+      w.moved.emplace(m, LeafMove{l, c0});
+    } else {
+      it->second.to = c0;
+    }
+  }
+  w.splits.emplace_back(l, m);
+  return {static_cast<uint8_t>(depth + 1), child_of(l, d(), 1)};
+}
 
-  auto wrap_children = [&](NodeId a) {
-    const Node& n = s.nodes.at(a);
-    for (unsigned k = 0; k < d; ++k) {
-      auto it = s.nodes.find(child_of(a, d, k));
-      if (it == s.nodes.end()) continue;
-      const Node& c = it->second;
-      if (c.leaf && joining.count(c.member)) continue;  // joiners get a Welcome
-      plan.entries.push_back(detail::wrap_key(n.key, c.key, s.group_id, plan.epoch, a, it->first));
+// Wraps internal node a's key once under each present child's key (joiners get a Welcome).
+void KeyTree::State::wrap_children(NodeId a, CommitWork& w) const {
+  const Node& n = nodes.at(a);
+  for (unsigned k = 0; k < d(); ++k) {
+    auto it = nodes.find(child_of(a, d(), k));
+    if (it == nodes.end()) continue;
+    const Node& c = it->second;
+    if (c.leaf && w.joining.count(c.member)) continue;
+    w.plan.entries.push_back(detail::wrap_key(n.key, c.key, group_id, w.plan.epoch, a, it->first));
+  }
+}
+
+// The depth bound was broken: lays every member out in a compact tree, records the
+// moves, and gives every internal node a fresh key, deepest first.
+void KeyTree::State::rebuild(Rng& rng, CommitWork& w) {
+  w.plan.rebuilt = true;
+  // Members in their current order (shallowest, then lowest position first).
+  std::vector<std::pair<MemberId, SymmetricKey>> order;
+  std::unordered_map<MemberId, NodeId> before;
+  for (const DepthId& l : leaves) {
+    Node& n = nodes.at(l.second);
+    before.emplace(n.member, l.second);
+    order.emplace_back(n.member, std::move(n.key));
+  }
+  std::vector<DepthId> internals;
+  layout_compact(order, internals);
+  for (const auto& [m, key] : order) {
+    if (w.joining.count(m)) continue;
+    auto mv = w.moved.find(m);
+    NodeId from = mv != w.moved.end() ? mv->second.from : before.at(m);
+    NodeId to = members.at(m).leaf;
+    if (from != to) w.plan.moves.push_back({from, to});
+  }
+  std::sort(internals.begin(), internals.end(), std::greater<>());
+  for (const DepthId& a : internals) {
+    nodes.at(a.second).key = rng.symmetric_key();
+    wrap_children(a.second, w);
+  }
+}
+
+// Clears the tree and lays `order` out compactly: each internal node splits its count
+// evenly over d children. Leaf keys move out of `order`; `internals` gets every internal node.
+void KeyTree::State::layout_compact(std::vector<std::pair<MemberId, SymmetricKey>>& order,
+                                    std::vector<DepthId>& internals) {
+  nodes.clear();
+  leaves.clear();
+  nonfull.clear();
+  size_t assigned = 0;
+  auto layout = [&](auto& self, NodeId pos, uint8_t depth, size_t count) -> void {
+    add_internal(pos, depth);
+    internals.push_back({depth, pos});
+    const size_t base = count / d(), extra = count % d();
+    for (unsigned k = 0; k < d(); ++k) {
+      size_t c = base + (k < extra ? 1 : 0);
+      if (c == 0) break;
+      NodeId cid = child_of(pos, d(), k);
+      if (c == 1) {
+        auto& [m, key] = order[assigned++];
+        add_leaf(cid, static_cast<uint8_t>(depth + 1), m, std::move(key));
+      } else {
+        self(self, cid, static_cast<uint8_t>(depth + 1), c);
+      }
     }
   };
+  layout(layout, kRootNode, 0, order.size());
+}
 
-  if (rebuild) {
-    plan.rebuilt = true;
-    // Members in their current order (shallowest, then lowest position first).
-    std::vector<std::pair<MemberId, SymmetricKey>> order;
-    std::unordered_map<MemberId, NodeId> before;
-    for (const DepthId& l : s.leaves) {
-      Node& n = s.nodes.at(l.second);
-      before.emplace(n.member, l.second);
-      order.emplace_back(n.member, std::move(n.key));
-    }
-    s.nodes.clear();
-    s.leaves.clear();
-    s.nonfull.clear();
-    // Lay out a compact tree: each internal node splits its count evenly over d children.
-    std::vector<DepthId> internals;
-    size_t assigned = 0;
-    auto layout = [&](auto& self, NodeId pos, uint8_t depth, size_t count) -> void {
-      s.add_internal(pos, depth);
-      internals.push_back({depth, pos});
-      const size_t base = count / d, extra = count % d;
-      for (unsigned k = 0; k < d; ++k) {
-        size_t c = base + (k < extra ? 1 : 0);
-        if (c == 0) break;
-        NodeId cid = child_of(pos, d, k);
-        if (c == 1) {
-          auto& [m, key] = order[assigned++];
-          s.add_leaf(cid, static_cast<uint8_t>(depth + 1), m, std::move(key));
-        } else {
-          self(self, cid, static_cast<uint8_t>(depth + 1), c);
-        }
-      }
-    };
-    layout(layout, kRootNode, 0, order.size());
-    for (const auto& [m, key] : order) {
-      if (joining.count(m)) continue;
-      auto mv = moved.find(m);
-      NodeId from = mv != moved.end() ? mv->second.from : before.at(m);
-      NodeId to = s.members.at(m).leaf;
-      if (from != to) plan.moves.push_back({from, to});
-    }
-    std::sort(internals.begin(), internals.end(), std::greater<>());
-    for (const DepthId& a : internals) {
-      s.nodes.at(a.second).key = rng.symmetric_key();
-      wrap_children(a.second);
-    }
-  } else {
-    for (const auto& [m, mv] : moved) plan.moves.push_back(mv);
-    std::sort(plan.moves.begin(), plan.moves.end(),
-              [](const LeafMove& a, const LeafMove& b) { return a.from < b.from; });
-    if (hash_forward) {
-      // LKH+: every existing node key moves forward; split nodes derive from the moved
-      // member's secret; a brand-new root is random (only joiners exist under it).
-      plan.kind = RekeyKind::kHashForward;
-      std::unordered_map<NodeId, MemberId> split_owner(splits.begin(), splits.end());
-      for (auto& [id, n] : s.nodes) {
-        if (n.leaf) continue;
-        auto so = split_owner.find(id);
-        if (so != split_owner.end()) {
-          n.key = split_node_key(s.members.at(so->second).secret, plan.epoch, id);
-        } else if (created.count(id)) {
-          n.key = rng.symmetric_key();
-        } else {
-          n.key = kdf_derive(n.key, kdf_ctx::kForward, plan.epoch);
-        }
-      }
+// LKH+ (joins only): every existing node key moves forward by KDF; split nodes derive
+// from the moved member's secret; a brand-new root is random (only joiners are under it).
+void KeyTree::State::hash_forward(Rng& rng, CommitWork& w) {
+  w.plan.kind = RekeyKind::kHashForward;
+  std::unordered_map<NodeId, MemberId> split_owner(w.splits.begin(), w.splits.end());
+  for (auto& [id, n] : nodes) {
+    if (n.leaf) continue;
+    auto so = split_owner.find(id);
+    if (so != split_owner.end()) {
+      n.key = split_node_key(members.at(so->second).secret, w.plan.epoch, id);
+    } else if (w.created.count(id)) {
+      n.key = rng.symmetric_key();
     } else {
-      // Mark every ancestor of a touched position, then rekey deepest first.
-      std::unordered_set<NodeId> marked;
-      std::vector<DepthId> changed;
-      for (NodeId t : touched) {
-        NodeId a = t;
-        while (a != kRootNode) {
-          a = parent_of(a, d);
-          auto it = s.nodes.find(a);
-          if (it == s.nodes.end()) continue;  // pruned
-          if (!marked.insert(a).second) break;  // its ancestors are marked already
-          changed.push_back({it->second.depth, a});
-        }
-      }
-      std::sort(changed.begin(), changed.end(), std::greater<>());
-      for (const DepthId& a : changed) {
-        s.nodes.at(a.second).key = rng.symmetric_key();
-        wrap_children(a.second);
-      }
+      n.key = kdf_derive(n.key, kdf_ctx::kForward, w.plan.epoch);
+    }
+  }
+}
+
+// Marks every ancestor of a touched position, then rekeys and wraps them deepest first.
+void KeyTree::State::rekey_marked(Rng& rng, CommitWork& w) {
+  std::unordered_set<NodeId> marked;
+  std::vector<DepthId> changed;
+  for (NodeId t : w.touched) {
+    NodeId a = t;
+    while (a != kRootNode) {
+      a = parent_of(a, d());
+      auto it = nodes.find(a);
+      if (it == nodes.end()) continue;      // pruned
+      if (!marked.insert(a).second) break;  // its ancestors are marked already
+      changed.push_back({it->second.depth, a});
+    }
+  }
+  std::sort(changed.begin(), changed.end(), std::greater<>());
+  for (const DepthId& a : changed) {
+    nodes.at(a.second).key = rng.symmetric_key();
+    wrap_children(a.second, w);
+  }
+}
+
+// Moves to `next_epoch` and derives its net key from the root key (none when empty).
+void KeyTree::State::advance_epoch(uint64_t next_epoch) {
+  epoch = next_epoch;
+  auto root = nodes.find(kRootNode);
+  has_net_key = root != nodes.end();
+  net_key = has_net_key ? net_key_from_root(root->second.key, epoch) : SymmetricKey();
+}
+
+// Validate, vacate, place joiners, then rebuild, hash forward or rekey what is marked.
+Result<RekeyPlan> KeyTree::commit(Batch batch, Rng& rng) {
+  State& s = *s_;
+  if (batch.empty()) return invalid("empty batch: nothing to commit");
+  CommitWork w;
+  if (Status st = s.validate(batch, w.joining); !st.is_ok()) return st;
+
+  w.plan.group_id = s.group_id;
+  w.plan.epoch = s.epoch + 1;
+  w.plan.degree = static_cast<uint8_t>(s.d());
+  w.plan.left = batch.leaves;
+
+  const std::vector<DepthId> vacated = s.vacate(batch.leaves);
+  const size_t next = s.fill_vacancies(vacated, batch.joins, w);
+  s.place_extra_joiners(batch.joins, next, w);
+
+  // The depth bound: rebuild compactly when the batch left the tree too deep.
+  const bool rebuild = !s.members.empty() && s.depth() > ceil_log(s.d(), s.members.size()) + 1;
+  if (rebuild) {
+    s.rebuild(rng, w);
+  } else {
+    for (const auto& [m, mv] : w.moved) w.plan.moves.push_back(mv);
+    std::sort(w.plan.moves.begin(), w.plan.moves.end(),
+              [](const LeafMove& a, const LeafMove& b) { return a.from < b.from; });
+    if (s.policy.hash_forward_joins && batch.leaves.empty()) {
+      s.hash_forward(rng, w);
+    } else {
+      s.rekey_marked(rng, w);
     }
   }
 
   // Two nodes sharing a key would let whoever holds one unwrap what the other wraps.
   NETKEY_CHECK(s.keys_distinct());
-  s.epoch = plan.epoch;
-  auto root = s.nodes.find(kRootNode);
-  s.has_net_key = root != s.nodes.end();
-  if (s.has_net_key) {
-    s.net_key = net_key_from_root(root->second.key, s.epoch);
-  } else {
-    s.net_key = SymmetricKey();
-  }
-  return plan;
+  s.advance_epoch(w.plan.epoch);
+  return std::move(w.plan);
 }
 
 }  // namespace netkey
