@@ -187,98 +187,137 @@ class EpochKeys {
   };
   enum class Outcome { kOpened, kBuffered, kDropped };
 
+  // What open() made of one packet. header, epoch and length are set only when
+  // outcome is kOpened; reason only when it is kDropped.
+  struct OpenResult {
+    Outcome outcome = Outcome::kDropped;
+    TrafficHeader header{};
+    uint64_t epoch = 0;                     // the epoch whose key opened the packet
+    size_t length = 0;                      // plaintext bytes written to `out`
+    DropReason reason = DropReason::kCount;
+  };
+
   // Opens `packet` into `out` (>= packet - 24 bytes). relay_from: the relay's
   // connection sender; allow_buffer: receivers hold next-epoch packets.
-  Outcome open(std::span<const uint8_t> packet, uint64_t now, std::span<uint8_t> out, size_t* out_len,
-               TrafficHeader* hdr, uint64_t* epoch_out, std::optional<SenderId> relay_from,
-               bool allow_buffer, DropReason* reason) {
-    auto drop = [&](DropReason r) {
-      drops.add(r);
-      if (reason) *reason = r;
-      return Outcome::kDropped;
-    };
-    if (packet.size() < kTrafficOverhead) return drop(DropReason::kMalformed);
-    if (packet.size() > config_.max_payload + kTrafficOverhead + kTrafficSignatureSize) {
-      return drop(DropReason::kTooLarge);
-    }
-    const uint8_t* p = packet.data();
-    if ((p[0] >> 4) != kTrafficVersion) return drop(DropReason::kBadVersion);
-    const uint8_t type = p[0] & 0x0f;
-    uint32_t seq = 0;
-    for (int i = 3; i >= 0; --i) seq = seq << 8 | p[4 + i];
-    TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8), seq};
-    const bool root = h.sender == kRootSender;
-    if (type < 1 || type > 3 || (type == 1) == root) return drop(DropReason::kMalformed);
-    size_t sealed_len = packet.size();
-    if (h.type == PacketType::kRootSignedBroadcast) {
-      if (packet.size() < kTrafficOverhead + kTrafficSignatureSize) return drop(DropReason::kMalformed);
-      sealed_len -= kTrafficSignatureSize;
-    }
-    if (relay_from) {
-      if (h.type != PacketType::kMemberData) return drop(DropReason::kMalformed);
-      if (h.sender != *relay_from) return drop(DropReason::kSpoofedSender);
-    } else if (root && config_.signed_broadcasts && h.type != PacketType::kRootSignedBroadcast) {
-      return drop(DropReason::kUnsignedRoot);
-    }
-
+  // Every drop is counted in `drops` before it is returned.
+  OpenResult open(std::span<const uint8_t> packet, uint64_t now, std::span<uint8_t> out,
+                  std::optional<SenderId> relay_from, bool allow_buffer) {
+    Framed f;
+    if (auto bad = frame(packet, relay_from, f)) return dropped(*bad);
+    const TrafficHeader& h = f.header;
     Slot* slot = nullptr;
     if (current.valid && h.epoch_byte == static_cast<uint8_t>(current.epoch)) {
       slot = &current;
     } else if (previous.valid && h.epoch_byte == static_cast<uint8_t>(previous.epoch)) {
-      if (now > previous.expires_ns) return drop(DropReason::kEpochExpired);
+      if (now > previous.expires_ns) return dropped(DropReason::kEpochExpired);
       slot = &previous;
     } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
-      // Bounded overall and per claimed sender: the sender id is not authenticated until
-      // the key arrives, so one sender (or someone posing as one) can take only its share,
-      // and the Root's own packets (sender 0) always have room.
-      if (!buffer_admits(h.sender, packet.size())) return drop(DropReason::kBufferFull);
-      ++buffered_by_sender[h.sender];
-      if (!root) {
-        ++member_buffered;
-        member_buffered_bytes += packet.size();
-      }
-      buffer.push_back({{packet.begin(), packet.end()}});
-      buffer_bytes += packet.size();
-      return Outcome::kBuffered;
+      return hold(h.sender, packet);
     } else {
-      return drop(DropReason::kUnknownEpoch);
+      return dropped(DropReason::kUnknownEpoch);
     }
+    return decrypt(*slot, f, packet, out);
+  }
 
-    // Replay check before decrypting; the window advances only after the tag verifies.
-    auto it = slot->senders.find(h.sender);
-    if (it != slot->senders.end() && !it->second.window.is_fresh(h.seq)) return drop(DropReason::kReplay);
+  // A packet's header, and how many of its bytes are header + ciphertext + tag.
+  struct Framed {
+    TrafficHeader header{};
+    size_t sealed_len = 0;
+  };
+
+  // Size, version, type and sender checks, before any key is looked at. Fills `f` and
+  // returns nothing when the packet may go on; otherwise the reason to drop it.
+  std::optional<DropReason> frame(std::span<const uint8_t> packet, std::optional<SenderId> relay_from,
+                                  Framed& f) const {
+    if (packet.size() < kTrafficOverhead) return DropReason::kMalformed;
+    if (packet.size() > config_.max_payload + kTrafficOverhead + kTrafficSignatureSize) {
+      return DropReason::kTooLarge;
+    }
+    const uint8_t* p = packet.data();
+    if ((p[0] >> 4) != kTrafficVersion) return DropReason::kBadVersion;
+    const uint8_t type = p[0] & 0x0f;
+    uint32_t seq = 0;
+    for (int i = 3; i >= 0; --i) seq = seq << 8 | p[4 + i];
+    const TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8), seq};
+    const bool root = h.sender == kRootSender;
+    if (type < 1 || type > 3 || (type == 1) == root) return DropReason::kMalformed;
+    size_t sealed_len = packet.size();
+    if (h.type == PacketType::kRootSignedBroadcast) {
+      if (packet.size() < kTrafficOverhead + kTrafficSignatureSize) return DropReason::kMalformed;
+      sealed_len -= kTrafficSignatureSize;
+    }
+    if (relay_from) {
+      if (h.type != PacketType::kMemberData) return DropReason::kMalformed;
+      if (h.sender != *relay_from) return DropReason::kSpoofedSender;
+    } else if (root && config_.signed_broadcasts && h.type != PacketType::kRootSignedBroadcast) {
+      return DropReason::kUnsignedRoot;
+    }
+    f = Framed{h, sealed_len};
+    return std::nullopt;
+  }
+
+  // Holds a packet of the next epoch until its key arrives (drain), or drops it.
+  // Bounded overall and per claimed sender: the sender id is not authenticated until
+  // the key arrives, so one sender (or someone posing as one) can take only its share,
+  // and the Root's own packets (sender 0) always have room.
+  OpenResult hold(SenderId sender, std::span<const uint8_t> packet) {
+    if (!buffer_admits(sender, packet.size())) return dropped(DropReason::kBufferFull);
+    ++buffered_by_sender[sender];
+    if (sender != kRootSender) {
+      ++member_buffered;
+      member_buffered_bytes += packet.size();
+    }
+    buffer.push_back({{packet.begin(), packet.end()}});
+    buffer_bytes += packet.size();
+    OpenResult res;
+    res.outcome = Outcome::kBuffered;
+    return res;
+  }
+
+  // Replay check, AEAD open into `out`, then the Root's signature if there is one. The
+  // replay window advances only after all of these pass.
+  OpenResult decrypt(Slot& slot, const Framed& f, std::span<const uint8_t> packet, std::span<uint8_t> out) {
+    const TrafficHeader& h = f.header;
+    auto it = slot.senders.find(h.sender);
+    if (it != slot.senders.end() && !it->second.window.is_fresh(h.seq)) return dropped(DropReason::kReplay);
     SymmetricKey fresh_key;
     const SymmetricKey* key = nullptr;
-    if (it != slot->senders.end()) {
+    if (it != slot.senders.end()) {
       key = &it->second.key;
     } else {
-      fresh_key = sender_key(slot->net_key, h.sender);
+      fresh_key = sender_key(slot.net_key, h.sender);
       key = &fresh_key;
     }
-    const size_t len = sealed_len - kTrafficOverhead;
-    if (out.size() < len) return drop(DropReason::kTooLarge);
+    const size_t len = f.sealed_len - kTrafficOverhead;
+    if (out.size() < len) return dropped(DropReason::kTooLarge);
     uint8_t ad[16];
-    make_ad(ad, p, config_.group_id);
+    make_ad(ad, packet.data(), config_.group_id);
     const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, h.seq);
-    if (!aead_.open(*key, nonce, ad, packet.subspan(kTrafficHeaderSize, sealed_len - kTrafficHeaderSize),
+    if (!aead_.open(*key, nonce, ad, packet.subspan(kTrafficHeaderSize, f.sealed_len - kTrafficHeaderSize),
                     out.first(len))) {
-      return drop(DropReason::kBadTag);
+      return dropped(DropReason::kBadTag);
     }
     if (h.type == PacketType::kRootSignedBroadcast) {
       Ed25519Signature sig;
-      std::memcpy(sig.bytes.data(), p + sealed_len, kTrafficSignatureSize);
-      if (!verify_signature(config_.root_public_key, signed_part(config_.group_id, packet.first(sealed_len)), sig)) {
-        return drop(DropReason::kBadSignature);
+      std::memcpy(sig.bytes.data(), packet.data() + f.sealed_len, kTrafficSignatureSize);
+      if (!verify_signature(config_.root_public_key, signed_part(config_.group_id, packet.first(f.sealed_len)),
+                            sig)) {
+        return dropped(DropReason::kBadSignature);
       }
     }
-    if (it == slot->senders.end()) {
-      it = slot->senders.emplace(h.sender, SenderState{std::move(fresh_key), ReplayWindow()}).first;
+    if (it == slot.senders.end()) {
+      it = slot.senders.emplace(h.sender, SenderState{std::move(fresh_key), ReplayWindow()}).first;
     }
     it->second.window.mark(h.seq);
-    if (out_len) *out_len = len;
-    if (hdr) *hdr = h;
-    if (epoch_out) *epoch_out = slot->epoch;
-    return Outcome::kOpened;
+    return OpenResult{Outcome::kOpened, h, slot.epoch, len, DropReason::kCount};
+  }
+
+  // Counts a drop and reports it.
+  OpenResult dropped(DropReason r) {
+    drops.add(r);
+    OpenResult res;
+    res.reason = r;
+    return res;
   }
 
   // Returns false when `epoch` is not newer than the current one (ignored).
@@ -323,12 +362,10 @@ class EpochKeys {
 
   void deliver(std::span<const uint8_t> packet, uint64_t now) {
     std::vector<uint8_t> payload(packet.size() >= kTrafficOverhead ? packet.size() - kTrafficOverhead : 0);
-    size_t len = 0;
-    TrafficHeader h{};
-    uint64_t epoch = 0;
-    if (open(packet, now, payload, &len, &h, &epoch, std::nullopt, true, nullptr) == Outcome::kOpened) {
-      payload.resize(len);
-      ready.push_back({h.sender, h.type, epoch, h.seq, std::move(payload)});
+    const OpenResult r = open(packet, now, payload, std::nullopt, true);
+    if (r.outcome == Outcome::kOpened) {
+      payload.resize(r.length);
+      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload)});
     }
   }
 
@@ -366,13 +403,15 @@ void TrafficReceiver::handle(std::span<const uint8_t> packet, uint64_t now_ns) {
 
 Result<size_t> TrafficReceiver::open_into(std::span<const uint8_t> packet, uint64_t now_ns,
                                           std::span<uint8_t> out, TrafficHeader* header, DropReason* reason) {
-  size_t len = 0;
-  DropReason r = DropReason::kCount;
-  auto outcome = k_->open(packet, now_ns, out, &len, header, nullptr, std::nullopt, true, &r);
-  if (outcome == detail::EpochKeys::Outcome::kOpened) return len;
-  if (outcome == detail::EpochKeys::Outcome::kBuffered) return size_t{0};
-  if (reason) *reason = r;
-  return drop_status(r);
+  using Outcome = detail::EpochKeys::Outcome;
+  const auto r = k_->open(packet, now_ns, out, std::nullopt, true);
+  if (r.outcome == Outcome::kOpened) {
+    if (header) *header = r.header;
+    return r.length;
+  }
+  if (r.outcome == Outcome::kBuffered) return size_t{0};
+  if (reason) *reason = r.reason;
+  return drop_status(r.reason);
 }
 
 std::optional<OpenedPacket> TrafficReceiver::poll() { return detail::pop_front(k_->ready); }
@@ -402,11 +441,9 @@ void TrafficRelay::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64
 Status TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
                            std::vector<uint8_t>* plaintext) {
   if (scratch_.size() < packet.size()) scratch_.resize(packet.size());
-  DropReason r = DropReason::kCount;
-  size_t len = 0;
-  auto outcome = k_->open(packet, now_ns, scratch_, &len, nullptr, nullptr, from, false, &r);
-  if (outcome != detail::EpochKeys::Outcome::kOpened) return drop_status(r);
-  if (plaintext) plaintext->assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(len));
+  const auto r = k_->open(packet, now_ns, scratch_, from, false);
+  if (r.outcome != detail::EpochKeys::Outcome::kOpened) return drop_status(r.reason);
+  if (plaintext) plaintext->assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(r.length));
   return Status::ok();
 }
 
