@@ -9,7 +9,7 @@ SHELL := /bin/bash
 # Debian packages the build needs. `make deps` installs the missing ones (as root) or
 # prints the exact apt-get line to run.
 DEB_PACKAGES := cmake g++ make pkg-config libsodium-dev libflatbuffers-dev flatbuffers-compiler \
-                libenet-dev libgtest-dev libbenchmark-dev clang libclang-rt-14-dev \
+                libenet-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev clang libclang-rt-14-dev \
                 mono-mcs mono-runtime
 
 # CI builds treat warnings as errors.

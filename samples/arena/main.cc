@@ -73,38 +73,24 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    netkey::cli::handle_standard(a, kTool, kUsage);
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage("missing value for " + a);
-      return argv[++i];
-    };
-    auto num = [&](const std::string& v) {
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) usage("not a number: " + v);
-      return d;
-    };
-    if (a == "--bots") o.bots = static_cast<size_t>(num(next()));
-    else if (a == "--seconds") o.seconds = num(next());
-    else if (a == "--churn") o.churn = num(next());
-    else if (a == "--degree") o.degree = static_cast<int>(num(next()));
-    else if (a == "--report") o.report = next();
-    else if (a == "--listen") o.listen = static_cast<int>(num(next()));
-    else if (a == "--connect") o.connect = next();
-    else if (a == "--check") o.check = true;
-    else if (a == "--quiet") o.quiet = true;
-    else if (a == "--mirror") o.mirror = static_cast<int>(num(next()));
-    else if (a == "--rekey") o.rekey = next();
-    else if (a == "--faults") o.faults = true;
-    else if (a == "--join-policy") {
-      const std::string p = next();
-      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
-      o.hash_forward = p == "hash-forward";
-    }
-    else usage("unknown flag " + a);
-  }
+  netkey::cli::Flags flags(kTool, kUsage);
+  flags.number("--bots", &o.bots)
+      .number("--seconds", &o.seconds)
+      .number("--churn", &o.churn)
+      .number("--degree", &o.degree)
+      .text("--report", &o.report)
+      .number("--listen", &o.listen)
+      .text("--connect", &o.connect)
+      .set("--check", &o.check)
+      .set("--quiet", &o.quiet)
+      .number("--mirror", &o.mirror)
+      .text("--rekey", &o.rekey)
+      .set("--faults", &o.faults)
+      .value("--join-policy", [&](const std::string& p) {
+        if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
+        o.hash_forward = p == "hash-forward";
+      });
+  flags.parse(argc, argv);
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <utility>
 
 namespace netkey::demo {
 
@@ -15,31 +16,42 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(i == 0 ? 0 : i - 1, v.size() - 1)];
 }
 
-void JsonReport::number(const std::string& key, double v) {
-  std::ostringstream o;
-  o << v;
-  fields_.emplace_back(key, o.str());
+namespace {
+
+// A count (an integral value) as an exact integer; anything else rounded to six
+// significant digits (what the report's values always were). Not finite: null.
+nlohmann::ordered_json json_number(double v) {
+  constexpr double kExact = 9007199254740992.0;  // 2^53: every integer below is exact
+  if (std::isfinite(v) && v == std::trunc(v) && std::fabs(v) < kExact) {
+    return v < 0 ? nlohmann::ordered_json(static_cast<int64_t>(v)) : nlohmann::ordered_json(static_cast<uint64_t>(v));
+  }
+  if (!std::isfinite(v)) return nullptr;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return std::strtod(text, nullptr);
 }
-void JsonReport::boolean(const std::string& key, bool v) { fields_.emplace_back(key, v ? "true" : "false"); }
+
+}  // namespace
+
+void JsonReport::number(const std::string& key, double v) { fields_[key] = json_number(v); }
+void JsonReport::boolean(const std::string& key, bool v) { fields_[key] = v; }
 void JsonReport::counts(const std::string& key, const std::map<std::string, uint64_t>& m) {
-  std::string s = "{";
-  for (const auto& [k, v] : m) s += (s.size() > 1 ? ", \"" : "\"") + k + "\": " + std::to_string(v);
-  fields_.emplace_back(key, s + "}");
+  nlohmann::ordered_json o = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : m) o[k] = v;
+  fields_[key] = std::move(o);
 }
 void JsonReport::latency(const std::string& key, const std::vector<double>& ms) {
-  std::ostringstream o;
-  o << "{\"p50\": " << percentile(ms, 50) << ", \"p99\": " << percentile(ms, 99)
-    << ", \"max\": " << (ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end())) << ", \"samples\": " << ms.size() << "}";
-  fields_.emplace_back(key, o.str());
+  nlohmann::ordered_json o = nlohmann::ordered_json::object();
+  o["p50"] = json_number(percentile(ms, 50));
+  o["p99"] = json_number(percentile(ms, 99));
+  o["max"] = json_number(ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
+  o["samples"] = ms.size();
+  fields_[key] = std::move(o);
 }
 bool JsonReport::write(const std::string& path) const {
   std::ofstream f(path);
   if (!f) return false;
-  f << "{\n";
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    f << "  \"" << fields_[i].first << "\": " << fields_[i].second << (i + 1 < fields_.size() ? ",\n" : "\n");
-  }
-  f << "}\n";
+  f << fields_.dump(2) << "\n";
   return static_cast<bool>(f);
 }
 

@@ -1,7 +1,7 @@
-// Small helpers shared by netkey-arena and netkey-loadbots: percentiles, a flat JSON
-// report writer, and the test-only traffic mirror (the server copies everything it
-// sends, and each removal, to a local UDP port so a separate load-bot process can run
-// the adversary).
+// Small helpers shared by netkey-arena and netkey-loadbots: percentiles, the JSON report
+// (nlohmann-json; keys in the order they are added), and the test-only traffic mirror
+// (the server copies everything it sends, and each removal, to a local UDP port so a
+// separate load-bot process can run the adversary).
 #ifndef NETKEY_SAMPLES_COMMON_REPORT_H_
 #define NETKEY_SAMPLES_COMMON_REPORT_H_
 
@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,15 +23,17 @@ double percentile(std::vector<double> v, double p);
 
 class JsonReport {
  public:
+  // An integral value (a count) is written as an exact integer; any other keeps six
+  // significant digits, as the report always had.
   void number(const std::string& key, double v);
   void boolean(const std::string& key, bool v);
   void counts(const std::string& key, const std::map<std::string, uint64_t>& m);
-  void latency(const std::string& key, const std::vector<double>& ms);  // {"p50","p99","max"}
+  void latency(const std::string& key, const std::vector<double>& ms);  // {"p50","p99","max","samples"}
   // Errors: false when the file cannot be written.
   bool write(const std::string& path) const;
 
  private:
-  std::vector<std::pair<std::string, std::string>> fields_;
+  nlohmann::ordered_json fields_ = nlohmann::ordered_json::object();
 };
 
 // The adversary's counts: one summary line on stdout, and the report fields

@@ -50,36 +50,22 @@ int main(int argc, char** argv) {
   std::string connect, report;
   double bots = 100, seconds = 30, churn = -1, adversaries = 0, mirror_port = -1, degree = 4, first = 1;
   bool check = false, hash_forward = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    netkey::cli::handle_standard(a, kTool, kUsage);
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage("missing value for " + a);
-      return argv[++i];
-    };
-    auto num = [&](const std::string& v) {
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) usage("not a number: " + v);
-      return d;
-    };
-    if (a == "--connect") connect = next();
-    else if (a == "--bots") bots = num(next());
-    else if (a == "--seconds") seconds = num(next());
-    else if (a == "--churn") churn = num(next());
-    else if (a == "--adversaries") adversaries = num(next());
-    else if (a == "--mirror") mirror_port = num(next());
-    else if (a == "--degree") degree = num(next());
-    else if (a == "--first-subject") first = num(next());
-    else if (a == "--report") report = next();
-    else if (a == "--check") check = true;
-    else if (a == "--join-policy") {
-      const std::string p = next();
-      if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward (as the server's)");
-      hash_forward = p == "hash-forward";
-    }
-    else usage("unknown flag " + a);
-  }
+  netkey::cli::Flags flags(kTool, kUsage);
+  flags.text("--connect", &connect)
+      .number("--bots", &bots)
+      .number("--seconds", &seconds)
+      .number("--churn", &churn)
+      .number("--adversaries", &adversaries)
+      .number("--mirror", &mirror_port)
+      .number("--degree", &degree)
+      .number("--first-subject", &first)
+      .text("--report", &report)
+      .set("--check", &check)
+      .value("--join-policy", [&](const std::string& p) {
+        if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward (as the server's)");
+        hash_forward = p == "hash-forward";
+      });
+  flags.parse(argc, argv);
   if (connect.empty()) usage("--connect HOST:PORT is required");
   const auto colon = connect.rfind(':');
   if (colon == std::string::npos) usage("--connect wants HOST:PORT");

@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <nlohmann/json.hpp>
+#include <utility>
 
 namespace netkey::testing {
 namespace {
@@ -15,58 +16,25 @@ namespace {
   std::abort();
 }
 
-struct Reader {
-  const std::string& s;
-  size_t i = 0;
-  void ws() {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) ++i;
-  }
-  char peek() {
-    ws();
-    return i < s.size() ? s[i] : '\0';
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "' at offset " + std::to_string(i));
-    ++i;
-  }
-  std::string str() {
-    expect('"');
-    std::string out;
-    while (i < s.size() && s[i] != '"') {
-      if (s[i] == '\\' && i + 1 < s.size()) ++i;
-      out.push_back(s[i++]);
-    }
-    expect('"');
-    return out;
-  }
-};
-
 }  // namespace
 
 std::vector<Vector> load_vectors(const std::string& file_name) {
-  std::string path = std::string(NETKEY_VECTORS_DIR) + "/" + file_name;
+  const std::string path = std::string(NETKEY_VECTORS_DIR) + "/" + file_name;
   std::ifstream in(path);
   if (!in) fail("cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  Reader r{text};
+  const nlohmann::json all = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (all.is_discarded()) fail(path + " is not JSON");
+  if (!all.is_array()) fail(path + " is not an array of vectors");
   std::vector<Vector> out;
-  r.expect('[');
-  while (r.peek() == '{') {
-    r.expect('{');
+  for (const nlohmann::json& record : all) {
+    if (!record.is_object()) fail(path + ": a vector is not an object");
     Vector v;
-    while (r.peek() == '"') {
-      std::string k = r.str();
-      r.expect(':');
-      v[k] = r.str();
-      if (r.peek() == ',') r.expect(',');
+    for (const auto& [key, value] : record.items()) {
+      if (!value.is_string()) fail(path + ": \"" + key + "\" is not a string");
+      v[key] = value.get<std::string>();
     }
-    r.expect('}');
-    out.push_back(v);
-    if (r.peek() == ',') r.expect(',');
+    out.push_back(std::move(v));
   }
-  r.expect(']');
   if (out.empty()) fail(path + " has no vectors");
   return out;
 }

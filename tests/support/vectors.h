@@ -1,7 +1,7 @@
 // Test support: loads tests/vectors/*.json, which are arrays of flat objects whose
-// values are strings (hex or text). A deliberately tiny reader: no nesting, no escapes
-// beyond \" and \\. Depends on nothing but the standard library and libsodium (the
-// conformance test uses it without the runtime).
+// values are strings (hex or text), through nlohmann-json. Depends on nothing but the
+// standard library, nlohmann-json and libsodium (the conformance test uses it without the
+// runtime).
 #ifndef NETKEY_TESTS_SUPPORT_VECTORS_H_
 #define NETKEY_TESTS_SUPPORT_VECTORS_H_
 

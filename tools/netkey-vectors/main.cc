@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -37,34 +38,30 @@
 namespace netkey::vectors {
 namespace {
 
+// One vector: a flat object of strings, in the order the fields are added (ordered_json).
 class Record {
  public:
   explicit Record(const std::string& c) { text("case", c); }
   Record& text(const std::string& k, const std::string& v) {
-    kv_.emplace_back(k, v);
+    kv_[k] = v;
     return *this;
   }
   Record& bytes(const std::string& k, std::span<const uint8_t> v) { return text(k, detail::to_hex(v)); }
   Record& num(const std::string& k, uint64_t v) { return text(k, std::to_string(v)); }
-  std::string json() const {
-    std::string s = "  {\n";
-    for (size_t i = 0; i < kv_.size(); ++i) {
-      s += "    \"" + kv_[i].first + "\": \"" + kv_[i].second + "\"" + (i + 1 < kv_.size() ? ",\n" : "\n");
-    }
-    return s + "  }";
-  }
+  const nlohmann::ordered_json& json() const { return kv_; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> kv_;
+  nlohmann::ordered_json kv_ = nlohmann::ordered_json::object();
 };
 
 struct File {
   std::string name;
   std::vector<Record> records;
+  // The committed format: dump(2) (two-space indent, "key": "value") and a final newline.
   std::string json() const {
-    std::string s = "[\n";
-    for (size_t i = 0; i < records.size(); ++i) s += records[i].json() + (i + 1 < records.size() ? ",\n" : "\n");
-    return s + "]\n";
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const Record& r : records) all.push_back(r.json());
+    return all.dump(2) + "\n";
   }
 };
 
