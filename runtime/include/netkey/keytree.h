@@ -22,7 +22,8 @@
 // node key forward, K' = KDF(K, "nk-fwdky", e'); a leaf split for a joiner creates a
 // node whose key the moved member derives from its own secret and the node id (one batch
 // may split the same leaf several times). Such a batch carries no wrapped keys at all.
-// After every commit no two nodes hold the same key (checked; aborts otherwise).
+// After every commit no two nodes hold the same key: the keys a commit writes are checked
+// against each other and their nodes' children (aborts otherwise).
 //
 // Sans-I/O, single-threaded, deterministic for a given Rng.
 #ifndef NETKEY_KEYTREE_H_

@@ -44,6 +44,7 @@ struct CommitWork {
   std::unordered_map<MemberId, LeafMove> moved;     // existing members moved by splits
   std::vector<std::pair<NodeId, MemberId>> splits;  // new internal node -> member moved below it
   std::unordered_set<NodeId> created;               // internal nodes created in this batch
+  std::vector<NodeId> rekeyed;                      // internal nodes given a key in this batch
 };
 
 }  // namespace
@@ -115,10 +116,22 @@ struct KeyTree::State {
   // a node and its child sharing one; this is the invariant that catches any repeat.
   // Sorts pointers with libsodium's constant-time comparison: no key byte is copied
   // (a hash set would keep hash codes made of key bytes in its nodes). O(n log n).
-  bool keys_distinct() const {
+  // Every key this commit wrote (the rekeyed internal nodes, the joiners' leaves) differs
+  // from every other one it wrote and from the keys of its node's children. A derivation
+  // that repeats a key (finding 1: a split node and its child) repeats it within one
+  // commit, since every derived key binds the epoch; so this catches it without a pass
+  // over the whole tree on the hot path (O(k log k) for k keys written, not O(n log n)).
+  bool keys_distinct(const CommitWork& w) const {
     std::vector<const SymmetricKey*> keys;
-    keys.reserve(nodes.size());
-    for (const auto& [id, n] : nodes) keys.push_back(&n.key);
+    keys.reserve(w.rekeyed.size() + w.plan.joined.size());
+    for (NodeId id : w.rekeyed) keys.push_back(&nodes.at(id).key);
+    for (MemberId m : w.plan.joined) keys.push_back(&nodes.at(members.at(m).leaf).key);
+    for (NodeId id : w.rekeyed) {
+      for (unsigned k = 0; k < d(); ++k) {
+        auto c = nodes.find(child_of(id, d(), k));
+        if (c != nodes.end() && c->second.key == nodes.at(id).key) return false;
+      }
+    }
     auto cmp = [](const SymmetricKey* a, const SymmetricKey* b) {
       return sodium_compare(a->data(), b->data(), SymmetricKey::kSize);
     };
@@ -380,6 +393,7 @@ void KeyTree::State::rebuild(Rng& rng, CommitWork& w) {
   std::sort(internals.begin(), internals.end(), std::greater<>());
   for (const DepthId& a : internals) {
     nodes.at(a.second).key = rng.symmetric_key();
+    w.rekeyed.push_back(a.second);
     wrap_children(a.second, w);
   }
 }
@@ -426,6 +440,7 @@ void KeyTree::State::hash_forward(Rng& rng, CommitWork& w) {
     } else {
       n.key = kdf_derive(n.key, kdf_ctx::kForward, w.plan.epoch);
     }
+    w.rekeyed.push_back(id);
   }
 }
 
@@ -446,6 +461,7 @@ void KeyTree::State::rekey_marked(Rng& rng, CommitWork& w) {
   std::sort(changed.begin(), changed.end(), std::greater<>());
   for (const DepthId& a : changed) {
     nodes.at(a.second).key = rng.symmetric_key();
+    w.rekeyed.push_back(a.second);
     wrap_children(a.second, w);
   }
 }
@@ -490,7 +506,7 @@ Result<RekeyPlan> KeyTree::commit(Batch batch, Rng& rng) {
   }
 
   // Two nodes sharing a key would let whoever holds one unwrap what the other wraps.
-  NETKEY_CHECK(s.keys_distinct());
+  NETKEY_CHECK(s.keys_distinct(w));
   s.advance_epoch(w.plan.epoch);
   return std::move(w.plan);
 }
