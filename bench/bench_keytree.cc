@@ -268,14 +268,17 @@ void BM_TeamJoin(benchmark::State& state) {
   report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
 }
 
-// One member of the larger team switches to the smallest, commit + Whole.
+// One member of the largest team switches to the smallest other one, commit + Whole.
 void BM_TeamSwitch(benchmark::State& state) {
   TeamGroup g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)), static_cast<uint8_t>(state.range(2)));
   double wrapped = 0, bytes = 0;
   for (auto _ : state) {
     auto size_less = [](const auto& a, const auto& b) { return a.size() < b.size(); };
     const auto from = static_cast<uint8_t>(std::max_element(g.cur.begin(), g.cur.end(), size_less) - g.cur.begin());
-    const auto to = static_cast<uint8_t>(std::min_element(g.cur.begin(), g.cur.end(), size_less) - g.cur.begin());
+    uint8_t to = from == 0 ? 1 : 0;  // the smallest other team
+    for (uint8_t t = 0; t < g.cur.size(); ++t) {
+      if (t != from && g.cur[t].size() < g.cur[to].size()) to = t;
+    }
     const MemberId id = g.take_random(from);
     g.cur[to].push_back(id);
     Batch b;
