@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "netkey/batch_planner.h"
 #include "netkey/keytree.h"
 #include "netkey/random.h"
 #include "src/keytree/wrap.h"
@@ -379,6 +380,44 @@ TEST(KeyTreeTeams, RandomSequencesKeepEveryMemberInItsTeam) {
   EXPECT_GT(switches, 100u);
   EXPECT_GT(rebuilds, 0u) << "no sequence broke a team's depth bound";
   EXPECT_GT(emptied, 0u) << "no sequence emptied a team";
+}
+
+TEST(KeyTreeTeams, BatchPlannerQueuesOneSwitchPerMember) {
+  DeterministicRng rng(7);
+  TreePolicy p;
+  p.degree = 4;
+  p.teams = 3;
+  KeyTree t(14, p);
+  Teams expect;
+  ASSERT_TRUE(t.commit(team_joins(0, 9, 0, rng, expect), rng).is_ok());
+  BatchPlanner planner(t);
+  EXPECT_EQ(planner.switch_team(1, 3).code(), Errc::kInvalidArgument);   // no team 3
+  EXPECT_EQ(planner.switch_team(99, 1).code(), Errc::kInvalidArgument);  // stranger
+  EXPECT_EQ(planner.switch_team(1, 0).code(), Errc::kInvalidArgument);   // already there
+  ASSERT_TRUE(planner.join({50, rng.symmetric_key(), 2}).is_ok());
+  EXPECT_EQ(planner.switch_team(50, 1).code(), Errc::kInvalidArgument);  // pending joiner
+  EXPECT_TRUE(planner.switch_team(1, 1).is_ok());
+  EXPECT_TRUE(planner.switch_team(1, 2).is_ok());  // the last one asked wins
+  EXPECT_TRUE(planner.switch_team(2, 1).is_ok());
+  EXPECT_TRUE(planner.switch_team(2, 0).is_ok());  // back: cancelled
+  EXPECT_TRUE(planner.switch_team(3, 1).is_ok());
+  EXPECT_TRUE(planner.leave(3).is_ok());           // a leave drops the switch
+  EXPECT_EQ(planner.switch_team(3, 2).code(), Errc::kInvalidArgument);
+  EXPECT_EQ(planner.pending_switches(), 1u);
+  EXPECT_EQ(planner.size(), 3u);
+  Batch b = planner.take();
+  ASSERT_EQ(b.switches.size(), 1u);
+  EXPECT_EQ(b.switches[0].id, 1u);
+  EXPECT_EQ(b.switches[0].team, 2);
+  EXPECT_EQ(b.joins[0].team, 2);
+  ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
+  expect[1] = 2;
+  expect[50] = 2;
+  expect.erase(3);
+  check_teams(t, expect);
+  KeyTree plain(15, TreePolicy{});
+  BatchPlanner none(plain);
+  EXPECT_EQ(none.switch_team(1, 0).code(), Errc::kInvalidArgument);
 }
 
 }  // namespace
