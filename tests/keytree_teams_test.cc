@@ -28,7 +28,8 @@ void check_teams(const KeyTree& t, const Teams& expect) {
   std::vector<size_t> deepest(teams, 0);
   for (const auto& [id, leaf] : t.members()) {
     const uint8_t team = expect.at(id);
-    ASSERT_EQ(team_of_leaf(leaf, d), team) << "member " << id << " at " << leaf << " left its team's subtree";
+    ASSERT_EQ(team_of_leaf(leaf, d), team)
+        << "member " << id << " at " << leaf << " left its team's subtree";
     ASSERT_EQ(t.team_of(id), team);
     const auto path = t.path_of(id);
     ASSERT_GE(path.size(), 2u) << "a team member sits below its team node";
@@ -44,7 +45,8 @@ void check_teams(const KeyTree& t, const Teams& expect) {
       continue;
     }
     // The per-team depth bound: the team level, then ceil(log_d n_t) + 1 below it.
-    EXPECT_LE(deepest[team], 1 + ceil_log(d, size[team]) + 1) << "team " << int{team} << " n=" << size[team];
+    EXPECT_LE(deepest[team], 1 + ceil_log(d, size[team]) + 1)
+        << "team " << int{team} << " n=" << size[team];
     ASSERT_NE(t.team_key(team), nullptr);
     EXPECT_TRUE(*t.team_key(team) == team_key_from_node(*t.node_key(team_node(team)), t.epoch()));
   }
@@ -68,13 +70,14 @@ TEST(KeyTreeTeams, HelpersFollowTheNodeIds) {
   EXPECT_EQ(team_node(3), 4u);
   EXPECT_EQ(team_of_leaf(kRootNode, 4), std::nullopt);
   EXPECT_EQ(team_of_leaf(3, 4), 2);
-  EXPECT_EQ(team_of_leaf(4 * 3 + 2, 4), 2);              // a child of node 3
-  EXPECT_EQ(team_of_leaf(4 * (4 * 1 + 1) + 4, 4), 0);    // a grandchild of node 1
-  EXPECT_EQ(team_of_leaf(2 * (2 * 2 + 2) + 1, 2), 1);    // degree 2, under node 2
+  EXPECT_EQ(team_of_leaf(4 * 3 + 2, 4), 2);            // a child of node 3
+  EXPECT_EQ(team_of_leaf(4 * (4 * 1 + 1) + 4, 4), 0);  // a grandchild of node 1
+  EXPECT_EQ(team_of_leaf(2 * (2 * 2 + 2) + 1, 2), 1);  // degree 2, under node 2
   DeterministicRng rng(1);
   const SymmetricKey k = rng.symmetric_key();
   EXPECT_FALSE(team_key_from_node(k, 5) == team_key_from_node(k, 6));
-  EXPECT_FALSE(team_key_from_node(k, 5) == net_key_from_root(k, 5)) << "nk-teamk is its own context";
+  EXPECT_FALSE(team_key_from_node(k, 5) == net_key_from_root(k, 5))
+      << "nk-teamk is its own context";
 }
 
 TEST(KeyTreeTeams, PolicyMisuseAborts) {
@@ -177,72 +180,82 @@ TEST(KeyTreeTeams, ValidationIsAllOrNothing) {
 // keys do not change; the switcher's move is reported; no wrap of the old path goes
 // under the switcher's leaf key.
 TEST(KeyTreeTeams, ASwitchRekeysOnlyTheTwoTeamPathsAndTheRoot) {
-  DeterministicRng rng(4);
-  TreePolicy p;
-  p.degree = 4;
-  p.teams = 3;
-  p.hash_forward_joins = true;  // a switch is a full rekey all the same
-  KeyTree t(11, p);
-  Teams expect;
-  Batch b;
-  for (MemberId id = 0; id < 1000; ++id) {
-    const uint8_t team = static_cast<uint8_t>(id % 3);
-    b.joins.push_back({id, rng.symmetric_key(), team});
-    expect[id] = team;
-  }
-  ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
-  for (MemberId who : {5u, 300u, 999u}) {  // teams 2, 0, 0
-    const uint8_t from = expect.at(who), to = static_cast<uint8_t>((from + 1) % 3), other = static_cast<uint8_t>((from + 2) % 3);
-    const NodeId old_leaf = *t.leaf_of(who);
-    const SymmetricKey other_before = t.node_key(team_node(other))->clone();
-    const SymmetricKey old_top_before = t.node_key(team_node(from))->clone();
-    Batch s;
-    s.switches = {{who, to}};
-    auto plan = t.commit(std::move(s), rng);
-    ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
-    expect[who] = to;
-    check_teams(t, expect);
-    const NodeId new_leaf = *t.leaf_of(who);
-    EXPECT_EQ(plan->kind, RekeyKind::kFull);
-    EXPECT_EQ(plan->switched, std::vector<MemberId>{who});
-    // The switcher's move, and at most one more: a member whose leaf was split to make
-    // room in the new team (it moves to child 0 of its old leaf).
-    size_t own = 0;
-    for (const LeafMove& m : plan->moves) {
-      if (m.from == old_leaf) {
-        EXPECT_EQ(m.to, new_leaf);
-        ++own;
-      } else {
-        EXPECT_EQ(m.to, detail::child_of(m.from, 4, 0));
-        EXPECT_EQ(detail::parent_of(new_leaf, 4), m.from);
-      }
+  // Two teams (BM_TeamSwitch's shape: n = 1000, d = 4) and three (a third team to watch).
+  for (uint8_t teams : {uint8_t{2}, uint8_t{3}}) {
+    SCOPED_TRACE("teams=" + std::to_string(teams));
+    DeterministicRng rng(4);
+    TreePolicy p;
+    p.degree = 4;
+    p.teams = teams;
+    p.hash_forward_joins = true;  // a switch is a full rekey all the same
+    KeyTree t(11, p);
+    Teams expect;
+    Batch b;
+    for (MemberId id = 0; id < 1000; ++id) {
+      const uint8_t team = static_cast<uint8_t>(id % teams);
+      b.joins.push_back({id, rng.symmetric_key(), team});
+      expect[id] = team;
     }
-    EXPECT_EQ(own, 1u);
-    EXPECT_LE(plan->moves.size(), 2u);
-    std::set<NodeId> paths;
-    for (NodeId a : detail::ancestors_of(old_leaf, 4)) paths.insert(a);
-    for (NodeId a : detail::ancestors_of(new_leaf, 4)) paths.insert(a);
-    // Exactly one wrap per present child of each node on the two paths.
-    std::set<NodeId> leaves;
-    for (const auto& [id, leaf] : t.members()) leaves.insert(leaf);
-    size_t expected = 0;
-    for (NodeId a : paths) {
-      if (t.node_key(a) == nullptr) continue;  // pruned
-      for (unsigned k = 0; k < 4; ++k) {
-        const NodeId c = detail::child_of(a, 4, k);
-        expected += t.node_key(c) != nullptr || leaves.count(c) ? 1u : 0u;
+    ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
+    for (MemberId who : {5u, 300u, 999u}) {
+      const uint8_t from = expect.at(who), to = static_cast<uint8_t>((from + 1) % teams),
+                    other = static_cast<uint8_t>((from + 2) % teams);
+      const NodeId old_leaf = *t.leaf_of(who);
+      const SymmetricKey other_before =
+          t.node_key(team_node(other))->clone();  // == from with 2 teams
+      const SymmetricKey old_top_before = t.node_key(team_node(from))->clone();
+      Batch s;
+      s.switches = {{who, to}};
+      auto plan = t.commit(std::move(s), rng);
+      ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+      expect[who] = to;
+      check_teams(t, expect);
+      const NodeId new_leaf = *t.leaf_of(who);
+      EXPECT_EQ(plan->kind, RekeyKind::kFull);
+      EXPECT_EQ(plan->switched, std::vector<MemberId>{who});
+      // The switcher's move, and at most one more: a member whose leaf was split to make
+      // room in the new team (it moves to child 0 of its old leaf).
+      size_t own = 0;
+      for (const LeafMove& m : plan->moves) {
+        if (m.from == old_leaf) {
+          EXPECT_EQ(m.to, new_leaf);
+          ++own;
+        } else {
+          EXPECT_EQ(m.to, detail::child_of(m.from, 4, 0));
+          EXPECT_EQ(detail::parent_of(new_leaf, 4), m.from);
+        }
       }
-    }
-    EXPECT_EQ(plan->wrapped_keys(), expected);
-    EXPECT_LE(plan->wrapped_keys(), 4 * paths.size());
-    for (const WrappedKey& e : plan->entries) {
-      EXPECT_TRUE(paths.count(e.node)) << "entry for node " << e.node << " off the two team paths";
-      if (e.wrapper == new_leaf) {
-        EXPECT_EQ(e.node, detail::parent_of(new_leaf, 4));
+      EXPECT_EQ(own, 1u);
+      EXPECT_LE(plan->moves.size(), 2u);
+      std::set<NodeId> paths;
+      for (NodeId a : detail::ancestors_of(old_leaf, 4)) paths.insert(a);
+      for (NodeId a : detail::ancestors_of(new_leaf, 4)) paths.insert(a);
+      // Exactly one wrap per present child of each node on the two paths.
+      std::set<NodeId> leaves;
+      for (const auto& [id, leaf] : t.members()) leaves.insert(leaf);
+      size_t expected = 0;
+      for (NodeId a : paths) {
+        if (t.node_key(a) == nullptr) continue;  // pruned
+        for (unsigned k = 0; k < 4; ++k) {
+          const NodeId c = detail::child_of(a, 4, k);
+          expected += t.node_key(c) != nullptr || leaves.count(c) ? 1u : 0u;
+        }
       }
+      EXPECT_EQ(plan->wrapped_keys(), expected);
+      EXPECT_LE(plan->wrapped_keys(), 4 * paths.size());
+      for (const WrappedKey& e : plan->entries) {
+        EXPECT_TRUE(paths.count(e.node))
+            << "entry for node " << e.node << " off the two team paths";
+        if (e.wrapper == new_leaf) {
+          EXPECT_EQ(e.node, detail::parent_of(new_leaf, 4));
+        }
+      }
+      if (teams == 3) {
+        EXPECT_TRUE(*t.node_key(team_node(other)) == other_before) << "the third team is untouched";
+      }
+      EXPECT_FALSE(*t.node_key(team_node(from)) == old_top_before)
+          << "the old team's path is fresh";
     }
-    EXPECT_TRUE(*t.node_key(team_node(other)) == other_before) << "the third team is untouched";
-    EXPECT_FALSE(*t.node_key(team_node(from)) == old_top_before) << "the old team's path is fresh";
   }
 }
 
@@ -346,18 +359,23 @@ TEST(KeyTreeTeams, RandomSequencesKeepEveryMemberInItsTeam) {
           if (expect.at(id) == team && rng.uniform(8) != 0) used.insert(id);
         }
       } else {
-        for (size_t i = 0, n = cur.empty() ? 0 : rng.uniform(4); i < n; ++i) used.insert(cur[rng.uniform(cur.size())]);
+        for (size_t i = 0, n = cur.empty() ? 0 : rng.uniform(4); i < n; ++i)
+          used.insert(cur[rng.uniform(cur.size())]);
       }
       for (MemberId id : used) b.leaves.push_back(id);
       if (p.teams >= 2 && !cur.empty()) {
-        for (size_t i = 0, n = kind == 2 ? rng.uniform(cur.size() / 3 + 1) : rng.uniform(3); i < n; ++i) {
+        for (size_t i = 0, n = kind == 2 ? rng.uniform(cur.size() / 3 + 1) : rng.uniform(3); i < n;
+             ++i) {
           const MemberId id = cur[rng.uniform(cur.size())];
           if (!used.insert(id).second) continue;
-          const uint8_t to = static_cast<uint8_t>((expect.at(id) + 1 + rng.uniform(p.teams - 1)) % p.teams);
+          const uint8_t to =
+              static_cast<uint8_t>((expect.at(id) + 1 + rng.uniform(p.teams - 1)) % p.teams);
           b.switches.push_back({id, to});
         }
       }
-      for (size_t i = 0; i < nj; ++i) b.joins.push_back({next++, rng.symmetric_key(), static_cast<uint8_t>(rng.uniform(p.teams))});
+      for (size_t i = 0; i < nj; ++i)
+        b.joins.push_back(
+            {next++, rng.symmetric_key(), static_cast<uint8_t>(rng.uniform(p.teams))});
       if (b.empty()) continue;
       for (MemberId id : b.leaves) expect.erase(id);
       for (const TeamSwitch& s : b.switches) expect[s.id] = s.team;
@@ -401,7 +419,7 @@ TEST(KeyTreeTeams, BatchPlannerQueuesOneSwitchPerMember) {
   EXPECT_TRUE(planner.switch_team(2, 1).is_ok());
   EXPECT_TRUE(planner.switch_team(2, 0).is_ok());  // back: cancelled
   EXPECT_TRUE(planner.switch_team(3, 1).is_ok());
-  EXPECT_TRUE(planner.leave(3).is_ok());           // a leave drops the switch
+  EXPECT_TRUE(planner.leave(3).is_ok());  // a leave drops the switch
   EXPECT_EQ(planner.switch_team(3, 2).code(), Errc::kInvalidArgument);
   EXPECT_EQ(planner.pending_switches(), 1u);
   EXPECT_EQ(planner.size(), 3u);

@@ -71,7 +71,8 @@ Derived derive(const KeySim& sim, const std::vector<MemberId>& coalition, Totals
 
 std::string describe(const std::set<TeamEpoch>& s) {
   std::string out;
-  for (const auto& [t, e] : s) out += " (team " + std::to_string(t) + ", epoch " + std::to_string(e) + ")";
+  for (const auto& [t, e] : s)
+    out += " (team " + std::to_string(t) + ", epoch " + std::to_string(e) + ")";
   return out;
 }
 
@@ -85,8 +86,10 @@ void check_coalition(const KeySim& sim, const std::vector<MemberId>& coalition, 
                       std::inserter(extra, extra.end()));
   std::set_difference(h.teams.begin(), h.teams.end(), d.teams.begin(), d.teams.end(),
                       std::inserter(missing, missing.end()));
-  EXPECT_TRUE(extra.empty()) << "a coalition of " << coalition.size() << " derived team keys it never held:" << describe(extra);
-  EXPECT_TRUE(missing.empty()) << "a coalition of " << coalition.size() << " missed team keys it held:" << describe(missing);
+  EXPECT_TRUE(extra.empty()) << "a coalition of " << coalition.size()
+                             << " derived team keys it never held:" << describe(extra);
+  EXPECT_TRUE(missing.empty()) << "a coalition of " << coalition.size()
+                               << " missed team keys it held:" << describe(missing);
   EXPECT_EQ(d.epochs, h.epochs) << "net keys: derived and held epochs differ";
 }
 
@@ -112,7 +115,8 @@ void check_trace(const KeySim& sim, uint64_t seed, Totals& totals) {
   for (const auto* v : {&switchers, &removed, &current}) {
     if (!v->empty()) check_coalition(sim, {(*v)[rng.uniform(v->size())]}, totals);
   }
-  for (size_t i = 0; i < pool.size(); ++i) std::swap(pool[i], pool[i + rng.uniform(pool.size() - i)]);
+  for (size_t i = 0; i < pool.size(); ++i)
+    std::swap(pool[i], pool[i + rng.uniform(pool.size() - i)]);
   if (pool.size() > 12) pool.resize(12);
   check_coalition(sim, pool, totals);
   for (const SimBatch& b : sim.batches()) totals.switches += b.plan.switched.size();
@@ -134,12 +138,25 @@ void team_trace(uint64_t seed, Totals& totals) {
   for (size_t s = 0; s < steps; ++s) {
     const size_t n = sim.current().size();
     switch (pick.uniform(6)) {
-      case 0: sim.step_teams(1, 0, 0); break;
-      case 1: sim.step_teams(0, 1, 0); break;
-      case 2: sim.step_teams(0, 0, 1); break;
-      case 3: sim.step_teams(0, 0, 1 + pick.uniform(n / 3 + 1)); break;         // bulk switch
-      case 4: sim.step_teams(pick.uniform(n / 4 + 2), 1 + pick.uniform(n / 4 + 1), 0); break;
-      default: sim.step_teams(pick.uniform(n / 5 + 2), pick.uniform(n / 5 + 2), 1 + pick.uniform(n / 5 + 1)); break;
+      case 0:
+        sim.step_teams(1, 0, 0);
+        break;
+      case 1:
+        sim.step_teams(0, 1, 0);
+        break;
+      case 2:
+        sim.step_teams(0, 0, 1);
+        break;
+      case 3:
+        sim.step_teams(0, 0, 1 + pick.uniform(n / 3 + 1));
+        break;  // bulk switch
+      case 4:
+        sim.step_teams(pick.uniform(n / 4 + 2), 1 + pick.uniform(n / 4 + 1), 0);
+        break;
+      default:
+        sim.step_teams(pick.uniform(n / 5 + 2), pick.uniform(n / 5 + 2),
+                       1 + pick.uniform(n / 5 + 1));
+        break;
     }
   }
   sim.step_teams(0, 0, 1);  // every trace ends with a switch
@@ -160,8 +177,11 @@ TEST(TeamSecrecy, NoCoalitionDerivesATeamKeyItDidNotHoldAndEveryMemberDerivesIts
     team_trace(seed, totals);
     if (::testing::Test::HasFailure()) return;
   }
-  std::printf("team secrecy: %zu traces, %zu batches, %zu switches, %zu coalitions, %zu team keys derived, %zu trials\n",
-              totals.traces, totals.batches, totals.switches, totals.coalitions, totals.team_keys, totals.trials);
+  std::printf(
+      "team secrecy: %zu traces, %zu batches, %zu switches, %zu coalitions, %zu team keys derived, "
+      "%zu trials\n",
+      totals.traces, totals.batches, totals.switches, totals.coalitions, totals.team_keys,
+      totals.trials);
   EXPECT_EQ(totals.traces, n);
   EXPECT_GE(totals.switches, n);
   EXPECT_GT(totals.coalitions, 3 * n);
@@ -202,9 +222,11 @@ TEST(TeamSecrecy, ControlASkippingTheOldTeamPathOnASwitchIsCaught) {
     Totals totals;
     const Held h = held_by(sim, {who});
     const Derived d = derive(sim, {who}, totals);
-    EXPECT_TRUE(h.teams.count({0, cut - 1}) && h.teams.count({1, cut})) << "the scene: 0 before, 1 after";
+    EXPECT_TRUE(h.teams.count({0, cut - 1}) && h.teams.count({1, cut}))
+        << "the scene: 0 before, 1 after";
     if (faulty) {
-      EXPECT_TRUE(d.teams.count({0, cut})) << "the oracle missed the old team's key after the switch";
+      EXPECT_TRUE(d.teams.count({0, cut}))
+          << "the oracle missed the old team's key after the switch";
     } else {
       EXPECT_EQ(d.teams, h.teams);
     }
@@ -228,11 +250,12 @@ TEST(TeamSecrecy, ControlBAWrapOfTheNewTeamsKeyBeforeTheSwitchIsCaught) {
   EXPECT_FALSE(clean.teams.count({1, before}));
   RekeyPlan plan = sim.batches()[sim.batches().size() - 2].plan;
   ASSERT_EQ(plan.epoch, before);
-  plan.entries.push_back(detail::wrap_key(team1, sim.members().at(who).keys->leaf_key(), sim.group_id(), before,
-                                          team_node(1), leaf));
+  plan.entries.push_back(detail::wrap_key(team1, sim.members().at(who).keys->leaf_key(),
+                                          sim.group_id(), before, team_node(1), leaf));
   sim.mutable_batches()[sim.batches().size() - 2].whole = encode_whole(plan, sim.root_key());
   const Derived planted = derive(sim, {who}, totals);
-  EXPECT_TRUE(planted.teams.count({1, before})) << "the oracle missed a planted wrap of the new team's key";
+  EXPECT_TRUE(planted.teams.count({1, before}))
+      << "the oracle missed a planted wrap of the new team's key";
 }
 
 }  // namespace

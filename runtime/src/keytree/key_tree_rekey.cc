@@ -80,7 +80,8 @@ void KeyTree::State::clear_zone(uint8_t z) {
 
 // Lays `order` out compactly under zone z's top: each internal node splits its count
 // evenly over d children. Leaf keys move out of `order`; `internals` gets every internal node.
-void KeyTree::State::layout_compact(uint8_t z, std::vector<std::pair<MemberId, SymmetricKey>>& order,
+void KeyTree::State::layout_compact(uint8_t z,
+                                    std::vector<std::pair<MemberId, SymmetricKey>>& order,
                                     std::vector<DepthId>& internals) {
   size_t assigned = 0;
   auto layout = [&](auto& self, NodeId pos, uint8_t depth, size_t count) -> void {
@@ -169,7 +170,8 @@ void KeyTree::State::rekey_full(Rng& rng, CommitWork& w) {
     std::vector<NodeId> kept;
     for (NodeId t : w.touched) {
       const uint8_t z = zone_of_position(t);
-      if (std::find(w.rebuilt_zones.begin(), w.rebuilt_zones.end(), z) == w.rebuilt_zones.end()) kept.push_back(t);
+      if (std::find(w.rebuilt_zones.begin(), w.rebuilt_zones.end(), z) == w.rebuilt_zones.end())
+        kept.push_back(t);
     }
     for (uint8_t z : w.rebuilt_zones) kept.push_back(top(z));
     w.touched = std::move(kept);

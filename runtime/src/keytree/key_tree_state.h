@@ -31,7 +31,7 @@ struct Node {
   bool leaf = false;
   uint8_t children = 0;  // present children (internal nodes)
   uint8_t depth = 0;
-  uint8_t zone = 0;      // the team subtree it lies in (kNoZone: the root, with teams)
+  uint8_t zone = 0;  // the team subtree it lies in (kNoZone: the root, with teams)
 };
 
 // A zone is where placement happens: the whole tree without teams, one team's subtree
@@ -163,7 +163,9 @@ struct KeyTree::State {
       child_removed(id);
     }
   }
-  unsigned zone_depth(uint8_t z) const { return zones[z].leaves.empty() ? 0 : zones[z].leaves.rbegin()->first; }
+  unsigned zone_depth(uint8_t z) const {
+    return zones[z].leaves.empty() ? 0 : zones[z].leaves.rbegin()->first;
+  }
   unsigned depth() const {
     unsigned out = 0;
     for (uint8_t z = 0; z < zones.size(); ++z) out = std::max(out, zone_depth(z));
@@ -209,7 +211,8 @@ struct KeyTree::State {
     auto cmp = [](const SymmetricKey* a, const SymmetricKey* b) {
       return sodium_compare(a->data(), b->data(), SymmetricKey::kSize);
     };
-    std::sort(keys.begin(), keys.end(), [&](const SymmetricKey* a, const SymmetricKey* b) { return cmp(a, b) < 0; });
+    std::sort(keys.begin(), keys.end(),
+              [&](const SymmetricKey* a, const SymmetricKey* b) { return cmp(a, b) < 0; });
     for (size_t i = 1; i < keys.size(); ++i) {
       if (cmp(keys[i - 1], keys[i]) == 0) return false;
     }
