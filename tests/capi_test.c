@@ -1,6 +1,8 @@
 /* The C ABI, from C alone: a server and two clients over loopback, then a stranger;
- * then handles destroyed from inside their own callbacks, and a client told it left
- * when its server vanished.
+ * versions and the struct_size rules of the configs (an old caller's smaller struct gets
+ * defaults, a bad size is refused), the server's and client's settings (range checks,
+ * relay off, a payload limit); then handles destroyed from inside their own callbacks,
+ * and a client told it left when its server vanished.
  * Usage: capi_test PKI_DIR (made by tests/cli/make_pki.sh). */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +31,8 @@ typedef struct {
   netkey_client** self; /* the handle, for destroy_on */
   int calls_after_destroy; /* callbacks that fired after the handle was destroyed */
   int reentrant_poll_rc;   /* what netkey_client_poll returned from inside a callback */
+  int send_after_destroy_rc; /* netkey_client_send on the handle right after its destroy */
+  uint32_t member_after_destroy; /* netkey_client_member_id then (0: refused) */
 } client_state;
 
 typedef struct {
@@ -37,13 +41,23 @@ typedef struct {
   int destroy_on_joined;
   netkey_server** self;
   int calls_after_destroy;
+  int broadcast_after_destroy_rc; /* netkey_server_broadcast right after its destroy */
+  uint16_t port_after_destroy;    /* netkey_server_port then (0: refused) */
+  uint8_t last_message[64];
+  size_t last_size;
 } server_state;
 
 static void c_maybe_destroy(client_state* c, int when) {
   if (c->self != NULL && *c->self == NULL) c->calls_after_destroy++;
   if (c->destroy_on == when && c->self != NULL && *c->self != NULL) {
-    c->reentrant_poll_rc = netkey_client_poll(*c->self, 0); /* refused: callbacks do not nest */
-    netkey_client_destroy(*c->self);
+    netkey_client* me = *c->self;
+    const uint8_t late[] = "late";
+    c->reentrant_poll_rc = netkey_client_poll(me, 0); /* refused: callbacks do not nest */
+    netkey_client_destroy(me);
+    /* The destroy is pending until this callback returns: the handle is still memory
+       (ASan would see a use-after-free otherwise), and every call on it is refused. */
+    c->send_after_destroy_rc = netkey_client_send(me, late, sizeof late);
+    c->member_after_destroy = netkey_client_member_id(me);
     *c->self = NULL;
   }
 }
@@ -54,7 +68,11 @@ static void s_joined(void* u, uint32_t m, const char* subject, uint64_t e) {
   s->joined++;
   if (s->self != NULL && *s->self == NULL) s->calls_after_destroy++;
   if (s->destroy_on_joined && s->self != NULL && *s->self != NULL) {
-    netkey_server_destroy(*s->self);
+    netkey_server* me = *s->self;
+    const uint8_t late[] = "late";
+    netkey_server_destroy(me);
+    s->broadcast_after_destroy_rc = netkey_server_broadcast(me, late, sizeof late);
+    s->port_after_destroy = netkey_server_port(me);
     *s->self = NULL;
   }
 }
@@ -67,9 +85,11 @@ static void s_rekeyed(void* u, uint64_t e) {
   ((server_state*)u)->rekeyed++;
 }
 static void s_message(void* u, uint32_t sender, const uint8_t* d, size_t n) {
-  (void)d, (void)n;
-  ((server_state*)u)->messages++;
-  ((server_state*)u)->last_sender = sender;
+  server_state* s = (server_state*)u;
+  s->messages++;
+  s->last_sender = sender;
+  s->last_size = n;
+  if (n <= sizeof s->last_message) memcpy(s->last_message, d, n);
 }
 static void s_refused(void* u, int reason, const char* subject) {
   (void)reason, (void)subject;
@@ -108,42 +128,52 @@ static const char* path(int slot, const char* dir, const char* file) {
   return path_buf[slot];
 }
 
-static netkey_client* make_client(const char* dir, const char* who, uint16_t port, client_state* st) {
-  netkey_client_config cc;
-  char cert[64], key[64];
-  netkey_client* c = NULL;
-  netkey_client_config_default(&cc);
+/* The paths and callbacks of a client config (the rest as the caller left it). */
+static void fill_client(netkey_client_config* cc, const char* dir, const char* who, uint16_t port, client_state* st) {
+  static char cert[64], key[64];
   snprintf(cert, sizeof cert, "ca/%s.cert", who);
   snprintf(key, sizeof key, "ca/%s.key", who);
-  cc.server_port = port;
-  cc.charter_path = path(4, dir, "match.charter");
-  cc.ca_public_path = path(5, dir, "ca/ca.pub");
-  cc.certificate_path = path(6, dir, cert);
-  cc.key_path = path(7, dir, key);
-  cc.callbacks.user = st;
-  cc.callbacks.joined = c_joined;
-  cc.callbacks.left = c_left;
-  cc.callbacks.rekeyed = c_rekeyed;
-  cc.callbacks.message = c_message;
-  cc.callbacks.refused = c_refused;
+  cc->server_port = port;
+  cc->charter_path = path(4, dir, "match.charter");
+  cc->ca_public_path = path(5, dir, "ca/ca.pub");
+  cc->certificate_path = path(6, dir, cert);
+  cc->key_path = path(7, dir, key);
+  cc->callbacks.user = st;
+  cc->callbacks.joined = c_joined;
+  cc->callbacks.left = c_left;
+  cc->callbacks.rekeyed = c_rekeyed;
+  cc->callbacks.message = c_message;
+  cc->callbacks.refused = c_refused;
+}
+
+static netkey_client* make_client(const char* dir, const char* who, uint16_t port, client_state* st) {
+  netkey_client_config cc;
+  netkey_client* c = NULL;
+  CHECK(netkey_client_config_init(&cc) == NETKEY_OK);
+  fill_client(&cc, dir, who, port, st);
   CHECK(netkey_client_create(&cc, &c) == NETKEY_OK);
   return c;
+}
+
+/* The paths and callbacks of a server config (the rest as the caller left it). */
+static void fill_server(netkey_server_config* sc, const char* dir, server_state* st) {
+  sc->charter_path = path(0, dir, "match.charter");
+  sc->ca_public_path = path(1, dir, "ca/ca.pub");
+  sc->certificate_path = path(2, dir, "ca/game-server.cert");
+  sc->key_path = path(3, dir, "ca/game-server.key");
+  sc->callbacks.user = st;
+  sc->callbacks.joined = s_joined;
+  sc->callbacks.left = s_left;
+  sc->callbacks.rekeyed = s_rekeyed;
+  sc->callbacks.message = s_message;
+  sc->callbacks.refused = s_refused;
 }
 
 static netkey_server* start_server(const char* dir, server_state* st) {
   netkey_server_config sc;
   netkey_server* s = NULL;
-  netkey_server_config_default(&sc);
-  sc.charter_path = path(0, dir, "match.charter");
-  sc.ca_public_path = path(1, dir, "ca/ca.pub");
-  sc.certificate_path = path(2, dir, "ca/game-server.cert");
-  sc.key_path = path(3, dir, "ca/game-server.key");
-  sc.callbacks.user = st;
-  sc.callbacks.joined = s_joined;
-  sc.callbacks.left = s_left;
-  sc.callbacks.rekeyed = s_rekeyed;
-  sc.callbacks.message = s_message;
-  sc.callbacks.refused = s_refused;
+  CHECK(netkey_server_config_init(&sc) == NETKEY_OK);
+  fill_server(&sc, dir, st);
   CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
   return s;
 }
@@ -186,7 +216,7 @@ static void test_key_file_checks(const char* dir) {
   netkey_client_config cc;
   netkey_client* c = NULL;
   const char* twice = "seed: 0000000000000000000000000000000000000000000000000000000000000000\n";
-  netkey_client_config_default(&cc);
+  netkey_client_config_init(&cc);
   cc.server_port = 9; /* never contacted: create does not connect */
   cc.charter_path = path(4, dir, "match.charter");
   cc.ca_public_path = path(5, dir, "ca/ca.pub");
@@ -236,6 +266,7 @@ static void test_client_destroyed_in_its_callbacks(const char* dir) {
   }
   CHECK(a.joined == 1 && cl[0] == NULL);
   CHECK(a.reentrant_poll_rc == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(a.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && a.member_after_destroy == 0);
   CHECK(b.joined == 1 && cl[1] != NULL);
   CHECK(netkey_server_broadcast(s, snapshot, sizeof snapshot) == NETKEY_OK);
   CHECK(netkey_server_broadcast(s, snapshot, sizeof snapshot) == NETKEY_OK);
@@ -244,6 +275,7 @@ static void test_client_destroyed_in_its_callbacks(const char* dir) {
     if (cl[1] != NULL && netkey_client_poll(cl[1], 0) != NETKEY_OK) bad_rc++;
   }
   CHECK(cl[1] == NULL && b.messages == 1);
+  CHECK(b.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && b.member_after_destroy == 0);
   CHECK(bad_rc == 0);
   CHECK(a.calls_after_destroy == 0 && b.calls_after_destroy == 0);
   netkey_server_destroy(s);
@@ -284,9 +316,11 @@ static void test_server_destroyed_in_joined_then_client_left(const char* dir) {
   }
   CHECK(s == NULL && ss.joined == 1);
   CHECK(ss.calls_after_destroy == 0);
+  CHECK(ss.broadcast_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && ss.port_after_destroy == 0);
   bad_rc += poll_client_until_gone(&cl, 10000);
   CHECK(a.left == 1 && cl == NULL);
   CHECK(a.calls_after_destroy == 0);
+  CHECK(a.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(bad_rc == 0);
 }
 
@@ -317,6 +351,287 @@ static void test_client_left_when_server_vanishes(const char* dir) {
   netkey_client_destroy(cl);
 }
 
+/* ------------------------------------------------ versions and versioned configs */
+
+static void test_versions(void) {
+  unsigned major, minor, patch;
+  char tail;
+  const char* v = netkey_version();
+  CHECK(v != NULL && sscanf(v, "%u.%u.%u%c", &major, &minor, &patch, &tail) == 3);
+  CHECK(netkey_abi_version() == NETKEY_ABI_VERSION);
+}
+
+/* Bytes [from, to) of p all equal b. */
+static int all_bytes(const void* p, size_t from, size_t to, unsigned char b) {
+  const unsigned char* u = (const unsigned char*)p;
+  size_t i;
+  for (i = from; i < to; ++i) {
+    if (u[i] != b) return 0;
+  }
+  return 1;
+}
+
+/* init: the defaults netkey.h documents, and the size rules: only whole fields that
+ * struct_size covers are written, a newer (larger) struct's unknown tail is zeroed, and a
+ * size below the core is refused. */
+static void test_config_init(void) {
+  union {
+    netkey_server_config c;
+    unsigned char b[sizeof(netkey_server_config) + 16];
+  } u;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  const size_t min = NETKEY_SERVER_CONFIG_MIN_SIZE;
+  CHECK(netkey_server_config_init(&sc) == NETKEY_OK);
+  CHECK(sc.struct_size == sizeof sc && sc.port == 0 && strcmp(sc.bind_host, "127.0.0.1") == 0);
+  CHECK(sc.charter_path == NULL && sc.key_path == NULL && sc.callbacks.user == NULL && sc.callbacks.message == NULL);
+  CHECK(sc.rekey_encoding == NETKEY_REKEY_AUTO && sc.auto_whole_max_bytes == 4096 && sc.relay_member_traffic == 1);
+  CHECK(sc.handshake_timeout_ms == 10000 && sc.cookie_lifetime_ms == 10000);
+  CHECK(sc.peer_timeout_min_ms == 1000 && sc.peer_timeout_max_ms == 3000 && sc.peer_timeout_limit == 16);
+  CHECK(sc.max_payload == 1200);
+  CHECK(netkey_client_config_init(&cc) == NETKEY_OK);
+  CHECK(cc.struct_size == sizeof cc && strcmp(cc.server_host, "127.0.0.1") == 0 && cc.handshake_timeout_ms == 10000);
+  CHECK(cc.peer_timeout_min_ms == 1000 && cc.peer_timeout_max_ms == 3000 && cc.peer_timeout_limit == 16);
+  CHECK(cc.max_payload == 1200);
+
+  /* An old caller's struct (the core only): nothing past it is written. */
+  memset(u.b, 0xAB, sizeof u.b);
+  CHECK(netkey_server_config_init_sized(&u.c, (uint32_t)min) == NETKEY_OK);
+  CHECK(u.c.struct_size == min && strcmp(u.c.bind_host, "127.0.0.1") == 0 && u.c.callbacks.refused == NULL);
+  CHECK(all_bytes(u.b, min, sizeof u.b, 0xAB));
+  /* A size that ends inside a field covers none of it. */
+  memset(u.b, 0xAB, sizeof u.b);
+  CHECK(netkey_server_config_init_sized(&u.c, (uint32_t)min + 2) == NETKEY_OK);
+  CHECK(u.c.struct_size == min + 2 && all_bytes(u.b, min, sizeof u.b, 0xAB));
+  /* One field more: that field is written, the next is not. */
+  memset(u.b, 0xAB, sizeof u.b);
+  CHECK(netkey_server_config_init_sized(&u.c, (uint32_t)(min + sizeof(int32_t))) == NETKEY_OK);
+  CHECK(u.c.rekey_encoding == NETKEY_REKEY_AUTO && all_bytes(u.b, min + sizeof(int32_t), sizeof u.b, 0xAB));
+  /* A newer header's struct: our fields get defaults, the 16 unknown bytes are zeroed. */
+  memset(u.b, 0xAB, sizeof u.b);
+  CHECK(netkey_server_config_init_sized(&u.c, (uint32_t)sizeof u.b) == NETKEY_OK);
+  CHECK(u.c.struct_size == sizeof u.b && u.c.max_payload == 1200 && u.c.relay_member_traffic == 1);
+  CHECK(all_bytes(u.b, sizeof(netkey_server_config), sizeof u.b, 0));
+
+  /* Too small: refused with the struct-size code, and nothing written. */
+  memset(u.b, 0xAB, sizeof u.b);
+  CHECK(netkey_server_config_init_sized(&u.c, (uint32_t)min - 1) == NETKEY_ERR_STRUCT_SIZE);
+  CHECK(netkey_server_config_init_sized(&u.c, 0) == NETKEY_ERR_STRUCT_SIZE);
+  CHECK(all_bytes(u.b, 0, sizeof u.b, 0xAB));
+  CHECK(netkey_server_config_init_sized(NULL, sizeof sc) == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(netkey_client_config_init_sized(&cc, NETKEY_CLIENT_CONFIG_MIN_SIZE - 1) == NETKEY_ERR_STRUCT_SIZE);
+  CHECK(netkey_client_config_init_sized(&cc, 0) == NETKEY_ERR_STRUCT_SIZE);
+  CHECK(strstr(netkey_strerror(NETKEY_ERR_STRUCT_SIZE), "struct_size") != NULL);
+}
+
+/* create refuses a bad struct_size before anything else; the same config with the right
+ * size is the control. */
+static void test_create_struct_size(const char* dir) {
+  server_state ss;
+  client_state cs;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  netkey_server* s = (netkey_server*)&sc; /* any non-NULL value: create must reset it */
+  netkey_client* c = NULL;
+  memset(&ss, 0, sizeof ss);
+  memset(&cs, 0, sizeof cs);
+  netkey_server_config_init(&sc);
+  fill_server(&sc, dir, &ss);
+  sc.struct_size = 0;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_ERR_STRUCT_SIZE && s == NULL);
+  sc.struct_size = NETKEY_SERVER_CONFIG_MIN_SIZE - 1;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_ERR_STRUCT_SIZE && s == NULL);
+  sc.struct_size = sizeof sc;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK && s != NULL);
+  netkey_server_destroy(s);
+  netkey_client_config_init(&cc);
+  fill_client(&cc, dir, "alice", 9, &cs);
+  cc.struct_size = 0;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_STRUCT_SIZE && c == NULL);
+  cc.struct_size = NETKEY_CLIENT_CONFIG_MIN_SIZE - 1;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_STRUCT_SIZE && c == NULL);
+  cc.struct_size = sizeof cc;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_OK && c != NULL);
+  netkey_client_destroy(c);
+}
+
+typedef enum { BAD_ENCODING, BAD_ENCODING_NEG, BAD_HANDSHAKE, BAD_COOKIE, BAD_PEER_MIN, BAD_PEER_ORDER,
+               BAD_PEER_LIMIT, BAD_PAYLOAD_ZERO, BAD_PAYLOAD_BIG, BAD_COUNT } bad_setting;
+
+static void spoil_server(netkey_server_config* sc, bad_setting b) {
+  switch (b) {
+    case BAD_ENCODING: sc->rekey_encoding = NETKEY_REKEY_WHOLE + 1; break;
+    case BAD_ENCODING_NEG: sc->rekey_encoding = -1; break;
+    case BAD_HANDSHAKE: sc->handshake_timeout_ms = 0; break;
+    case BAD_COOKIE: sc->cookie_lifetime_ms = 0; break;
+    case BAD_PEER_MIN: sc->peer_timeout_min_ms = 0; break;
+    case BAD_PEER_ORDER: sc->peer_timeout_min_ms = sc->peer_timeout_max_ms + 1; break;
+    case BAD_PEER_LIMIT: sc->peer_timeout_limit = 0; break;
+    case BAD_PAYLOAD_ZERO: sc->max_payload = 0; break;
+    case BAD_PAYLOAD_BIG: sc->max_payload = NETKEY_MAX_PAYLOAD_LIMIT + 1; break;
+    case BAD_COUNT: break;
+  }
+}
+
+/* Every setting out of range is refused; the edges of the ranges are accepted. */
+static void test_settings_checked(const char* dir) {
+  server_state ss;
+  client_state cs;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  netkey_server* s = NULL;
+  netkey_client* c = NULL;
+  int b, refused = 0;
+  memset(&ss, 0, sizeof ss);
+  memset(&cs, 0, sizeof cs);
+  for (b = 0; b < BAD_COUNT; ++b) {
+    netkey_server_config_init(&sc);
+    fill_server(&sc, dir, &ss);
+    spoil_server(&sc, (bad_setting)b);
+    if (netkey_server_create(&sc, &s) == NETKEY_ERR_INVALID_ARGUMENT && s == NULL) {
+      refused++;
+    } else {
+      fprintf(stderr, "bad server setting %d accepted\n", b);
+    }
+    netkey_server_destroy(s);
+    s = NULL;
+  }
+  CHECK(refused == BAD_COUNT);
+  netkey_server_config_init(&sc);
+  fill_server(&sc, dir, &ss);
+  sc.rekey_encoding = NETKEY_REKEY_SLICES;
+  sc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
+  sc.peer_timeout_min_ms = sc.peer_timeout_max_ms = 500;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
+  netkey_server_destroy(s);
+
+  netkey_client_config_init(&cc);
+  fill_client(&cc, dir, "alice", 9, &cs);
+  cc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT + 1;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_INVALID_ARGUMENT && c == NULL);
+  cc.max_payload = 0;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_INVALID_ARGUMENT && c == NULL);
+  cc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
+  cc.handshake_timeout_ms = 0;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_INVALID_ARGUMENT && c == NULL);
+  cc.handshake_timeout_ms = 1;
+  cc.peer_timeout_max_ms = cc.peer_timeout_min_ms - 1;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_ERR_INVALID_ARGUMENT && c == NULL);
+  cc.peer_timeout_max_ms = cc.peer_timeout_min_ms;
+  CHECK(netkey_client_create(&cc, &c) == NETKEY_OK); /* the control */
+  netkey_client_destroy(c);
+}
+
+/* Joins alice and bob (cl[0], cl[1]) to s; true when both joined at the server's epoch. */
+static int join_two(netkey_server* s, netkey_client** cl, client_state* a, client_state* b) {
+  int i;
+  for (i = 0; i < 3000; ++i) {
+    if (a->joined && b->joined && netkey_client_epoch(cl[0]) == netkey_server_epoch(s) &&
+        netkey_client_epoch(cl[1]) == netkey_server_epoch(s)) {
+      return 1;
+    }
+    run(s, cl, 2, 1);
+  }
+  return 0;
+}
+
+/* An old caller: configs whose struct_size covers only the core. The fields past it hold
+ * values that would change the outcome if read (an invalid encoding and timeout, relay
+ * off, a 16-byte payload limit); the library must use the defaults instead. The same
+ * configs at full size are refused: the control that those bytes do matter. */
+static void test_old_struct_gets_defaults(const char* dir) {
+  server_state ss;
+  client_state a, b;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  netkey_server* s = NULL;
+  netkey_client* cl[2] = {NULL, NULL};
+  uint8_t big[1200];
+  const uint8_t input[] = "an input longer than sixteen bytes";
+  int i, k;
+  memset(&ss, 0, sizeof ss);
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(big, 0x5A, sizeof big);
+  netkey_server_config_init(&sc);
+  fill_server(&sc, dir, &ss);
+  sc.rekey_encoding = 99;
+  sc.handshake_timeout_ms = 0;
+  sc.relay_member_traffic = 0;
+  sc.max_payload = 16;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
+  sc.struct_size = NETKEY_SERVER_CONFIG_MIN_SIZE;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
+  if (s == NULL) return;
+  for (k = 0; k < 2; ++k) {
+    netkey_client_config_init(&cc);
+    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
+    cc.handshake_timeout_ms = 0;
+    cc.max_payload = 16;
+    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
+    cc.struct_size = NETKEY_CLIENT_CONFIG_MIN_SIZE;
+    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
+  }
+  CHECK(join_two(s, cl, &a, &b));
+  /* max_payload is the default 1200 on both ends, and member traffic is relayed. */
+  CHECK(netkey_server_broadcast(s, big, sizeof big) == NETKEY_OK);
+  CHECK(netkey_client_send(cl[0], input, sizeof input) == NETKEY_OK);
+  for (i = 0; i < 3000 && (a.messages < 1 || b.messages < 2 || ss.messages < 1); ++i) run(s, cl, 2, 1);
+  CHECK(a.messages == 1 && b.messages == 2 && ss.messages == 1);
+  CHECK(ss.last_sender == a.member && ss.last_size == sizeof input);
+  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
+  netkey_server_destroy(s);
+}
+
+/* The new settings take effect: with relay_member_traffic 0 the server's message
+ * callback still gets alice's input and bob gets none of it; max_payload 64 caps
+ * broadcasts and sends at 64 bytes (end to end: the clients use 64 too). */
+static void test_relay_off_and_payload_limit(const char* dir) {
+  server_state ss;
+  client_state a, b;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  netkey_server* s = NULL;
+  netkey_client* cl[2] = {NULL, NULL};
+  uint8_t full[65];
+  const uint8_t input[] = "move north", sentinel[] = "tick";
+  int i, k;
+  memset(&ss, 0, sizeof ss);
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(full, 0x33, sizeof full);
+  netkey_server_config_init(&sc);
+  fill_server(&sc, dir, &ss);
+  sc.relay_member_traffic = 0;
+  sc.max_payload = 64;
+  sc.rekey_encoding = NETKEY_REKEY_WHOLE;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
+  if (s == NULL) return;
+  for (k = 0; k < 2; ++k) {
+    netkey_client_config_init(&cc);
+    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
+    cc.max_payload = 64;
+    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
+  }
+  CHECK(join_two(s, cl, &a, &b));
+  CHECK(netkey_server_broadcast(s, full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(netkey_client_send(cl[0], full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(netkey_server_broadcast(s, full, 64) == NETKEY_OK);
+  CHECK(netkey_client_send(cl[0], input, sizeof input) == NETKEY_OK);
+  for (i = 0; i < 3000 && (ss.messages < 1 || b.messages < 1); ++i) run(s, cl, 2, 1);
+  CHECK(ss.messages == 1 && ss.last_sender == a.member && ss.last_size == sizeof input &&
+        memcmp(ss.last_message, input, sizeof input) == 0);
+  /* A relayed copy would have left the server with the input: a later broadcast, then
+     more rounds, and bob has still only the server's messages. */
+  CHECK(netkey_server_broadcast(s, sentinel, sizeof sentinel) == NETKEY_OK);
+  for (i = 0; i < 3000 && b.messages < 2; ++i) run(s, cl, 2, 1);
+  run(s, cl, 2, 200);
+  CHECK(b.messages == 2 && b.last_sender == 0);
+  CHECK(a.messages == 2 && a.last_sender == 0);
+  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
+  netkey_server_destroy(s);
+}
+
 int main(int argc, char** argv) {
   const char* dir;
   netkey_server_config sc;
@@ -342,7 +657,7 @@ int main(int argc, char** argv) {
   CHECK(strcmp(netkey_strerror(12345), "unknown netkey error code") == 0);
   CHECK(netkey_server_create(NULL, &server) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_server_poll(NULL, 0) == NETKEY_ERR_INVALID_ARGUMENT);
-  netkey_server_config_default(&sc);
+  netkey_server_config_init(&sc);
   sc.charter_path = path(0, dir, "does-not-exist");
   sc.ca_public_path = path(1, dir, "ca/ca.pub");
   sc.certificate_path = path(2, dir, "ca/game-server.cert");
@@ -414,6 +729,12 @@ int main(int argc, char** argv) {
   netkey_server_destroy(server);
   netkey_server_destroy(NULL);
 
+  test_versions();
+  test_config_init();
+  test_create_struct_size(dir);
+  test_settings_checked(dir);
+  test_old_struct_gets_defaults(dir);
+  test_relay_off_and_payload_limit(dir);
   test_key_file_checks(dir);
   test_client_destroyed_in_its_callbacks(dir);
   test_client_left_when_server_vanishes(dir);
