@@ -56,8 +56,9 @@ public sealed class NetkeyClient : IDisposable {
   /// <summary>The Welcome arrived: this client is member `member` at `epoch`.</summary>
   public event ClientJoinedHandler Joined;
   /// <summary>The connection ended, at most once: after Leave, a removal, or when the
-  /// server went away (it closed the connection or stopped answering for 1..3 s).
-  /// Nothing more arrives; Dispose the client.</summary>
+  /// server went away (it closed the connection or stopped answering for
+  /// PeerTimeoutMinMs..PeerTimeoutMaxMs, 1..3 s by default). Nothing more arrives;
+  /// Dispose the client.</summary>
   public event ClientLeftHandler Left;
   public event EpochEventHandler Rekeyed;
   /// <summary>Traffic from sender (0: the server); the payload is valid only during the

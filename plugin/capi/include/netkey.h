@@ -123,7 +123,8 @@ typedef struct netkey_server_callbacks {
   void (*joined)(void* user, uint32_t member, const char* subject, uint64_t epoch);
   void (*left)(void* user, uint32_t member, const char* subject, uint64_t epoch);
   void (*rekeyed)(void* user, uint64_t epoch);
-  /* A member's traffic (sender = its member id), relayed or not. */
+  /* A member's traffic (sender = its member id), relayed or not. data may be NULL when
+   * size is 0. */
   void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size);
   /* NETKEY_REFUSED_*; subject "" when refused before the certificate was read. */
   void (*refused)(void* user, int reason, const char* subject);
@@ -215,10 +216,13 @@ typedef struct netkey_client_callbacks {
   void (*joined)(void* user, uint32_t member, uint64_t epoch); /* the Welcome arrived */
   /* The connection ended, at most once per client: after netkey_client_leave, a removal
    * by the server, or when the server went away (it closed the connection, or stopped
-   * answering for 1..3 s). Nothing more arrives; destroy the client. */
+   * answering for peer_timeout_min_ms..peer_timeout_max_ms, 1..3 s by default). Nothing
+   * more arrives; destroy the client. */
   void (*left)(void* user);
   void (*rekeyed)(void* user, uint64_t epoch);
-  void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size); /* sender 0: server */
+  /* Sender 0: the server's broadcast; else a member's relayed traffic. data may be NULL
+   * when size is 0. */
+  void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size);
   void (*refused)(void* user, int reason); /* NETKEY_REFUSED_* */
 } netkey_client_callbacks;
 
