@@ -312,6 +312,42 @@ static void test_relay_off_and_payload_limit(const char* dir) {
   netkey_server_destroy(s);
 }
 
+/* NETKEY_MAX_PAYLOAD_LIMIT works end to end: a member message of that size reaches the
+ * server (relayed to bob), and a broadcast of it reaches both players. */
+static void test_payload_at_the_limit(const char* dir) {
+  static uint8_t big[NETKEY_MAX_PAYLOAD_LIMIT];
+  server_state ss;
+  client_state a, b;
+  netkey_server_config sc;
+  netkey_client_config cc;
+  netkey_server* s = NULL;
+  netkey_client* cl[2] = {NULL, NULL};
+  int i, k;
+  memset(&ss, 0, sizeof ss);
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  memset(big, 0x77, sizeof big);
+  netkey_server_config_init(&sc);
+  fill_server(&sc, dir, &ss);
+  sc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
+  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
+  if (s == NULL) return;
+  for (k = 0; k < 2; ++k) {
+    netkey_client_config_init(&cc);
+    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
+    cc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
+    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
+  }
+  CHECK(join_two(s, cl, &a, &b));
+  CHECK(netkey_client_send(cl[0], big, sizeof big) == NETKEY_OK);
+  CHECK(netkey_server_broadcast(s, big, sizeof big) == NETKEY_OK);
+  for (i = 0; i < 3000 && (ss.messages < 1 || a.messages < 1 || b.messages < 2); ++i) run(s, cl, 2, 1);
+  CHECK(ss.messages == 1 && ss.last_size == sizeof big && ss.last_sender == a.member);
+  CHECK(a.messages == 1 && b.messages == 2);
+  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
+  netkey_server_destroy(s);
+}
+
 void capi_config_tests(const char* dir) {
   test_versions();
   test_config_init();
@@ -319,4 +355,5 @@ void capi_config_tests(const char* dir) {
   test_settings_checked(dir);
   test_old_struct_gets_defaults(dir);
   test_relay_off_and_payload_limit(dir);
+  test_payload_at_the_limit(dir);
 }
