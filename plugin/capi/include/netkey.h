@@ -181,7 +181,8 @@ typedef struct netkey_server_config {
 #define NETKEY_SERVER_CONFIG_MIN_SIZE ((uint32_t)offsetof(netkey_server_config, rekey_encoding))
 
 /* Fills the first struct_size bytes of *config with the defaults (only whole fields
- * that struct_size covers) and sets config->struct_size. NETKEY_ERR_INVALID_ARGUMENT for
+ * that struct_size covers; bytes past this library's struct, a newer header's fields, are
+ * zeroed) and sets config->struct_size. NETKEY_ERR_INVALID_ARGUMENT for
  * NULL, NETKEY_ERR_STRUCT_SIZE below NETKEY_SERVER_CONFIG_MIN_SIZE. Call it through
  * netkey_server_config_init, which passes sizeof *config. */
 NETKEY_API int netkey_server_config_init_sized(netkey_server_config* config, uint32_t struct_size);
