@@ -82,7 +82,8 @@ enum class PacketType : uint8_t {
   kMemberData = 1,           // a member's packet, relayed by the Root
   kRootBroadcast = 2,        // server state, authenticated to the group
   kRootSignedBroadcast = 3,  // server state, also signed by the Root
-  kTeamBroadcast = 4,        // Root -> one team, under the team key; sender = team index
+  kTeamBroadcast = 4,        // Root -> one team, under the team key; sender = team index.
+                             // Never signed: signed mode drops it as kUnsignedRoot.
   kPrivateToMember = 5,      // Root -> one member, never relayed (netkey/private_channel.h)
   kPrivateToRoot = 6,        // one member -> Root, never relayed
 };
@@ -293,8 +294,9 @@ class TrafficReceiver {
 
   const DropCounters& drops() const;
   size_t buffered() const;
-  // Packets opened after waiting in the next-epoch buffer (their buffered_ns > 0 or
-  // not: every packet that was held and then opened), since creation.
+  // How many packets were held in the next-epoch buffer and then opened (by a later
+  // set_epoch), since creation: the stall count of issue 13 (OpenedPacket::buffered_ns
+  // has each one's wait).
   uint64_t opened_after_buffering() const;
   bool has_epoch() const;
   uint64_t epoch() const;
