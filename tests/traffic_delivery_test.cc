@@ -112,6 +112,21 @@ TEST_F(DeliveryTest, TeamBroadcastsAreNotRelayedAndNotAcceptedInSignedMode) {
   EXPECT_EQ(ts.seal(1, bytes("no key for team 1"), p).code(), Errc::kInvalidArgument);
 }
 
+// A second key for a team in one epoch would restart its sequence: misuse, it aborts.
+TEST_F(DeliveryTest, ATeamKeyIsInstalledOncePerEpoch) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto ts = TeamSender::create(cfg_).value();
+  ts.set_epoch(1);
+  ts.set_team_key(1, team_[1]);
+  Bytes p(40);
+  ASSERT_TRUE(ts.seal(1, bytes("a"), p).is_ok());
+  EXPECT_DEATH(ts.set_team_key(1, team_[1]), "t.id != team");
+  ts.set_epoch(2);  // a new epoch forgets the keys: installing again is fine
+  ts.set_team_key(1, team_[2]);
+  ASSERT_TRUE(ts.seal(1, bytes("b"), p).is_ok());
+  EXPECT_EQ(p[4], 0);  // its sequence restarted with the new key
+}
+
 TEST_F(DeliveryTest, TheTeamFollowsTheEpoch) {
   // Epoch 1 in team 1, epoch 2 in team 2: team 1's epoch-1 packet still opens (previous
   // epoch, its own team key); its epoch-2 packet does not.
