@@ -24,6 +24,7 @@ local classes count toward the function that holds them.
 import argparse
 import os
 import re
+import signal
 import sys
 
 MARKER = re.compile(r"long-function:\s*\S")
@@ -230,4 +231,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # --list | head
     sys.exit(main(sys.argv[1:]))
