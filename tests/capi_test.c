@@ -1,5 +1,6 @@
 /* The C ABI, from C alone: a server and two clients over loopback, then a stranger;
- * versions, struct_size rules and settings (tests/capi_config_test.c); then handles
+ * versions, struct_size rules and settings (tests/capi_config_test.c); teams, private
+ * messages and delivery classes (tests/capi_messaging_test.c); then handles
  * destroyed from inside their own callbacks, and a client told it left when its server
  * vanished.
  * Usage: capi_test PKI_DIR (made by tests/cli/make_pki.sh). */
@@ -263,6 +264,7 @@ int main(int argc, char** argv) {
   netkey_server_destroy(NULL);
 
   capi_config_tests(dir);
+  capi_messaging_tests(dir);
   test_key_file_checks(dir);
   test_client_destroyed_in_its_callbacks(dir);
   test_client_left_when_server_vanishes(dir);

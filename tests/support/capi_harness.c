@@ -80,6 +80,28 @@ static void c_refused(void* u, int reason) {
   ((client_state*)u)->refused_reason = reason;
 }
 
+/* Both sides record the same fields; a macro keeps them in step without a shared type. */
+#define RECORD_EX(st)                                                    \
+  do {                                                                   \
+    (st)->ex_calls++;                                                    \
+    if (kind >= 0 && kind < 4) (st)->by_kind[kind]++;                    \
+    (st)->ex_sender = sender;                                            \
+    (st)->ex_kind = kind;                                                \
+    (st)->ex_team = team;                                                \
+    (st)->ex_delivery = delivery;                                        \
+    (st)->ex_size = n;                                                   \
+    if (n > 0 && n <= sizeof (st)->ex_payload) memcpy((st)->ex_payload, d, n); \
+  } while (0)
+
+void c_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
+                  size_t n) {
+  RECORD_EX((client_state*)u);
+}
+void s_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
+                  size_t n) {
+  RECORD_EX((server_state*)u);
+}
+
 char path_buf[8][512];
 const char* path(int slot, const char* dir, const char* file) {
   snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", dir, file);

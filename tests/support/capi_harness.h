@@ -33,6 +33,13 @@ typedef struct {
   int reentrant_poll_rc;         /* what netkey_client_poll returned from inside a callback */
   int send_after_destroy_rc;     /* netkey_client_send on the handle right after its destroy */
   uint32_t member_after_destroy; /* netkey_client_member_id then (0: refused) */
+  /* ABI 2 (message_ex): messages by kind (NETKEY_MESSAGE_*), and the last one's fields. */
+  int by_kind[4];
+  int ex_calls;
+  uint32_t ex_sender;
+  int32_t ex_kind, ex_team, ex_delivery;
+  uint8_t ex_payload[64];
+  size_t ex_size;
 } client_state;
 
 typedef struct {
@@ -45,6 +52,13 @@ typedef struct {
   uint16_t port_after_destroy;    /* netkey_server_port then (0: refused) */
   uint8_t last_message[64];
   size_t last_size;
+  /* ABI 2 (message_ex), as client_state's. */
+  int by_kind[4];
+  int ex_calls;
+  uint32_t ex_sender;
+  int32_t ex_kind, ex_team, ex_delivery;
+  uint8_t ex_payload[64];
+  size_t ex_size;
 } server_state;
 
 /* dir/file in path_buf[slot] (slots 0..3: the server's files, 4..7: a client's). */
@@ -62,7 +76,15 @@ void run(netkey_server* s, netkey_client** cs, int n, int rounds);
 /* Joins alice and bob (cl[0], cl[1]) to s; 1 when both joined at the server's epoch. */
 int join_two(netkey_server* s, netkey_client** cl, client_state* a, client_state* b);
 
+/* The message_ex callbacks (ABI 2) recording into client_state / server_state. */
+void c_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
+                  size_t n);
+void s_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
+                  size_t n);
+
 /* tests/capi_config_test.c: versions, struct_size rules and settings. */
 void capi_config_tests(const char* dir);
+/* tests/capi_messaging_test.c: teams, private messages and delivery classes (ABI 2). */
+void capi_messaging_tests(const char* dir);
 
 #endif /* NETKEY_TESTS_SUPPORT_CAPI_HARNESS_H_ */

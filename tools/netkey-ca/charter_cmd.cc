@@ -58,7 +58,7 @@ Result<CharterFields> parse_charter_text(const std::string& text, uint64_t now_u
   }
   static const char* kKnown[] = {"session", "suite", "classification", "degree", "batch-window-ms", "max-batch",
                                  "join-policy", "broadcast-auth", "member-cap", "root", "list-controller",
-                                 "participants", "valid-days"};
+                                 "participants", "valid-days", "teams"};
   for (const auto& [k, v] : kv) {
     bool ok = false;
     for (const char* n : kKnown) ok = ok || k == n;
@@ -91,7 +91,8 @@ Result<CharterFields> parse_charter_text(const std::string& text, uint64_t now_u
   auto mb = num({"max-batch", "256", 1u << 20});
   auto cap = num({"member-cap", "1024", kMaxMemberCap});
   auto days = num({"valid-days", "1", 3650});
-  for (auto* r : {&cls, &deg, &win, &mb, &cap, &days}) {
+  auto teams = num({"teams", "0", 16});  // tree_teams; verify_charter checks it against the degree
+  for (auto* r : {&cls, &deg, &win, &mb, &cap, &days, &teams}) {
     if (!*r) return r->status();
   }
   f.classification = static_cast<uint8_t>(*cls);
@@ -99,6 +100,7 @@ Result<CharterFields> parse_charter_text(const std::string& text, uint64_t now_u
   f.batch_window_ms = static_cast<uint32_t>(*win);
   f.max_batch = static_cast<uint32_t>(*mb);
   f.member_cap = static_cast<uint32_t>(*cap);
+  f.teams = static_cast<uint8_t>(*teams);
   const std::string jp = get("join-policy", "rekey"), ba = get("broadcast-auth", "group");
   if (jp != "rekey" && jp != "hash-forward") return bad("join-policy: use rekey or hash-forward");
   if (ba != "group" && ba != "signed") return bad("broadcast-auth: use group or signed");
@@ -133,6 +135,7 @@ std::string describe_charter(const CharterFields& f) {
     << "  suite:           " << aead_suite_name(f.suite) << " (256-bit keys)\n"
     << "  classification:  " << unsigned{f.classification} << "\n"
     << "  tree degree:     " << unsigned{f.degree} << "\n"
+    << "  teams:           " << (f.teams == 0 ? std::string("none") : std::to_string(f.teams)) << "\n"
     << "  batch:           " << f.batch_window_ms << " ms window, at most " << f.max_batch << " changes\n"
     << "  join policy:     " << (f.hash_forward_joins ? "hash-forward" : "rekey") << "\n"
     << "  broadcast auth:  " << (f.signed_broadcasts ? "signed by the Root" : "group") << "\n"

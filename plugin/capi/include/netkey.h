@@ -72,8 +72,14 @@ enum {
   NETKEY_ERR_NOT_READY = -5,        /* not in the group yet (no Welcome), or no members yet */
   NETKEY_ERR_UNSUPPORTED = -6,      /* e.g. AES-256-GCM on a CPU without AES-NI */
   NETKEY_ERR_INTERNAL = -7,         /* a bug: please report it */
-  NETKEY_ERR_STRUCT_SIZE = -8       /* a config's struct_size is 0 or below its minimum:
+  NETKEY_ERR_STRUCT_SIZE = -8,      /* a config's struct_size is 0 or below its minimum:
                                        fill the config with netkey_*_config_init */
+  /* ABI 2 (issue 12). The calls of ABI 1 keep their codes (a payload over max_payload is
+   * NETKEY_ERR_INVALID_ARGUMENT there); the calls added in ABI 2 use these: */
+  NETKEY_ERR_NO_SUCH_TEAM = -9,     /* a team index not below the charter's tree_teams, or the
+                                       charter declares no teams */
+  NETKEY_ERR_NOT_A_MEMBER = -10,    /* a private message to a member id not in the group */
+  NETKEY_ERR_TOO_LARGE = -11        /* a payload over max_payload */
 };
 
 /* A static, human-readable explanation of an error code. Never NULL. */
@@ -86,8 +92,11 @@ NETKEY_API const char* netkey_strerror(int code);
  * the loaded library knows everything this header declares:
  *   1  struct_size-versioned configs, netkey_version, netkey_abi_version, the server's
  *      rekey, relay, timeout and payload settings, the client's timeout and payload
- *      settings. */
-#define NETKEY_ABI_VERSION 1u
+ *      settings.
+ *   2  game messaging (issue 12): netkey_delivery, team broadcasts, private messages,
+ *      team assignment, the message_ex callbacks (config fields), the error codes
+ *      NETKEY_ERR_NO_SUCH_TEAM, NETKEY_ERR_NOT_A_MEMBER and NETKEY_ERR_TOO_LARGE. */
+#define NETKEY_ABI_VERSION 2u
 
 /* The library's release, e.g. "0.1.0" (static, never NULL). */
 NETKEY_API const char* netkey_version(void);
@@ -111,6 +120,45 @@ enum {
   NETKEY_REFUSED_HANDSHAKE_FAILED = 10,
   NETKEY_REFUSED_REMOVED = 11
 };
+
+/* ---------------------------------------------------------------- messaging (ABI 2) */
+
+/* How a message travels (the *_ex, _team and _private sends). The ABI 1 sends
+ * (netkey_server_broadcast, netkey_client_send) use NETKEY_DELIVERY_UNRELIABLE_SEQUENCED.
+ * Passed as an int32_t; any other value is NETKEY_ERR_INVALID_ARGUMENT. */
+typedef enum netkey_delivery {
+  /* Retransmitted until it arrives, in order (ENet's reliable "events" channel): kills,
+   * chat, RPCs, match phases. It still opens after a rekey or two that happened on the
+   * way (the receiver keeps the retained epochs' keys for a grace), never at a member
+   * removed before it was sent. */
+  NETKEY_DELIVERY_RELIABLE_ORDERED = 0,
+  /* May be lost; one older than the newest already received is dropped: snapshots. */
+  NETKEY_DELIVERY_UNRELIABLE_SEQUENCED = 1,
+  /* May be lost or arrive out of order. */
+  NETKEY_DELIVERY_UNRELIABLE = 2
+} netkey_delivery;
+
+/* What a message_ex callback was given (its `kind`). */
+enum {
+  NETKEY_MESSAGE_BROADCAST = 0, /* client: the server's broadcast to every member (sender 0) */
+  NETKEY_MESSAGE_TEAM = 1,      /* client: the server's broadcast to this client's team
+                                   (sender 0, `team` = that team) */
+  NETKEY_MESSAGE_PRIVATE = 2,   /* client: the server's private message to this client
+                                   (sender 0); server: a member's private message to the
+                                   server (sender = the member), never relayed */
+  NETKEY_MESSAGE_MEMBER = 3     /* a member's traffic (sender = the member): relayed to a
+                                   client, or at the server */
+};
+
+/* `team` of a message_ex callback or netkey_client_team when there is none. */
+#define NETKEY_NO_TEAM (-1)
+
+/* A message with its kind (NETKEY_MESSAGE_*), team and delivery (a netkey_delivery;
+ * at a client, what the packet came with). `team`: for NETKEY_MESSAGE_TEAM, the team
+ * it was sent to; at the server, the sending member's team; otherwise NETKEY_NO_TEAM
+ * (also in a match without teams). data may be NULL when size is 0. */
+typedef void (*netkey_message_ex_fn)(void* user, uint32_t sender, int32_t kind, int32_t team, int32_t delivery,
+                                     const uint8_t* data, size_t size);
 
 /* ---------------------------------------------------------------- server */
 
@@ -174,6 +222,12 @@ typedef struct netkey_server_config {
    * default 1200 (one unfragmented UDP datagram). Clients must use the same value: a
    * client drops packets larger than its own max_payload. */
   uint32_t max_payload;
+  /* ABI 2. When set, it fires for every member message, private or not, with its kind
+   * (NETKEY_MESSAGE_MEMBER or NETKEY_MESSAGE_PRIVATE), the sender's team and the
+   * delivery, and callbacks.message does not fire. When NULL (the default, and for a
+   * caller whose struct_size ends before this field), callbacks.message fires for every
+   * member message, private ones included, as in ABI 1. */
+  netkey_message_ex_fn message_ex;
 } netkey_server_config;
 
 /* The smallest struct_size netkey_server_create accepts: the core fields, up to and
@@ -196,10 +250,38 @@ NETKEY_API int netkey_server_create(const netkey_server_config* config, netkey_s
  * NETKEY_ERR_IO when the socket failed. NETKEY_OK when a callback destroyed the server
  * (which is then freed). */
 NETKEY_API int netkey_server_poll(netkey_server* server, uint32_t timeout_ms);
-/* Encrypts data once under the net key and sends it to every member.
- * NETKEY_ERR_NOT_READY when nobody is in the group yet; NETKEY_ERR_INVALID_ARGUMENT over
- * max_payload. */
+/* Encrypts data once under the net key and sends it to every member (unreliable,
+ * sequenced). NETKEY_ERR_NOT_READY when nobody is in the group yet;
+ * NETKEY_ERR_INVALID_ARGUMENT over max_payload. */
 NETKEY_API int netkey_server_broadcast(netkey_server* server, const uint8_t* data, size_t size);
+/* ABI 2. As netkey_server_broadcast with a delivery class (a netkey_delivery).
+ * NETKEY_ERR_NOT_READY with nobody in the group; NETKEY_ERR_TOO_LARGE over max_payload;
+ * NETKEY_ERR_INVALID_ARGUMENT for an unknown delivery. */
+NETKEY_API int netkey_server_broadcast_ex(netkey_server* server, const uint8_t* data, size_t size, int32_t delivery);
+/* ABI 2. Encrypts data once under `team`'s key (teams 0 .. tree_teams-1 of the charter)
+ * and sends it to that team's members only: no other member holds the key.
+ * NETKEY_ERR_NO_SUCH_TEAM for a team not below tree_teams (or a charter without teams);
+ * NETKEY_ERR_NOT_READY with nobody in the group; NETKEY_ERR_TOO_LARGE over max_payload;
+ * NETKEY_ERR_INVALID_ARGUMENT for an unknown delivery. A team with no member yet is
+ * NETKEY_OK: nothing is sent. */
+NETKEY_API int netkey_server_broadcast_team(netkey_server* server, uint32_t team, const uint8_t* data, size_t size,
+                                            int32_t delivery);
+/* ABI 2. A private message to one member, under a key only that member and the server
+ * hold (derived from its handshake secret); never relayed. NETKEY_ERR_NOT_A_MEMBER
+ * when `member` is not in the group (never joined, left, or not welcomed yet);
+ * NETKEY_ERR_TOO_LARGE over max_payload; NETKEY_ERR_INVALID_ARGUMENT for an unknown
+ * delivery. */
+NETKEY_API int netkey_server_send_private(netkey_server* server, uint32_t member, const uint8_t* data, size_t size,
+                                          int32_t delivery);
+/* ABI 2. Puts the participant with certificate subject `subject` (NUL-terminated UTF-8)
+ * in `team`: before it joins, its join is placed in that team; a member is switched at
+ * the next rekey (batched with joins and leaves: it then holds the new team's key and
+ * none of its old team's later keys). Participants never assigned join the smallest team.
+ * NETKEY_ERR_NO_SUCH_TEAM for a team not below tree_teams (or a charter without teams);
+ * NETKEY_ERR_INVALID_ARGUMENT for a NULL or empty subject. */
+NETKEY_API int netkey_server_assign_team(netkey_server* server, const char* subject, uint32_t team);
+/* ABI 2. The team of a member, or NETKEY_NO_TEAM (not a member, no teams, NULL). */
+NETKEY_API int32_t netkey_server_member_team(const netkey_server* server, uint32_t member);
 /* Getters: 0 for NULL (and for a handle whose destroy is pending). */
 NETKEY_API uint16_t netkey_server_port(const netkey_server* server);
 NETKEY_API uint64_t netkey_server_epoch(const netkey_server* server);
@@ -247,6 +329,11 @@ typedef struct netkey_client_config {
   uint32_t peer_timeout_limit;
   /* As netkey_server_config.max_payload, which it must equal; default 1200. */
   uint32_t max_payload;
+  /* ABI 2. When set, it fires for every message with its kind (NETKEY_MESSAGE_*), team
+   * and delivery, and callbacks.message does not fire. When NULL (the default, and for a
+   * caller whose struct_size ends before this field), callbacks.message fires for every
+   * message as in ABI 1: the server's team and private messages with sender 0. */
+  netkey_message_ex_fn message_ex;
 } netkey_client_config;
 
 #define NETKEY_CLIENT_CONFIG_MIN_SIZE ((uint32_t)offsetof(netkey_client_config, handshake_timeout_ms))
@@ -266,6 +353,17 @@ NETKEY_API int netkey_client_poll(netkey_client* client, uint32_t timeout_ms);
  * relay_member_traffic is 0 (see "Member traffic" above). NETKEY_ERR_NOT_READY before
  * joined; NETKEY_ERR_INVALID_ARGUMENT over max_payload. */
 NETKEY_API int netkey_client_send(netkey_client* client, const uint8_t* data, size_t size);
+/* ABI 2. As netkey_client_send with a delivery class (a netkey_delivery).
+ * NETKEY_ERR_NOT_READY before joined (for every class, reliable included: there is no
+ * key to seal under yet); NETKEY_ERR_TOO_LARGE over max_payload;
+ * NETKEY_ERR_INVALID_ARGUMENT for an unknown delivery. */
+NETKEY_API int netkey_client_send_ex(netkey_client* client, const uint8_t* data, size_t size, int32_t delivery);
+/* ABI 2. A private message to the server alone (never relayed, whatever the server's
+ * relay_member_traffic). Errors as netkey_client_send_ex. */
+NETKEY_API int netkey_client_send_private(netkey_client* client, const uint8_t* data, size_t size, int32_t delivery);
+/* ABI 2. This client's team, or NETKEY_NO_TEAM (no teams, not joined yet, NULL). It
+ * changes at the rekey that carries a switch (netkey_server_assign_team). */
+NETKEY_API int32_t netkey_client_team(const netkey_client* client);
 /* A signed goodbye. */
 NETKEY_API int netkey_client_leave(netkey_client* client);
 NETKEY_API uint64_t netkey_client_epoch(const netkey_client* client);

@@ -12,8 +12,10 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "netkey/enet.h"
@@ -28,6 +30,10 @@ using namespace netkey;
 struct netkey_server {
   std::unique_ptr<enet::ServerHost> host;
   netkey_server_callbacks cb{};
+  netkey_message_ex_fn message_ex = nullptr;  // ABI 2: fires instead of cb.message when set
+  uint32_t max_payload = 0;
+  uint8_t teams = 0;  // the charter's tree_teams
+  std::unordered_set<MemberId> members;  // from the joined and left events
   bool polling = false;
   bool destroy_requested = false;
 };
@@ -35,6 +41,8 @@ struct netkey_server {
 struct netkey_client {
   std::unique_ptr<enet::ClientHost> host;
   netkey_client_callbacks cb{};
+  netkey_message_ex_fn message_ex = nullptr;  // ABI 2: fires instead of cb.message when set
+  uint32_t max_payload = 0;
   bool said_left = false;
   bool polling = false;
   bool destroy_requested = false;
@@ -152,6 +160,20 @@ bool usable(const Handle* h) {
   return h != nullptr && !h->destroy_requested;
 }
 
+int32_t team_or_none(std::optional<TeamId> t) { return t ? static_cast<int32_t>(*t) : NETKEY_NO_TEAM; }
+
+// A member's message at the server: message_ex with its kind, the sender's team and the
+// delivery when the caller set it, else the ABI 1 callback.
+void server_message(const netkey_server& s, const RootEvent& e) {
+  if (s.message_ex) {
+    const int32_t kind = e.type == PacketType::kPrivateToRoot ? NETKEY_MESSAGE_PRIVATE : NETKEY_MESSAGE_MEMBER;
+    s.message_ex(s.cb.user, e.member, kind, team_or_none(s.host->root().team_of(e.member)),
+                 static_cast<int32_t>(e.delivery), e.payload.data(), e.payload.size());
+  } else if (s.cb.message) {
+    s.cb.message(s.cb.user, e.member, e.payload.data(), e.payload.size());
+  }
+}
+
 int server_poll(netkey_server& s, uint32_t timeout_ms) {
   Status st = s.host->service(timeout_ms);
   const auto& cb = s.cb;
@@ -160,17 +182,17 @@ int server_poll(netkey_server& s, uint32_t timeout_ms) {
     if (!e) break;
     switch (e->kind) {
       case RootEvent::Kind::kJoined:
+        s.members.insert(e->member);
         if (cb.joined) cb.joined(cb.user, e->member, e->subject.c_str(), e->epoch);
         break;
       case RootEvent::Kind::kLeft:
+        s.members.erase(e->member);
         if (cb.left) cb.left(cb.user, e->member, e->subject.c_str(), e->epoch);
         break;
       case RootEvent::Kind::kRekeyed:
         if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
         break;
-      case RootEvent::Kind::kMessage:
-        if (cb.message) cb.message(cb.user, e->member, e->payload.data(), e->payload.size());
-        break;
+      case RootEvent::Kind::kMessage: server_message(s, *e); break;
       case RootEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
         break;
@@ -183,6 +205,32 @@ void say_left(netkey_client& c) {
   if (c.said_left) return;
   c.said_left = true;
   if (c.cb.left) c.cb.left(c.cb.user);
+}
+
+// A message at a client: its kind from the packet type; the server's team and private
+// messages have sender 0 (a team broadcast's sender field is the team, reported as
+// `team`).
+void client_message(const netkey_client& c, const ParticipantEvent& e) {
+  int32_t kind = NETKEY_MESSAGE_BROADCAST, team = NETKEY_NO_TEAM;
+  uint32_t sender = e.sender;
+  switch (e.type) {
+    case PacketType::kMemberData: kind = NETKEY_MESSAGE_MEMBER; break;
+    case PacketType::kTeamBroadcast:
+      kind = NETKEY_MESSAGE_TEAM;
+      team = e.sender;
+      sender = 0;
+      break;
+    case PacketType::kPrivateToMember:
+      kind = NETKEY_MESSAGE_PRIVATE;
+      sender = 0;
+      break;
+    default: sender = 0; break;  // the Root's broadcasts
+  }
+  if (c.message_ex) {
+    c.message_ex(c.cb.user, sender, kind, team, static_cast<int32_t>(e.delivery), e.payload.data(), e.payload.size());
+  } else if (c.cb.message) {
+    c.cb.message(c.cb.user, sender, e.payload.data(), e.payload.size());
+  }
 }
 
 int client_poll(netkey_client& c, uint32_t timeout_ms) {
@@ -198,9 +246,7 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
       case ParticipantEvent::Kind::kRekeyed:
         if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
         break;
-      case ParticipantEvent::Kind::kMessage:
-        if (cb.message) cb.message(cb.user, e->sender, e->payload.data(), e->payload.size());
-        break;
+      case ParticipantEvent::Kind::kMessage: client_message(c, *e); break;
       case ParticipantEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
         break;
@@ -221,7 +267,7 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
 
 // The end offsets of the fields after the core of each config, in layout order. A new
 // field is appended to the struct and to this list.
-constexpr std::array<size_t, 9> kServerFieldEnds = {
+constexpr std::array<size_t, 10> kServerFieldEnds = {
     NETKEY_FIELD_END(netkey_server_config, rekey_encoding),
     NETKEY_FIELD_END(netkey_server_config, auto_whole_max_bytes),
     NETKEY_FIELD_END(netkey_server_config, relay_member_traffic),
@@ -231,13 +277,15 @@ constexpr std::array<size_t, 9> kServerFieldEnds = {
     NETKEY_FIELD_END(netkey_server_config, peer_timeout_max_ms),
     NETKEY_FIELD_END(netkey_server_config, peer_timeout_limit),
     NETKEY_FIELD_END(netkey_server_config, max_payload),
+    NETKEY_FIELD_END(netkey_server_config, message_ex),
 };
-constexpr std::array<size_t, 5> kClientFieldEnds = {
+constexpr std::array<size_t, 6> kClientFieldEnds = {
     NETKEY_FIELD_END(netkey_client_config, handshake_timeout_ms),
     NETKEY_FIELD_END(netkey_client_config, peer_timeout_min_ms),
     NETKEY_FIELD_END(netkey_client_config, peer_timeout_max_ms),
     NETKEY_FIELD_END(netkey_client_config, peer_timeout_limit),
     NETKEY_FIELD_END(netkey_client_config, max_payload),
+    NETKEY_FIELD_END(netkey_client_config, message_ex),
 };
 static_assert(kServerFieldEnds.back() <= sizeof(netkey_server_config) &&
               sizeof(netkey_server_config) - kServerFieldEnds.back() < alignof(netkey_server_config));
@@ -343,6 +391,33 @@ int check_client_settings(const netkey_client_config& c) {
   return ok ? NETKEY_OK : NETKEY_ERR_INVALID_ARGUMENT;
 }
 
+// A netkey_delivery from the C caller, range-checked.
+std::optional<Delivery> delivery_of(int32_t d) {
+  switch (d) {
+    case NETKEY_DELIVERY_RELIABLE_ORDERED: return Delivery::kReliableOrdered;
+    case NETKEY_DELIVERY_UNRELIABLE_SEQUENCED: return Delivery::kUnreliableSequenced;
+    case NETKEY_DELIVERY_UNRELIABLE: return Delivery::kUnreliable;
+    default: return std::nullopt;
+  }
+}
+static_assert(static_cast<int>(Delivery::kReliableOrdered) == NETKEY_DELIVERY_RELIABLE_ORDERED &&
+              static_cast<int>(Delivery::kUnreliableSequenced) == NETKEY_DELIVERY_UNRELIABLE_SEQUENCED &&
+              static_cast<int>(Delivery::kUnreliable) == NETKEY_DELIVERY_UNRELIABLE);
+
+// The checks every ABI 2 send shares, before the runtime is asked: a usable handle, a
+// buffer for a nonzero size, a known delivery (into *d), and the payload limit.
+template <typename Handle>
+int check_send(const Handle* h, const uint8_t* data, size_t size, int32_t delivery, Delivery* d) {
+  if (!usable(h) || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
+  auto parsed = delivery_of(delivery);
+  if (!parsed) return NETKEY_ERR_INVALID_ARGUMENT;
+  *d = *parsed;
+  if (size > h->max_payload) return NETKEY_ERR_TOO_LARGE;
+  return NETKEY_OK;
+}
+
+int status_code(const Status& st) { return st ? NETKEY_OK : code_of(st.code()); }
+
 uint64_t unix_zero() { return detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns()); }
 
 }  // namespace
@@ -363,6 +438,11 @@ const char* netkey_strerror(int code) {
     case NETKEY_ERR_STRUCT_SIZE:
       return "bad struct_size: a config's struct_size is 0 or below the smallest this library accepts; "
              "fill the config with netkey_*_config_init (which sets it to sizeof the struct)";
+    case NETKEY_ERR_NO_SUCH_TEAM:
+      return "no such team: the team index is not below the charter's tree_teams, or the charter declares no teams";
+    case NETKEY_ERR_NOT_A_MEMBER:
+      return "not a member: that member id is not in the group (never joined, left or removed, or not welcomed yet)";
+    case NETKEY_ERR_TOO_LARGE: return "too large: the payload exceeds the config's max_payload";
     default: return "unknown netkey error code";
   }
 }
@@ -405,6 +485,9 @@ int netkey_server_create(const netkey_server_config* config, netkey_server** out
   auto* s = new netkey_server;
   s->host = std::move(host).value();
   s->cb = c.callbacks;
+  s->message_ex = c.message_ex;
+  s->max_payload = c.max_payload;
+  s->teams = s->host->root().charter().teams;
   *out = s;
   return NETKEY_OK;
 } catch (...) {
@@ -422,6 +505,52 @@ int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) 
   return st ? NETKEY_OK : code_of(st.code());
 } catch (...) {
   return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_broadcast_ex(netkey_server* s, const uint8_t* data, size_t size, int32_t delivery) try {
+  Delivery d;
+  if (int rc = check_send(s, data, size, delivery, &d)) return rc;
+  if (!s->host->root().has_net_key()) return NETKEY_ERR_NOT_READY;
+  return status_code(s->host->broadcast({data, size}, d));
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_broadcast_team(netkey_server* s, uint32_t team, const uint8_t* data, size_t size,
+                                 int32_t delivery) try {
+  Delivery d;
+  if (int rc = check_send(s, data, size, delivery, &d)) return rc;
+  if (team >= s->teams) return NETKEY_ERR_NO_SUCH_TEAM;
+  if (!s->host->root().has_net_key()) return NETKEY_ERR_NOT_READY;
+  return status_code(s->host->broadcast_to_team(static_cast<TeamId>(team), {data, size}, d));
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_send_private(netkey_server* s, uint32_t member, const uint8_t* data, size_t size,
+                               int32_t delivery) try {
+  Delivery d;
+  if (int rc = check_send(s, data, size, delivery, &d)) return rc;
+  if (s->members.count(member) == 0) return NETKEY_ERR_NOT_A_MEMBER;
+  Status st = s->host->send_private(member, {data, size}, d);
+  // Size and delivery were checked above: the Root's remaining kInvalidArgument is a
+  // member it no longer has (removed in this poll's last batch).
+  if (st.code() == Errc::kInvalidArgument) return NETKEY_ERR_NOT_A_MEMBER;
+  return status_code(st);
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_server_assign_team(netkey_server* s, const char* subject, uint32_t team) try {
+  if (!usable(s) || subject == nullptr || subject[0] == '\0') return NETKEY_ERR_INVALID_ARGUMENT;
+  if (team >= s->teams) return NETKEY_ERR_NO_SUCH_TEAM;
+  return status_code(s->host->assign_team(subject, static_cast<TeamId>(team)));
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int32_t netkey_server_member_team(const netkey_server* s, uint32_t member) {
+  return usable(s) ? team_or_none(s->host->root().team_of(member)) : NETKEY_NO_TEAM;
 }
 
 uint16_t netkey_server_port(const netkey_server* s) { return usable(s) ? s->host->port() : 0; }
@@ -460,6 +589,8 @@ int netkey_client_create(const netkey_client_config* config, netkey_client** out
   auto* cl = new netkey_client;
   cl->host = std::move(host).value();
   cl->cb = c.callbacks;
+  cl->message_ex = c.message_ex;
+  cl->max_payload = c.max_payload;
   *out = cl;
   return NETKEY_OK;
 } catch (...) {
@@ -477,6 +608,28 @@ int netkey_client_send(netkey_client* c, const uint8_t* data, size_t size) try {
   return st ? NETKEY_OK : code_of(st.code());
 } catch (...) {
   return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_client_send_ex(netkey_client* c, const uint8_t* data, size_t size, int32_t delivery) try {
+  Delivery d;
+  if (int rc = check_send(c, data, size, delivery, &d)) return rc;
+  if (!c->host->participant().has_net_key()) return NETKEY_ERR_NOT_READY;
+  return status_code(c->host->send({data, size}, d));
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int netkey_client_send_private(netkey_client* c, const uint8_t* data, size_t size, int32_t delivery) try {
+  Delivery d;
+  if (int rc = check_send(c, data, size, delivery, &d)) return rc;
+  if (!c->host->participant().has_net_key()) return NETKEY_ERR_NOT_READY;
+  return status_code(c->host->send_private({data, size}, d));
+} catch (...) {
+  return NETKEY_ERR_INTERNAL;
+}
+
+int32_t netkey_client_team(const netkey_client* c) {
+  return usable(c) ? team_or_none(c->host->participant().team()) : NETKEY_NO_TEAM;
 }
 
 int netkey_client_leave(netkey_client* c) try {
