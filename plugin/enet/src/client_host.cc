@@ -154,7 +154,8 @@ Status ClientHost::service(uint32_t timeout_ms) {
   return rc < 0 ? Status(Errc::kIo, "enet_host_service failed") : Status::ok();
 }
 
-Status ClientHost::send(std::span<const uint8_t> payload) {
+Status ClientHost::send(std::span<const uint8_t> payload, Delivery delivery) {
+  (void)delivery;
   Status st = impl_->participant.send(payload, monotonic_ns());
   if (st) impl_->pump();
   return st;

@@ -22,10 +22,12 @@ struct ServerHost::Impl {
   // The one map: PeerId <-> ENet connection. PeerIds exist only for ENet connections
   // (the Root's Admission keys everything before a connection by address, so a datagram
   // never spends an id). `member` follows the Root's Transmit::member_change stream:
-  // a To::kAllMembers transmit goes to the connections marked at that point.
+  // a To::kAllMembers transmit goes to the connections marked at that point, a To::kTeam
+  // one to those of them whose `team` (kAdded sets it, kTeamChanged changes it) matches.
   struct Connection {
     ENetPeer* peer = nullptr;
     bool member = false;
+    TeamId team = kNoTeam;
   };
   std::unordered_map<PeerId, Connection> connections;
   detail::PeerIdAllocator ids;
@@ -70,8 +72,11 @@ struct ServerHost::Impl {
   void send_to(const Transmit& t) {
     auto c = connections.find(t.peer);
     if (c == connections.end()) return;
-    if (t.member_change != Transmit::MemberChange::kNone) {
+    if (t.member_change == Transmit::MemberChange::kTeamChanged) {
+      c->second.team = t.team;
+    } else if (t.member_change != Transmit::MemberChange::kNone) {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
+      c->second.team = c->second.member ? t.team : kNoTeam;
     }
     if (!t.bytes->empty()) {
       ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
@@ -84,8 +89,9 @@ struct ServerHost::Impl {
   void send_to_members(const Transmit& t) {
     ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
     if (!pkt) return;
+    const bool team = t.to == Transmit::To::kTeam;
     for (const auto& [id, c] : connections) {
-      if (!c.member || t.excludes(id)) continue;
+      if (!c.member || t.excludes(id) || (team && c.team != t.team)) continue;
       if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t.channel, pkt->dataLength);
     }
     if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
@@ -110,7 +116,8 @@ struct ServerHost::Impl {
       switch (t->to) {
         case Transmit::To::kPeer: send_to(*t); break;
         case Transmit::To::kAddress: send_to_address(*t); break;
-        case Transmit::To::kAllMembers: send_to_members(*t); break;
+        case Transmit::To::kAllMembers:
+        case Transmit::To::kTeam: send_to_members(*t); break;
       }
     }
     while (auto e = root.poll_event()) events.push_back(std::move(*e));
@@ -136,7 +143,7 @@ struct ServerHost::Impl {
     ++stats.connections;
     enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-    connections[id] = Connection{peer, false};
+    connections[id] = Connection{peer, false, kNoTeam};
   }
 
   void on_receive(const ENetEvent& ev, uint64_t now) {
@@ -237,7 +244,8 @@ Status ServerHost::service(uint32_t timeout_ms) {
   return Status::ok();
 }
 
-Status ServerHost::broadcast(std::span<const uint8_t> payload) {
+Status ServerHost::broadcast(std::span<const uint8_t> payload, Delivery delivery) {
+  (void)delivery;
   Status st = impl_->root.broadcast(payload, monotonic_ns());
   if (st) impl_->pump();
   return st;

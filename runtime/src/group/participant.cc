@@ -345,7 +345,8 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
   }
 }
 
-void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns) {
+void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns, Delivery delivery) {
+  (void)delivery;
   Impl& s = *impl_;
   if (s.terminal()) return;
   s.stats.state_bytes += bytes.size();
@@ -375,7 +376,8 @@ void Participant::handle_timeout(uint64_t now_ns) {
   }
 }
 
-Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns) {
+Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
+  (void)delivery;
   (void)now_ns;
   Impl& s = *impl_;
   if (!s.sender || !s.sender->ready() || s.terminal()) {

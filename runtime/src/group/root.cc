@@ -296,7 +296,8 @@ Status Root::submit_acl_update(std::span<const uint8_t> bytes, uint64_t now_ns) 
   return impl_->on_acl(bytes, now_ns);
 }
 
-void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns) {
+void Root::handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns, Delivery delivery) {
+  (void)delivery;
   Impl& s = *impl_;
   const detail::MemberPeer* p = s.membership.peer(peer);
   if (p == nullptr || p->stage != detail::MemberPeer::Stage::kMember) {
@@ -336,7 +337,8 @@ void Root::handle_timeout(uint64_t now_ns) {
   if (auto due = s.dispatch.deadline(); due && now_ns >= *due) s.commit(now_ns);
 }
 
-Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns) {
+Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
+  (void)delivery;
   (void)now_ns;
   Impl& s = *impl_;
   if (!s.sender.ready() || !s.tree().has_net_key()) return Status(Errc::kInvalidArgument, "no members yet");
