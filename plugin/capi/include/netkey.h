@@ -69,7 +69,8 @@ enum {
   NETKEY_ERR_IO = -2,               /* a file could not be read, or the socket could not be bound */
   NETKEY_ERR_MALFORMED = -3,        /* a file is not a netkey certificate, key, CA or charter */
   NETKEY_ERR_REFUSED = -4,          /* the charter, certificate or CA check failed */
-  NETKEY_ERR_NOT_READY = -5,        /* not in the group yet (no Welcome), or no members yet */
+  NETKEY_ERR_NOT_READY = -5,        /* not in the group yet (no Welcome), or no members yet
+                                       (in the group, or in the team addressed) */
   NETKEY_ERR_UNSUPPORTED = -6,      /* e.g. AES-256-GCM on a CPU without AES-NI */
   NETKEY_ERR_INTERNAL = -7,         /* a bug: please report it */
   NETKEY_ERR_STRUCT_SIZE = -8,      /* a config's struct_size is 0 or below its minimum:
@@ -261,9 +262,8 @@ NETKEY_API int netkey_server_broadcast_ex(netkey_server* server, const uint8_t* 
 /* ABI 2. Encrypts data once under `team`'s key (teams 0 .. tree_teams-1 of the charter)
  * and sends it to that team's members only: no other member holds the key.
  * NETKEY_ERR_NO_SUCH_TEAM for a team not below tree_teams (or a charter without teams);
- * NETKEY_ERR_NOT_READY with nobody in the group; NETKEY_ERR_TOO_LARGE over max_payload;
- * NETKEY_ERR_INVALID_ARGUMENT for an unknown delivery. A team with no member yet is
- * NETKEY_OK: nothing is sent. */
+ * NETKEY_ERR_NOT_READY while that team has no member; NETKEY_ERR_TOO_LARGE over
+ * max_payload; NETKEY_ERR_INVALID_ARGUMENT for an unknown delivery. */
 NETKEY_API int netkey_server_broadcast_team(netkey_server* server, uint32_t team, const uint8_t* data, size_t size,
                                             int32_t delivery);
 /* ABI 2. A private message to one member, under a key only that member and the server

@@ -193,6 +193,7 @@ int server_poll(netkey_server& s, uint32_t timeout_ms) {
         if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
         break;
       case RootEvent::Kind::kMessage: server_message(s, *e); break;
+      case RootEvent::Kind::kTeamChanged: break;  // netkey_server_member_team reads it
       case RootEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
         break;
@@ -247,6 +248,7 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
         if (cb.rekeyed) cb.rekeyed(cb.user, e->epoch);
         break;
       case ParticipantEvent::Kind::kMessage: client_message(c, *e); break;
+      case ParticipantEvent::Kind::kTeamChanged: break;  // netkey_client_team reads it
       case ParticipantEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason));
         break;
@@ -487,7 +489,7 @@ int netkey_server_create(const netkey_server_config* config, netkey_server** out
   s->cb = c.callbacks;
   s->message_ex = c.message_ex;
   s->max_payload = c.max_payload;
-  s->teams = s->host->root().charter().teams;
+  s->teams = s->host->root().team_count();
   *out = s;
   return NETKEY_OK;
 } catch (...) {
@@ -521,7 +523,9 @@ int netkey_server_broadcast_team(netkey_server* s, uint32_t team, const uint8_t*
   Delivery d;
   if (int rc = check_send(s, data, size, delivery, &d)) return rc;
   if (team >= s->teams) return NETKEY_ERR_NO_SUCH_TEAM;
-  if (!s->host->root().has_net_key()) return NETKEY_ERR_NOT_READY;
+  if (!s->host->root().has_net_key() || s->host->root().team_size(static_cast<TeamId>(team)) == 0) {
+    return NETKEY_ERR_NOT_READY;
+  }
   return status_code(s->host->broadcast_to_team(static_cast<TeamId>(team), {data, size}, d));
 } catch (...) {
   return NETKEY_ERR_INTERNAL;
@@ -629,7 +633,7 @@ int netkey_client_send_private(netkey_client* c, const uint8_t* data, size_t siz
 }
 
 int32_t netkey_client_team(const netkey_client* c) {
-  return usable(c) ? team_or_none(c->host->participant().team()) : NETKEY_NO_TEAM;
+  return usable(c) ? team_or_none(c->host->team()) : NETKEY_NO_TEAM;
 }
 
 int netkey_client_leave(netkey_client* c) try {
