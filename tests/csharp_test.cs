@@ -4,7 +4,8 @@
 // after Dispose, handler exceptions rethrown by Poll, a dispose from inside an event).
 // The versioned config structs through the thin layer (an old, smaller struct gets the
 // defaults; a bad struct_size is refused) and the new settings through the wrappers
-// (relay off, a payload limit, range checks).
+// (relay off, a payload limit, range checks). ABI 2 (issue 12): teams, private messages and
+// delivery classes on teams.charter (tree_teams 2).
 // Usage: mono csharp_test.exe PKI_DIR (made by tests/cli/make_pki.sh); exit 1 on any
 // failure. CTest runs it as csharp_test.
 using System;
@@ -142,6 +143,10 @@ static class CsharpTest {
     Check(NetkeyNative.InitClientConfig(out cc) == 0 && cc.struct_size == NetkeyNative.ClientConfigSize &&
               cc.handshake_timeout_ms == 10000 && cc.peer_timeout_limit == 16 && cc.max_payload == 1200,
           "the client defaults");
+    Check(c.message_ex == IntPtr.Zero && cc.message_ex == IntPtr.Zero, "message_ex defaults to NULL");
+    Check(NetkeyNative.ServerConfigAbi1Size < NetkeyNative.ServerConfigSize &&
+              NetkeyNative.ClientConfigAbi1Size < NetkeyNative.ClientConfigSize,
+          "message_ex is the last field");
     Check(NetkeyNative.netkey_server_config_init_sized(out c, NetkeyNative.ServerConfigMinSize - 1) ==
               (int)NetkeyError.StructSize,
           "init below the core: StructSize");
@@ -203,6 +208,7 @@ static class CsharpTest {
       CarolIsRefused();
       DisposeAll();
       RelayOffAndPayloadLimit();
+      Teams();
       BadSettings();
       Forgotten();
     } catch (Exception e) {
@@ -421,6 +427,136 @@ static class CsharpTest {
         PollUntil(() => false, 300, srv, al, bo);  // time for a relayed copy to show up
         Check(sb.Messages.Count == 2 && sb.Messages.All(m => m.Key == 0) && sb.Messages[0].Value.Length == 64,
               "bob has only the server's two broadcasts");
+      }
+    }
+  }
+
+  // What one teams client saw through MessageReceived.
+  sealed class Envelopes {
+    public readonly List<KeyValuePair<NetkeyMessage, byte[]>> All = new List<KeyValuePair<NetkeyMessage, byte[]>>();
+    public int Count(NetkeyMessageKind k) { return All.Count(m => m.Key.Kind == k); }
+  }
+
+  static NetkeyClient TeamsClient(string who, int port, out Envelopes seen, out Seen old) {
+    NetkeyClientConfig cc = ClientConfig(who, port);
+    cc.CharterPath = P("teams.charter");
+    var c = new NetkeyClient(cc);
+    var e = new Envelopes();
+    c.MessageReceived += (m, payload) => e.All.Add(new KeyValuePair<NetkeyMessage, byte[]>(m, payload.ToArray()));
+    seen = e;
+    old = Watch(c);
+    return c;
+  }
+
+  // act throws NetkeyException with `code`.
+  static void Code(Action act, NetkeyError code, string what, [CallerLineNumber] int line = 0) {
+    var e = Throws<NetkeyException>(act, what, line);
+    Check(e != null && e.Code == code, what + ": " + code, line);
+  }
+
+  // A reliable broadcast everyone must receive: anything sent to anyone before it has
+  // arrived by then (the events channel is ordered per peer) or never will.
+  static void Sentinel(NetkeyServer srv, NetkeyClient[] cl, Envelopes[] e) {
+    int[] want = e.Select(x => x.Count(NetkeyMessageKind.Broadcast) + 1).ToArray();
+    srv.Broadcast(Bytes("sentinel"), NetkeyDelivery.ReliableOrdered);
+    Check(PollUntil(() => Enumerable.Range(0, e.Length).All(i => e[i].Count(NetkeyMessageKind.Broadcast) >= want[i]),
+                    5000, srv, cl),
+          "the sentinel reaches everyone");
+    PollUntil(() => false, 50, srv, cl);
+  }
+
+  // Teams, private messages and delivery classes: alice and carol in team 0, bob in team
+  // 1; a team broadcast reaches its team only; a private message its member only; a
+  // member's private message the server only; then carol switches to team 1.
+  static void Teams() {
+    NetkeyServerConfig sc = ServerConfig();
+    sc.CharterPath = P("teams.charter");
+    using (var srv = new NetkeyServer(sc)) {
+      var atServer = new List<KeyValuePair<NetkeyMessage, byte[]>>();
+      srv.MessageReceived += (m, payload) => atServer.Add(new KeyValuePair<NetkeyMessage, byte[]>(m, payload.ToArray()));
+      Code(() => srv.BroadcastToTeam(2, Bytes("x")), NetkeyError.NoSuchTeam, "team 2 of 2");
+      Code(() => srv.BroadcastToTeam(0, Bytes("x")), NetkeyError.NotReady, "a team with no member");
+      Code(() => srv.SendPrivate(7, Bytes("x")), NetkeyError.NotAMember, "private to nobody");
+      Code(() => srv.AssignTeam("alice", 5), NetkeyError.NoSuchTeam, "assign to team 5");
+      Throws<ArgumentException>(() => srv.AssignTeam("", 0), "assign an empty subject");
+      srv.AssignTeam("alice", 0);
+      srv.AssignTeam("bob", 1);
+      srv.AssignTeam("carol", 0);
+      Envelopes ea, eb, ec;
+      Seen oa, ob, oc;
+      NetkeyClient al = TeamsClient("alice", srv.Port, out ea, out oa);
+      NetkeyClient bo = TeamsClient("bob", srv.Port, out eb, out ob);
+      NetkeyClient ca = TeamsClient("carol", srv.Port, out ec, out oc);
+      var cl = new[] {al, bo, ca};
+      var e = new[] {ea, eb, ec};
+      try {
+        Code(() => al.Send(Bytes("gg"), NetkeyDelivery.ReliableOrdered), NetkeyError.NotReady,
+                              "a reliable send before the Welcome");
+        Code(() => al.SendPrivate(Bytes("gg"), NetkeyDelivery.ReliableOrdered), NetkeyError.NotReady,
+                              "a private send before the Welcome");
+        Check(al.Team == -1, "no team before the Welcome");
+        Check(PollUntil(() => oa.Joined == 1 && ob.Joined == 1 && oc.Joined == 1 && cl.All(c => c.Epoch == srv.Epoch),
+                        10000, srv, cl),
+              "teams: the three join");
+        Check(al.Team == 0 && bo.Team == 1 && ca.Team == 0, "the teams assigned before the joins");
+        Check(srv.MemberTeam(oa.Member) == 0 && srv.MemberTeam(ob.Member) == 1 && srv.MemberTeam(9999) == -1,
+              "MemberTeam");
+
+        srv.BroadcastToTeam(0, Bytes("team 0"), NetkeyDelivery.ReliableOrdered);
+        Check(PollUntil(() => ea.Count(NetkeyMessageKind.Team) == 1 && ec.Count(NetkeyMessageKind.Team) == 1, 5000,
+                        srv, cl),
+              "team 0's broadcast reaches alice and carol");
+        var m = ea.All.Last();
+        Check(m.Key.Team == 0 && m.Key.Sender == 0 && m.Key.Delivery == NetkeyDelivery.ReliableOrdered &&
+                  Same(m.Value, Bytes("team 0")),
+              "its envelope: team 0, from the server, reliable");
+        Check(oa.Messages.Last().Key == 0 && Same(oa.Messages.Last().Value, Bytes("team 0")),
+              "the Message event fires for it too, with sender 0");
+        Sentinel(srv, cl, e);
+        Check(eb.Count(NetkeyMessageKind.Team) == 0, "bob (team 1) got nothing of team 0's broadcast");
+        Code(() => srv.BroadcastToTeam(1, new byte[1201]), NetkeyError.TooLarge, "a team broadcast over 1200");
+
+        srv.SendPrivate(oa.Member, Bytes("health 80"), NetkeyDelivery.ReliableOrdered);
+        Check(PollUntil(() => ea.Count(NetkeyMessageKind.Private) == 1, 5000, srv, cl), "alice's private message");
+        Check(Same(ea.All.Last().Value, Bytes("health 80")), "its bytes");
+        Sentinel(srv, cl, e);
+        Check(eb.Count(NetkeyMessageKind.Private) == 0 && ec.Count(NetkeyMessageKind.Private) == 0,
+              "nobody else got alice's private message");
+        Code(() => srv.SendPrivate(oa.Member, new byte[1201]), NetkeyError.TooLarge, "private over 1200");
+
+        bo.SendPrivate(new ReadOnlySpan<byte>(Bytes("to the server")), NetkeyDelivery.ReliableOrdered);
+        Check(PollUntil(() => atServer.Count == 1, 5000, srv, cl), "bob's private message reaches the server");
+        Check(atServer.Count == 1 && atServer[0].Key.Kind == NetkeyMessageKind.Private &&
+                  atServer[0].Key.Sender == ob.Member && atServer[0].Key.Team == 1 && Same(atServer[0].Value, Bytes("to the server")),
+              "as Private, from bob, team 1");
+        al.Send(Bytes("chat"), NetkeyDelivery.ReliableOrdered);
+        Check(PollUntil(() => eb.Count(NetkeyMessageKind.Member) == 1 && ec.Count(NetkeyMessageKind.Member) == 1 &&
+                                  atServer.Count == 2,
+                        5000, srv, cl),
+              "alice's reliable chat is relayed to bob and carol");
+        Check(eb.All.Last().Key.Sender == oa.Member && eb.All.Last().Key.Delivery == NetkeyDelivery.ReliableOrdered,
+              "the relayed chat: from alice, reliable");
+        Check(ea.Count(NetkeyMessageKind.Member) == 0 && ec.All.Count(x => x.Key.Kind == NetkeyMessageKind.Member &&
+                                                                             Same(x.Value, Bytes("to the server"))) == 0,
+              "bob's private message was never relayed");
+
+        ulong before = srv.Epoch;
+        srv.AssignTeam("carol", 1);
+        Check(PollUntil(() => srv.Epoch > before && cl.All(c => c.Epoch == srv.Epoch), 10000, srv, cl),
+              "the switch commits");
+        Check(ca.Team == 1 && srv.MemberTeam(oc.Member) == 1, "carol is in team 1");
+        int ta = ea.Count(NetkeyMessageKind.Team), tb = eb.Count(NetkeyMessageKind.Team), tc = ec.Count(NetkeyMessageKind.Team);
+        srv.BroadcastToTeam(0, Bytes("team 0 again"), NetkeyDelivery.ReliableOrdered);
+        srv.BroadcastToTeam(1, Bytes("team 1 again"), NetkeyDelivery.ReliableOrdered);
+        Sentinel(srv, cl, e);
+        Check(ea.Count(NetkeyMessageKind.Team) == ta + 1 && eb.Count(NetkeyMessageKind.Team) == tb + 1 &&
+                  ec.Count(NetkeyMessageKind.Team) == tc + 1,
+              "one team broadcast each after the switch");
+        Check(ec.All.Any(x => x.Key.Kind == NetkeyMessageKind.Team && x.Key.Team == 1 && Same(x.Value, Bytes("team 1 again"))) &&
+                  !ec.All.Any(x => Same(x.Value, Bytes("team 0 again"))),
+              "carol now reads team 1 and not team 0");
+      } finally {
+        foreach (NetkeyClient c in cl) c.Dispose();
       }
     }
   }

@@ -27,6 +27,33 @@ public enum NetkeyError {
   Unsupported = -6,
   Internal = -7,
   StructSize = -8,  // a config's struct_size below what libnetkey accepts
+  NoSuchTeam = -9,  // ABI 2: a team not below the charter's tree_teams (or no teams)
+  NotAMember = -10, // ABI 2: a private message to a member id not in the group
+  TooLarge = -11,   // ABI 2: a payload over MaxPayload (the ABI 1 calls say InvalidArgument)
+}
+
+/// <summary>netkey.h's netkey_delivery: how a message travels.</summary>
+public enum NetkeyDelivery {
+  ReliableOrdered = 0,      // retransmitted until it arrives, in order: kills, chat, RPCs
+  UnreliableSequenced = 1,  // may be lost; a late one is dropped: snapshots (the default)
+  Unreliable = 2,           // may be lost or arrive out of order
+}
+
+/// <summary>netkey.h's NETKEY_MESSAGE_*: what a message is.</summary>
+public enum NetkeyMessageKind {
+  Broadcast = 0,  // client: the server's broadcast to everyone
+  Team = 1,       // client: the server's broadcast to this client's team
+  Private = 2,    // client: the server's private message; server: a member's private message
+  Member = 3,     // a member's traffic (relayed to a client, or at the server)
+}
+
+/// <summary>A message's envelope (MessageReceived): Sender 0 is the server; Team is the
+/// team a Team message went to, at the server the sender's team, else -1.</summary>
+public struct NetkeyMessage {
+  public uint Sender;
+  public NetkeyMessageKind Kind;
+  public int Team;
+  public NetkeyDelivery Delivery;
 }
 
 /// <summary>netkey.h's NETKEY_REKEY_*: how the server sends rekeys.</summary>
@@ -91,6 +118,7 @@ public delegate void ClientLeftHandler();
 public delegate void ClientRefusedHandler(NetkeyRefusal reason);
 public delegate void EpochEventHandler(ulong epoch);
 public delegate void MessageEventHandler(uint sender, ArraySegment<byte> payload);
+public delegate void MessageReceivedHandler(NetkeyMessage message, ArraySegment<byte> payload);
 
 /// <summary>
 /// Marks a static method that native code calls back. IL2CPP and Mono's full AOT match
@@ -206,6 +234,9 @@ internal sealed class NativeFunctions<THandle> {
 }
 
 internal delegate int NativeSend<THandle>(THandle handle, ref byte data, UIntPtr size);
+// An ABI 2 send: `target` is the team or member where the call has one (ignored
+// otherwise), `delivery` a netkey_delivery.
+internal delegate int NativeSendTo<THandle>(THandle handle, uint target, ref byte data, UIntPtr size, int delivery);
 // Fills a netkey_*_config (callbacks.user = user, strings pinned by pins) and calls
 // netkey_*_create.
 internal delegate int NativeCreate<THandle>(IntPtr user, PinnedStrings pins, out THandle handle);
@@ -315,6 +346,33 @@ internal sealed class NativeSession<TOwner, THandle>
     NetkeyException.Check(rc, native_.SendName);
   }
 #endif
+
+  /// <summary>An ABI 2 send (a delivery class, maybe a team or member) through fn; an
+  /// empty payload passes a reference to a scratch byte with size 0.</summary>
+  public void SendTo(string name, NativeSendTo<THandle> fn, uint target, byte[] data, int offset, int count,
+                     NetkeyDelivery delivery) {
+    if (data == null) throw new ArgumentNullException("data");
+    if (offset < 0 || count < 0 || count > data.Length - offset) {
+      throw new ArgumentOutOfRangeException("offset/count");
+    }
+    ThrowIfDisposed();
+    int rc = count == 0 ? fn(handle_, target, ref empty_[0], UIntPtr.Zero, (int)delivery)
+                        : fn(handle_, target, ref data[offset], (UIntPtr)(uint)count, (int)delivery);
+    NetkeyException.Check(rc, name);
+  }
+
+#if !NETKEY_NO_SPAN
+  public void SendTo(string name, NativeSendTo<THandle> fn, uint target, ReadOnlySpan<byte> data,
+                     NetkeyDelivery delivery) {
+    ThrowIfDisposed();
+    int rc = data.IsEmpty ? fn(handle_, target, ref empty_[0], UIntPtr.Zero, (int)delivery)
+                          : fn(handle_, target, ref MemoryMarshal.GetReference(data), (UIntPtr)(uint)data.Length,
+                               (int)delivery);
+    NetkeyException.Check(rc, name);
+  }
+#endif
+
+  readonly byte[] empty_ = new byte[1];  // what an empty ABI 2 send points at
 
   /// <summary>From inside an event, no further event fires and the handle is freed when
   /// Poll returns (the runtime holds a reference on it for the length of the call).</summary>

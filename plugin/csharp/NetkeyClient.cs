@@ -64,6 +64,11 @@ public sealed class NetkeyClient : IDisposable {
   /// <summary>Traffic from sender (0: the server); the payload is valid only during the
   /// event.</summary>
   public event MessageEventHandler Message;
+  /// <summary>The same messages with their envelope: Kind (Broadcast, Team, Private,
+  /// Member), the team a Team message went to, and the delivery it came with (ABI 2;
+  /// with an ABI 1 libnetkey it never fires). Team and Private messages have sender 0
+  /// in both events.</summary>
+  public event MessageReceivedHandler MessageReceived;
   /// <summary>The server refused this client. A refusal before the handshake is
   /// unauthenticated, so it is reported only after two more tries (about 1 s).</summary>
   public event ClientRefusedHandler Refused;
@@ -91,6 +96,7 @@ public sealed class NetkeyClient : IDisposable {
       int rc = config.Fill(pins, out c);
       if (rc != NetkeyNative.NETKEY_OK) return rc;
       c.callbacks = Native.Callbacks(user);
+      c.message_ex = Native.MessageExPtr;
       return NetkeyNative.netkey_client_create(ref c, out handle);
     });
   }
@@ -99,6 +105,9 @@ public sealed class NetkeyClient : IDisposable {
   public ulong Epoch { get { return NetkeyNative.netkey_client_epoch(session_.Handle); } }
   /// <summary>This client's member id in the group (0 before Joined).</summary>
   public uint MemberId { get { return NetkeyNative.netkey_client_member_id(session_.Handle); } }
+  /// <summary>This client's team, or -1 (no teams, not joined yet). It changes at the
+  /// rekey that carries a switch (NetkeyServer.AssignTeam).</summary>
+  public int Team { get { return NetkeyNative.netkey_client_team(session_.Handle); } }
   /// <summary>The native handle, for NetkeyNative calls.</summary>
   public NetkeyClientHandle Handle { get { return session_.Handle; } }
 
@@ -117,6 +126,37 @@ public sealed class NetkeyClient : IDisposable {
 
 #if !NETKEY_NO_SPAN
   public void Send(ReadOnlySpan<byte> data) { session_.Send(data); }
+#endif
+
+  static readonly NativeSendTo<NetkeyClientHandle> SendEx =
+      (NetkeyClientHandle h, uint unused, ref byte d, UIntPtr n, int delivery) =>
+          NetkeyNative.netkey_client_send_ex(h, ref d, n, delivery);
+  static readonly NativeSendTo<NetkeyClientHandle> SendPrivateFn =
+      (NetkeyClientHandle h, uint unused, ref byte d, UIntPtr n, int delivery) =>
+          NetkeyNative.netkey_client_send_private(h, ref d, n, delivery);
+
+  /// <summary>Send with a delivery class (ReliableOrdered for chat and RPCs). Throws
+  /// NetkeyException: NotReady before Joined (reliable included), TooLarge.</summary>
+  public void Send(byte[] data, NetkeyDelivery delivery) {
+    if (data == null) throw new ArgumentNullException("data");
+    session_.SendTo("netkey_client_send_ex", SendEx, 0, data, 0, data.Length, delivery);
+  }
+
+  /// <summary>A private message to the server alone (never relayed). Errors as
+  /// Send(data, delivery).</summary>
+  public void SendPrivate(byte[] data, NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    if (data == null) throw new ArgumentNullException("data");
+    session_.SendTo("netkey_client_send_private", SendPrivateFn, 0, data, 0, data.Length, delivery);
+  }
+
+#if !NETKEY_NO_SPAN
+  public void Send(ReadOnlySpan<byte> data, NetkeyDelivery delivery) {
+    session_.SendTo("netkey_client_send_ex", SendEx, 0, data, delivery);
+  }
+
+  public void SendPrivate(ReadOnlySpan<byte> data, NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    session_.SendTo("netkey_client_send_private", SendPrivateFn, 0, data, delivery);
+  }
 #endif
 
   /// <summary>Sends a signed goodbye, flushed at once; Left fires on a later Poll. A Dispose
@@ -139,6 +179,7 @@ public sealed class NetkeyClient : IDisposable {
     static readonly IntPtr RekeyedPtr = NativeCallbacks.Pointer(new NetkeyNative.RekeyedFn(OnRekeyed));
     static readonly IntPtr MessagePtr = NativeCallbacks.Pointer(new NetkeyNative.MessageFn(OnMessage));
     static readonly IntPtr RefusedPtr = NativeCallbacks.Pointer(new NetkeyNative.ClientRefusedFn(OnRefused));
+    public static readonly IntPtr MessageExPtr = NativeCallbacks.Pointer(new NetkeyNative.MessageExFn(OnMessageEx));
 
     public static NetkeyNative.ClientCallbacks Callbacks(IntPtr user) {
       return new NetkeyNative.ClientCallbacks {
@@ -166,6 +207,19 @@ public sealed class NetkeyClient : IDisposable {
     static void OnMessage(IntPtr user, uint sender, IntPtr data, UIntPtr size) {
       Session.Fire(user, Args.Of(sender, data, size),
                    (c, a) => c.Message?.Invoke(a.First, c.session_.Events.Copy(a.Second, a.Third)));
+    }
+
+    // ABI 2: fires instead of OnMessage; raises both events.
+    [MonoPInvokeCallback(typeof(NetkeyNative.MessageExFn))]
+    static void OnMessageEx(IntPtr user, uint sender, int kind, int team, int delivery, IntPtr data, UIntPtr size) {
+      var m = new NetkeyMessage {
+        Sender = sender, Kind = (NetkeyMessageKind)kind, Team = team, Delivery = (NetkeyDelivery)delivery,
+      };
+      Session.Fire(user, Args.Of(m, data, size), (c, a) => {
+        ArraySegment<byte> payload = c.session_.Events.Copy(a.Second, a.Third);
+        c.Message?.Invoke(a.First.Sender, payload);
+        c.MessageReceived?.Invoke(a.First, payload);
+      });
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.ClientRefusedFn))]

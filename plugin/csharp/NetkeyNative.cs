@@ -40,6 +40,11 @@ public static class NetkeyNative {
   public delegate void RekeyedFn(IntPtr user, ulong epoch);
   [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
   public delegate void MessageFn(IntPtr user, uint sender, IntPtr data, UIntPtr size);
+  // netkey_message_ex_fn (ABI 2): kind is a NETKEY_MESSAGE_*, team NETKEY_NO_TEAM (-1)
+  // or a team, delivery a netkey_delivery.
+  [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+  public delegate void MessageExFn(IntPtr user, uint sender, int kind, int team, int delivery, IntPtr data,
+                                   UIntPtr size);
 
   // Function pointer fields (IntPtr from Marshal.GetFunctionPointerForDelegate over a
   // delegate kept alive for as long as the handle), so the structs stay blittable.
@@ -76,6 +81,7 @@ public static class NetkeyNative {
     public uint peer_timeout_max_ms;
     public uint peer_timeout_limit;
     public uint max_payload;
+    public IntPtr message_ex;  // ABI 2: MessageExFn; when set, callbacks.message stays quiet
   }
 
   [StructLayout(LayoutKind.Sequential)]
@@ -105,10 +111,11 @@ public static class NetkeyNative {
     public uint peer_timeout_max_ms;
     public uint peer_timeout_limit;
     public uint max_payload;
+    public IntPtr message_ex;  // ABI 2, as ServerConfig's
   }
 
   // NETKEY_ABI_VERSION of the netkey.h this file mirrors.
-  public const uint AbiVersion = 1;
+  public const uint AbiVersion = 2;
   // sizeof the config structs as this binding lays them out, and the smallest
   // struct_size libnetkey accepts (NETKEY_*_CONFIG_MIN_SIZE: the core, up to the callbacks).
   public static readonly uint ServerConfigSize = (uint)Marshal.SizeOf(typeof(ServerConfig));
@@ -117,6 +124,10 @@ public static class NetkeyNative {
       (uint)Marshal.OffsetOf(typeof(ServerConfig), "rekey_encoding").ToInt64();
   public static readonly uint ClientConfigMinSize =
       (uint)Marshal.OffsetOf(typeof(ClientConfig), "handshake_timeout_ms").ToInt64();
+  // The struct_size of an ABI 1 caller: everything up to message_ex.
+  public static readonly uint ServerConfigAbi1Size = (uint)Marshal.OffsetOf(typeof(ServerConfig), "message_ex").ToInt64();
+  public static readonly uint ClientConfigAbi1Size = (uint)Marshal.OffsetOf(typeof(ClientConfig), "message_ex").ToInt64();
+  public const int NETKEY_NO_TEAM = -1;
 
   /// <summary>netkey_server_config_init: the defaults, with struct_size set to this
   /// binding's ServerConfigSize. Returns the netkey error code.</summary>
@@ -150,6 +161,22 @@ public static class NetkeyNative {
   public static extern int netkey_server_broadcast(NetkeyServerHandle server, ref byte data, UIntPtr size);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern int netkey_server_broadcast(NetkeyServerHandle server, IntPtr data, UIntPtr size);
+  // ABI 2. `delivery` is a netkey_delivery (NetkeyDelivery); empty payloads pass a
+  // reference to any byte with size 0.
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_broadcast_ex(NetkeyServerHandle server, ref byte data, UIntPtr size,
+                                                      int delivery);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_broadcast_team(NetkeyServerHandle server, uint team, ref byte data,
+                                                        UIntPtr size, int delivery);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_send_private(NetkeyServerHandle server, uint member, ref byte data,
+                                                      UIntPtr size, int delivery);
+  // `subject`: NUL-terminated UTF-8 (Utf8.Encode).
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_assign_team(NetkeyServerHandle server, byte[] subject, uint team);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_member_team(NetkeyServerHandle server, uint member);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern ushort netkey_server_port(NetkeyServerHandle server);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -170,6 +197,13 @@ public static class NetkeyNative {
   public static extern int netkey_client_send(NetkeyClientHandle client, ref byte data, UIntPtr size);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern int netkey_client_send(NetkeyClientHandle client, IntPtr data, UIntPtr size);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_client_send_ex(NetkeyClientHandle client, ref byte data, UIntPtr size, int delivery);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_client_send_private(NetkeyClientHandle client, ref byte data, UIntPtr size,
+                                                      int delivery);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_client_team(NetkeyClientHandle client);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern int netkey_client_leave(NetkeyClientHandle client);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

@@ -74,8 +74,12 @@ public sealed class NetkeyServer : IDisposable {
   /// <summary>A member left or was removed (the group rekeyed to epoch).</summary>
   public event MemberEventHandler Left;
   public event EpochEventHandler Rekeyed;
-  /// <summary>A member's traffic; the payload is valid only during the event.</summary>
+  /// <summary>A member's traffic, private messages to the server included; the payload
+  /// is valid only during the event.</summary>
   public event MessageEventHandler Message;
+  /// <summary>The same messages with their envelope: Kind Member or Private, the
+  /// sender's team and the delivery (ABI 2; with an ABI 1 libnetkey it never fires).</summary>
+  public event MessageReceivedHandler MessageReceived;
   /// <summary>A subject was refused admission.</summary>
   public event ServerRefusedHandler Refused;
 
@@ -102,6 +106,7 @@ public sealed class NetkeyServer : IDisposable {
       int rc = config.Fill(pins, out c);
       if (rc != NetkeyNative.NETKEY_OK) return rc;
       c.callbacks = Native.Callbacks(user);
+      c.message_ex = Native.MessageExPtr;
       return NetkeyNative.netkey_server_create(ref c, out handle);
     });
   }
@@ -132,6 +137,70 @@ public sealed class NetkeyServer : IDisposable {
   public void Broadcast(ReadOnlySpan<byte> data) { session_.Send(data); }
 #endif
 
+  static readonly NativeSendTo<NetkeyServerHandle> BroadcastEx =
+      (NetkeyServerHandle h, uint unused, ref byte d, UIntPtr n, int delivery) =>
+          NetkeyNative.netkey_server_broadcast_ex(h, ref d, n, delivery);
+  static readonly NativeSendTo<NetkeyServerHandle> BroadcastTeam =
+      (NetkeyServerHandle h, uint team, ref byte d, UIntPtr n, int delivery) =>
+          NetkeyNative.netkey_server_broadcast_team(h, team, ref d, n, delivery);
+  static readonly NativeSendTo<NetkeyServerHandle> SendPrivateFn =
+      (NetkeyServerHandle h, uint member, ref byte d, UIntPtr n, int delivery) =>
+          NetkeyNative.netkey_server_send_private(h, member, ref d, n, delivery);
+
+  /// <summary>Broadcast with a delivery class (ReliableOrdered for events). Throws
+  /// NetkeyException: NotReady with nobody in the group, TooLarge over MaxPayload.</summary>
+  public void Broadcast(byte[] data, NetkeyDelivery delivery) {
+    if (data == null) throw new ArgumentNullException("data");
+    session_.SendTo("netkey_server_broadcast_ex", BroadcastEx, 0, data, 0, data.Length, delivery);
+  }
+
+  /// <summary>Encrypts data once under `team`'s key and sends it to that team's members
+  /// only. Throws NetkeyException: NoSuchTeam (not below the charter's teams), NotReady
+  /// (the team has no member), TooLarge; ArgumentOutOfRangeException for a negative team.</summary>
+  public void BroadcastToTeam(int team, byte[] data, NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    if (data == null) throw new ArgumentNullException("data");
+    if (team < 0) throw new ArgumentOutOfRangeException("team");
+    session_.SendTo("netkey_server_broadcast_team", BroadcastTeam, (uint)team, data, 0, data.Length, delivery);
+  }
+
+  /// <summary>A private message to `member` alone (never relayed). Throws
+  /// NetkeyException: NotAMember, TooLarge.</summary>
+  public void SendPrivate(uint member, byte[] data, NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    if (data == null) throw new ArgumentNullException("data");
+    session_.SendTo("netkey_server_send_private", SendPrivateFn, member, data, 0, data.Length, delivery);
+  }
+
+#if !NETKEY_NO_SPAN
+  public void Broadcast(ReadOnlySpan<byte> data, NetkeyDelivery delivery) {
+    session_.SendTo("netkey_server_broadcast_ex", BroadcastEx, 0, data, delivery);
+  }
+
+  public void BroadcastToTeam(int team, ReadOnlySpan<byte> data,
+                              NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    if (team < 0) throw new ArgumentOutOfRangeException("team");
+    session_.SendTo("netkey_server_broadcast_team", BroadcastTeam, (uint)team, data, delivery);
+  }
+
+  public void SendPrivate(uint member, ReadOnlySpan<byte> data,
+                          NetkeyDelivery delivery = NetkeyDelivery.UnreliableSequenced) {
+    session_.SendTo("netkey_server_send_private", SendPrivateFn, member, data, delivery);
+  }
+#endif
+
+  /// <summary>Puts the player with certificate subject `subject` in `team`: its join if
+  /// it has not joined yet, else a switch at the next rekey. Throws NetkeyException
+  /// (NoSuchTeam), ArgumentException for a null or empty subject,
+  /// ArgumentOutOfRangeException for a negative team.</summary>
+  public void AssignTeam(string subject, int team) {
+    if (string.IsNullOrEmpty(subject)) throw new ArgumentException("a subject is required", "subject");
+    if (team < 0) throw new ArgumentOutOfRangeException("team");
+    NetkeyException.Check(NetkeyNative.netkey_server_assign_team(session_.Handle, Utf8.Encode(subject), (uint)team),
+                          "netkey_server_assign_team");
+  }
+
+  /// <summary>A member's team, or -1 (not a member, or no teams).</summary>
+  public int MemberTeam(uint member) { return NetkeyNative.netkey_server_member_team(session_.Handle, member); }
+
   /// <summary>Destroys the server (its members time out). From inside an event handler,
   /// no further event fires and the handle is freed when Poll returns.</summary>
   public void Dispose() { session_.Dispose(); }
@@ -145,6 +214,7 @@ public sealed class NetkeyServer : IDisposable {
     static readonly IntPtr RekeyedPtr = NativeCallbacks.Pointer(new NetkeyNative.RekeyedFn(OnRekeyed));
     static readonly IntPtr MessagePtr = NativeCallbacks.Pointer(new NetkeyNative.MessageFn(OnMessage));
     static readonly IntPtr RefusedPtr = NativeCallbacks.Pointer(new NetkeyNative.ServerRefusedFn(OnRefused));
+    public static readonly IntPtr MessageExPtr = NativeCallbacks.Pointer(new NetkeyNative.MessageExFn(OnMessageEx));
 
     public static NetkeyNative.ServerCallbacks Callbacks(IntPtr user) {
       return new NetkeyNative.ServerCallbacks {
@@ -174,6 +244,19 @@ public sealed class NetkeyServer : IDisposable {
     static void OnMessage(IntPtr user, uint sender, IntPtr data, UIntPtr size) {
       Session.Fire(user, Args.Of(sender, data, size),
                    (s, a) => s.Message?.Invoke(a.First, s.session_.Events.Copy(a.Second, a.Third)));
+    }
+
+    // ABI 2: fires instead of OnMessage; raises both events.
+    [MonoPInvokeCallback(typeof(NetkeyNative.MessageExFn))]
+    static void OnMessageEx(IntPtr user, uint sender, int kind, int team, int delivery, IntPtr data, UIntPtr size) {
+      var m = new NetkeyMessage {
+        Sender = sender, Kind = (NetkeyMessageKind)kind, Team = team, Delivery = (NetkeyDelivery)delivery,
+      };
+      Session.Fire(user, Args.Of(m, data, size), (s, a) => {
+        ArraySegment<byte> payload = s.session_.Events.Copy(a.Second, a.Third);
+        s.Message?.Invoke(a.First.Sender, payload);
+        s.MessageReceived?.Invoke(a.First, payload);
+      });
     }
 
     [MonoPInvokeCallback(typeof(NetkeyNative.ServerRefusedFn))]
