@@ -215,6 +215,8 @@ struct OpenedPacket {
   // set_epoch that opened it minus now of its arrival); 0 when it opened on arrival.
   // The stall metric of issue 13.
   uint64_t buffered_ns = 0;
+  // The delivery class it arrived with (handle()'s argument).
+  Delivery delivery = Delivery::kUnreliableSequenced;
 };
 
 // The Root's sealing side of team broadcasts (type 4): one packet per team, whatever its

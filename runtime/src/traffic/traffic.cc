@@ -464,7 +464,7 @@ class EpochKeys {
       payload.resize(r.length);
       const uint64_t waited = was_buffered && now > arrived ? now - arrived : 0;
       if (was_buffered) ++opened_after_buffering;
-      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited});
+      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited, delivery});
     }
   }
 
