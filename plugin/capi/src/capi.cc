@@ -197,7 +197,6 @@ int server_poll(netkey_server& s, uint32_t timeout_ms) {
       case RootEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
         break;
-      case RootEvent::Kind::kTeamChanged: break;  // not in the C ABI yet (wt-msgapps)
     }
   }
   return st ? NETKEY_OK : code_of(st.code());
@@ -255,7 +254,6 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
         break;
       case ParticipantEvent::Kind::kDisconnected: say_left(c); break;
       case ParticipantEvent::Kind::kResyncRequested: break;
-      case ParticipantEvent::Kind::kTeamChanged: break;  // not in the C ABI yet (wt-msgapps)
     }
   }
   if (c.destroy_requested) return NETKEY_OK;
