@@ -159,6 +159,10 @@ struct OpenedPacket {
   uint64_t epoch;
   uint32_t seq;
   std::vector<uint8_t> payload;
+  // How long the packet waited in the next-epoch buffer for its key: from its arrival
+  // (handle) to its opening when set_epoch installed that key. 0 when it was opened on
+  // arrival. What a player feels as a stall during a rekey.
+  uint64_t buffered_ns = 0;
 };
 
 namespace detail {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 
 #include "netkey/kdf.h"
@@ -184,6 +185,7 @@ class EpochKeys {
   };
   struct Buffered {
     std::vector<uint8_t> bytes;
+    uint64_t at_ns = 0;  // arrival, for OpenedPacket::buffered_ns
   };
   enum class Outcome { kOpened, kBuffered, kDropped };
 
@@ -212,7 +214,7 @@ class EpochKeys {
       if (now > previous.expires_ns) return dropped(DropReason::kEpochExpired);
       slot = &previous;
     } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
-      return hold(h.sender, packet);
+      return hold(h.sender, packet, now);
     } else {
       return dropped(DropReason::kUnknownEpoch);
     }
@@ -260,14 +262,14 @@ class EpochKeys {
   // Bounded overall and per claimed sender: the sender id is not authenticated until
   // the key arrives, so one sender (or someone posing as one) can take only its share,
   // and the Root's own packets (sender 0) always have room.
-  OpenResult hold(SenderId sender, std::span<const uint8_t> packet) {
+  OpenResult hold(SenderId sender, std::span<const uint8_t> packet, uint64_t now) {
     if (!buffer_admits(sender, packet.size())) return dropped(DropReason::kBufferFull);
     ++buffered_by_sender[sender];
     if (sender != kRootSender) {
       ++member_buffered;
       member_buffered_bytes += packet.size();
     }
-    buffer.push_back({{packet.begin(), packet.end()}});
+    buffer.push_back({{packet.begin(), packet.end()}, now});
     buffer_bytes += packet.size();
     OpenResult res;
     res.outcome = Outcome::kBuffered;
@@ -357,15 +359,17 @@ class EpochKeys {
     buffered_by_sender.clear();
     member_buffered = 0;
     member_buffered_bytes = 0;
-    for (Buffered& b : held) deliver(b.bytes, now);
+    for (Buffered& b : held) deliver(b.bytes, now, b.at_ns);
   }
 
-  void deliver(std::span<const uint8_t> packet, uint64_t now) {
+  // arrived_ns: when a buffered packet arrived (none: it arrives now).
+  void deliver(std::span<const uint8_t> packet, uint64_t now, std::optional<uint64_t> arrived_ns = std::nullopt) {
     std::vector<uint8_t> payload(packet.size() >= kTrafficOverhead ? packet.size() - kTrafficOverhead : 0);
     const OpenResult r = open(packet, now, payload, std::nullopt, true);
     if (r.outcome == Outcome::kOpened) {
       payload.resize(r.length);
-      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload)});
+      const uint64_t waited = arrived_ns && now > *arrived_ns ? now - *arrived_ns : 0;
+      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited});
     }
   }
 
