@@ -486,6 +486,7 @@ void Run::second(uint64_t now) {
   const std::vector<double> recent(st.stall_ms.begin() + static_cast<std::ptrdiff_t>(last_stall_), st.stall_ms.end());
   series_.stall_p99_ms.push_back(demo::percentile(recent, 99));
   if (!o_.quiet) status_line(now);
+  if (mirror_) mirror_->send_inputs_dropped(server_.inputs_dropped_epoch());  // for netkey-loadbots
   last_server_bytes_ = server_bytes;
   last_bot_bytes_ = bot_bytes;
   last_delayed_ = st.state_delayed;

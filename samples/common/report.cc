@@ -48,6 +48,7 @@ void JsonReport::latency(const std::string& key, const std::vector<double>& ms) 
   o["samples"] = ms.size();
   fields_[key] = std::move(o);
 }
+void JsonReport::null(const std::string& key) { fields_[key] = nullptr; }
 void JsonReport::text(const std::string& key, const std::string& v) { fields_[key] = v; }
 void JsonReport::cdf(const std::string& key, const std::vector<double>& ms) {
   std::vector<double> sorted = ms;
