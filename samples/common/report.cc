@@ -1,5 +1,7 @@
 #include "common/report.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -140,7 +142,7 @@ bool Mirror::receive(std::vector<uint8_t>& out) {
 
 namespace {
 // Single-quoted for the shell.
-std::string quoted(const std::string& s) {
+std::string shell_quoted(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
@@ -154,11 +156,15 @@ bool write_plots(const char* tool, const std::string& report, const std::string&
     std::fprintf(stderr, "%s: --plots: no plot script at %s (set NETKEY_PLOTS_SCRIPT)\n", tool, script.c_str());
     return false;
   }
-  if (std::system("command -v python3 > /dev/null 2>&1") != 0) {
+  // Debian's python3 (where python3-matplotlib installs) before whatever python3 is first
+  // on PATH (a pyenv or venv python would not see it); NETKEY_PYTHON overrides both.
+  const char* py_env = std::getenv("NETKEY_PYTHON");
+  std::string python = py_env && *py_env ? py_env : access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+  if (std::system(("command -v " + shell_quoted(python) + " > /dev/null 2>&1").c_str()) != 0) {
     std::fprintf(stderr, "%s: --plots needs python3 (apt-get install python3 python3-matplotlib)\n", tool);
     return false;
   }
-  const std::string cmd = "python3 " + quoted(script) + " --out " + quoted(dir) + " " + quoted(report);
+  const std::string cmd = shell_quoted(python) + " " + shell_quoted(script) + " --out " + shell_quoted(dir) + " " + shell_quoted(report);
   const int rc = std::system(cmd.c_str());
   if (rc != 0) {  // the script said why (matplotlib missing: its exit status 3)
     std::fprintf(stderr, "%s: --plots: %s failed\n", tool, script.c_str());

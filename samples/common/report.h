@@ -55,7 +55,8 @@ bool adversary_check(const Adversary& a, const char* tool);
 
 // Writes the run's SVG plots into `dir` (created if missing) from the JSON report at
 // `report`, with tools/plots/plots.py (NETKEY_PLOTS_SCRIPT in the environment, else the
-// copy in the source tree this binary was built from) under python3 + matplotlib.
+// copy in the source tree this binary was built from) under python3 + matplotlib
+// (NETKEY_PYTHON, else /usr/bin/python3, else python3 on PATH).
 // Errors: false, with what is missing (python3, matplotlib, the script) on stderr.
 bool write_plots(const char* tool, const std::string& report, const std::string& dir);
 
