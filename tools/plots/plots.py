@@ -9,10 +9,12 @@
 
   plots.py --docs DATA_DIR --out DIR
       the documentation's figures from the committed reports in DATA_DIR
-      (docs/data: loss_<pct>.json, secure.json, insecure.json):
+      (docs/data, written by tools/plots/sweep.sh: loss_<pct>.json, secure.json,
+      insecure.json and their servers' secure_server.json, insecure_server.json):
         the three figures above for the loss sweep, plus
         loss_sweep.svg          stall p99, delayed fraction and rekey latency p99 against loss
-        secure_vs_insecure.svg  bytes per bot per second and process CPU, secure against insecure
+        secure_vs_insecure.svg  bytes per bot per second, and the server's process CPU,
+                                secure against insecure
 
 Needs python3-matplotlib (Debian). Exit status: 0 done, 2 usage or bad report,
 3 matplotlib missing. The SVGs are reproducible (fixed hash salt, no date).
@@ -125,8 +127,10 @@ def loss_sweep(plt, sweep, out):
     save(plt, fig, out, "loss_sweep.svg")
 
 
-def secure_vs_insecure(plt, pair, out):
+def secure_vs_insecure(plt, pair, servers, out):
+    """pair: [(name, bots' report)]; servers: {name: the server's own report} (its CPU)."""
     names = [n for n, _ in pair]
+    cpus = [servers.get(n, r) for n, r in pair]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     per_bot = [[r.get("rekey_bytes_per_bot_per_s", 0) for _, r in pair],
                [r.get("state_bytes_per_bot_per_s", 0) for _, r in pair]]
@@ -134,8 +138,8 @@ def secure_vs_insecure(plt, pair, out):
     axes[0].bar(names, per_bot[0], bottom=per_bot[1], label="rekeys")
     axes[0].set_ylabel("bytes per bot per second (received)")
     axes[0].legend(fontsize=8)
-    axes[1].bar(names, [r.get("process_cpu_ms_per_s", 0) for _, r in pair])
-    axes[1].set_ylabel("process CPU (ms per s)")
+    axes[1].bar(names, [cpu.get("process_cpu_ms_per_s", 0) for cpu in cpus])
+    axes[1].set_ylabel("server process CPU (ms per s)" if servers else "process CPU (ms per s)")
     for ax in axes:
         ax.grid(alpha=0.3, axis="y")
     save(plt, fig, out, "secure_vs_insecure.svg")
@@ -158,8 +162,10 @@ def docs(plt, data, out):
     loss_sweep(plt, sweep, out)
     pair = [(n, read_report(os.path.join(data, n + ".json"))) for n in ("secure", "insecure")
             if os.path.exists(os.path.join(data, n + ".json"))]
+    servers = {n: read_report(os.path.join(data, n + "_server.json")) for n, _ in pair
+               if os.path.exists(os.path.join(data, n + "_server.json"))}
     if len(pair) == 2:
-        secure_vs_insecure(plt, pair, out)
+        secure_vs_insecure(plt, pair, servers, out)
 
 
 def main():
