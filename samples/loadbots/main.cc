@@ -341,9 +341,8 @@ int LoadRun::finish() {
   if (!path.empty()) report(converged, path);
   int rc = 0;
   if (!o_.plots.empty() && !demo::write_plots(kTool, path, o_.plots)) rc = 1;
-  const bool ok = converged && undecryptable() == 0 &&
-                  (o_.insecure ? swarm_->stats().state_expected > 0 : demo::adversary_check(adversary_, kTool));
-  if (o_.check && !ok) {
+  if (o_.check && !(converged && undecryptable() == 0 &&
+                    (o_.insecure ? swarm_->stats().state_expected > 0 : demo::adversary_check(adversary_, kTool)))) {
     std::fprintf(stderr, "netkey-loadbots: --check failed\n");
     rc = 1;
   }

@@ -12,7 +12,8 @@
       (docs/data, written by tools/plots/sweep.sh: loss_<pct>.json, secure.json,
       insecure.json and their servers' secure_server.json, insecure_server.json):
         the three figures above for the loss sweep, plus
-        loss_sweep.svg          stall p99, delayed fraction and rekey latency p99 against loss
+        loss_sweep.svg          stall p99, delayed fraction, rekey latency p99 and inputs
+                                dropped for an epoch reason (loss_<pct>_server.json) against loss
         secure_vs_insecure.svg  bytes per bot per second, and the server's process CPU,
                                 secure against insecure
 
@@ -110,15 +111,20 @@ def bytes_per_s(plt, runs, out):
     save(plt, fig, out, "bytes_per_s.svg")
 
 
-def loss_sweep(plt, sweep, out):
+def loss_sweep(plt, sweep, servers, out):
+    """sweep: [(pct, bots' report)]; servers: {pct: the server's report} (its input drops)."""
     xs = [pct for pct, _ in sweep]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
     axes[0].plot(xs, [r["stall_ms"]["p99"] for _, r in sweep], "o-")
     axes[0].set_ylabel("stall p99 (ms)")
     axes[1].plot(xs, [100 * r["state_delayed_fraction"] for _, r in sweep], "o-")
     axes[1].set_ylabel("snapshots delayed or lost to a rekey (%)")
     axes[2].plot(xs, [r["rekey_latency_ms"]["p99"] for _, r in sweep], "o-")
     axes[2].set_ylabel("rekey latency p99 (ms)")
+    inputs = [(pct, (servers.get(pct) or r).get("inputs_dropped_epoch"), r.get("inputs_sent")) for pct, r in sweep]
+    inputs = [(p, d, n) for p, d, n in inputs if d is not None and n]
+    axes[3].plot([p for p, _, _ in inputs], [100 * d / n for _, d, n in inputs], "o-")
+    axes[3].set_ylabel("inputs dropped for an epoch reason (%)")
     for ax in axes:
         ax.set_xlabel("loss each way (%)")
         ax.grid(alpha=0.3)
@@ -159,13 +165,18 @@ def docs(plt, data, out):
     latency_cdf(plt, runs, out)
     members_epochs(plt, runs, out)
     bytes_per_s(plt, runs, out)
-    loss_sweep(plt, sweep, out)
+    servers = {}
+    for pct, _ in sweep:
+        path = os.path.join(data, f"loss_{pct:g}_server.json")
+        if os.path.exists(path):
+            servers[pct] = read_report(path)
+    loss_sweep(plt, sweep, servers, out)
     pair = [(n, read_report(os.path.join(data, n + ".json"))) for n in ("secure", "insecure")
             if os.path.exists(os.path.join(data, n + ".json"))]
-    servers = {n: read_report(os.path.join(data, n + "_server.json")) for n, _ in pair
+    own = {n: read_report(os.path.join(data, n + "_server.json")) for n, _ in pair
                if os.path.exists(os.path.join(data, n + "_server.json"))}
     if len(pair) == 2:
-        secure_vs_insecure(plt, pair, servers, out)
+        secure_vs_insecure(plt, pair, own, out)
 
 
 def main():
