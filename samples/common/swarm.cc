@@ -139,6 +139,7 @@ void Swarm::on_snapshot(Bot& b, const ParticipantEvent& e) {
   }
   b.first_tick = std::min(b.first_tick, tick);
   b.last_tick = std::max(b.last_tick, tick);
+  ++stats_.state_received;
   if (e.buffered_ns > 0) {
     ++stats_.state_delayed;
     stats_.stall_ms.push_back(static_cast<double>(e.buffered_ns) / 1e6);

@@ -45,6 +45,7 @@ struct SwarmStats {
   // knows which snapshots it should have had: every tick from its first to its last.
   std::vector<double> stall_ms;     // per delayed snapshot: time in the next-epoch buffer
   uint64_t state_expected = 0;      // snapshots expected, summed over bots
+  uint64_t state_received = 0;      // snapshots opened (delayed or not)
   uint64_t state_delayed = 0;       // opened after waiting for their epoch key
   uint64_t state_lost_rekey = 0;    // dropped for an epoch reason (sum of `transitions`)
   uint64_t inputs_sent = 0;

@@ -306,6 +306,7 @@ void LoadRun::report(bool converged, const std::string& path) {
   r.latency("stall_ms", st.stall_ms);
   r.number("state_delayed_fraction", st.state_delayed_fraction());
   r.number("state_packets_expected", static_cast<double>(st.state_expected));
+  r.number("state_packets_received", static_cast<double>(st.state_received));
   r.number("state_packets_delayed", static_cast<double>(st.state_delayed));
   r.number("state_packets_lost_rekey", static_cast<double>(st.state_lost_rekey));
   if (inputs_dropped_epoch_) {

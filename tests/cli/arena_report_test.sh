@@ -33,6 +33,8 @@ for name, r in (("secure", s), ("insecure", i)):
     frac = (r["state_packets_delayed"] + r["state_packets_lost_rekey"]) / exp
     want(0 <= r["state_delayed_fraction"] <= 1 and abs(r["state_delayed_fraction"] - frac) < 1e-5,
          f"{name}: state_delayed_fraction {r['state_delayed_fraction']} != {frac}")
+    want(0 < r["state_packets_received"] <= exp, f"{name}: received {r['state_packets_received']} of {exp} expected")
+    want(r["state_packets_delayed"] <= r["state_packets_received"], f"{name}: delayed snapshots were received")
     want(r["state_packets_lost_rekey"] == sum(r["transitions"].values()), f"{name}: lost to a rekey = transitions")
     want(isinstance(r["inputs_dropped_epoch"], int) and r["inputs_dropped_epoch"] >= 0, f"{name}: inputs_dropped_epoch")
     want(r["inputs_dropped_epoch"] <= r["inputs_sent"] and r["inputs_sent"] > 0, f"{name}: inputs sent/dropped")
