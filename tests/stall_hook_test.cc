@@ -2,6 +2,8 @@
 // arena and load bots report as stall_ms). Opened on arrival: 0.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "netkey/random.h"
 #include "netkey/traffic.h"
 
@@ -15,14 +17,20 @@ class StallHook : public ::testing::Test {
     k1_ = rng_.symmetric_key();
     k2_ = rng_.symmetric_key();
   }
+  // The Root's next packet under `epoch` (one sender per epoch: sequences only grow).
   std::vector<uint8_t> seal(uint64_t epoch, const SymmetricKey& key, uint8_t tag) {
-    auto s = TrafficSender::create(cfg_, kRootSender);
-    EXPECT_TRUE(s.is_ok());
-    s->set_epoch(epoch, key);
-    auto p = s->seal(std::vector<uint8_t>{tag});
+    auto it = senders_.find(epoch);
+    if (it == senders_.end()) {
+      auto s = TrafficSender::create(cfg_, kRootSender);
+      EXPECT_TRUE(s.is_ok());
+      s->set_epoch(epoch, key);
+      it = senders_.emplace(epoch, std::move(s).value()).first;
+    }
+    auto p = it->second.seal(std::vector<uint8_t>{tag});
     EXPECT_TRUE(p.is_ok());
     return std::move(p).value();
   }
+  std::map<uint64_t, TrafficSender> senders_;
   DeterministicRng rng_{13};
   TrafficConfig cfg_;
   SymmetricKey k1_, k2_;
