@@ -11,10 +11,15 @@ namespace {
 constexpr size_t kChannels = 4;
 constexpr uint32_t kTimeoutLimit = 16, kTimeoutMinMs = 1000, kTimeoutMaxMs = 3000;
 constexpr int kSocketBuffer = 4 << 20;
-constexpr uint32_t kUnreliable = ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
+constexpr uint32_t kUnreliable =
+    ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
 
-void set_member(ENetPeer* p, MemberId id) { p->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id)); }
-MemberId member_of(const ENetPeer* p) { return static_cast<MemberId>(reinterpret_cast<uintptr_t>(p->data)); }
+void set_member(ENetPeer* p, MemberId id) {
+  p->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+}
+MemberId member_of(const ENetPeer* p) {
+  return static_cast<MemberId>(reinterpret_cast<uintptr_t>(p->data));
+}
 }  // namespace
 
 std::unique_ptr<InsecureServer> InsecureServer::create(uint16_t port) {
@@ -77,7 +82,8 @@ void InsecureServer::broadcast(std::span<const uint8_t> payload) {
   for (size_t i = 0; i < host_->peerCount; ++i) {
     ENetPeer* p = &host_->peers[i];
     if (p->state != ENET_PEER_STATE_CONNECTED || member_of(p) == 0) continue;
-    if (enet_peer_send(p, static_cast<uint8_t>(Channel::kState), pkt) == 0) bytes_sent_ += payload.size();
+    if (enet_peer_send(p, static_cast<uint8_t>(Channel::kState), pkt) == 0)
+      bytes_sent_ += payload.size();
   }
   if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
 }
@@ -150,7 +156,8 @@ std::optional<ParticipantEvent> InsecureClient::poll_event() {
 void InsecureClient::send(std::span<const uint8_t> payload) {
   if (!connected_ || !peer_) return;
   ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), kUnreliable);
-  if (pkt && enet_peer_send(peer_, static_cast<uint8_t>(Channel::kMember), pkt) != 0) enet_packet_destroy(pkt);
+  if (pkt && enet_peer_send(peer_, static_cast<uint8_t>(Channel::kMember), pkt) != 0)
+    enet_packet_destroy(pkt);
 }
 
 void InsecureClient::leave() {
