@@ -2,6 +2,8 @@
 //
 //   BM_TrafficSeal/<suite>/<bytes>, BM_TrafficOpen/<suite>/<bytes>   our framing
 //   BM_RawSeal/<suite>/<bytes>,     BM_RawOpen/<suite>/<bytes>       raw libsodium AEAD
+//   BM_PrivateSeal/<suite>/<bytes>, BM_PrivateOpen/<suite>/<bytes>   private messages (type 5)
+//   BM_TeamSeal/<suite>/<bytes>                                      team broadcast (type 4)
 //   BM_Broadcast/peers:1000/mode:group     one seal, shared by every peer (netkey)
 //   BM_Broadcast/peers:1000/mode:per_peer  one seal per peer under per-peer keys
 //                                          (the netcode / GameNetworkingSockets model)
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "netkey/private_channel.h"
 #include "netkey/replay_window.h"
 #include "netkey/traffic.h"
 
@@ -73,6 +76,66 @@ void BM_TrafficOpen(benchmark::State& state, AeadSuite suite, size_t bytes) {
     if (!n) ++failures;
   }
   if (failures) state.SkipWithError("open failed");
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+void BM_PrivateSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
+  DeterministicRng rng(3);
+  const SymmetricKey base = private_base_key(rng.symmetric_key());
+  auto c = PrivateChannel::create(config(suite), 7, PrivateSide::kRoot).value();
+  c.set_epoch(1, base, 0);
+  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
+  for (auto _ : state) {
+    if (c.next_seq() == kMaxTrafficSeq) c.set_epoch(c.epoch() + 1, base, 0);
+    benchmark::DoNotOptimize(c.seal(payload, out));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+void BM_PrivateOpen(benchmark::State& state, AeadSuite suite, size_t bytes) {
+  DeterministicRng rng(3);
+  const SymmetricKey base = private_base_key(rng.symmetric_key());
+  auto root = PrivateChannel::create(config(suite), 7, PrivateSide::kRoot).value();
+  root.set_epoch(1, base, 0);
+  const size_t kBatch = 2048;
+  std::vector<std::vector<uint8_t>> pkts;
+  for (size_t i = 0; i < kBatch; ++i) pkts.push_back(*root.seal(std::vector<uint8_t>(bytes, 0x42)));
+  auto fresh = [&] {
+    auto m = PrivateChannel::create(config(suite), 7, PrivateSide::kMember).value();
+    m.set_epoch(1, base, 0);
+    return m;
+  };
+  auto member = fresh();
+  std::vector<uint8_t> out(bytes);
+  size_t i = 0, failures = 0;
+  for (auto _ : state) {
+    if (i == kBatch) {
+      state.PauseTiming();
+      member = fresh();
+      i = 0;
+      state.ResumeTiming();
+    }
+    if (!member.open(pkts[i++], 1, out)) ++failures;
+  }
+  if (failures) state.SkipWithError("open failed");
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+void BM_TeamSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
+  DeterministicRng rng(4);
+  auto t = TeamSender::create(config(suite)).value();
+  t.set_epoch(1);
+  t.set_team_key(2, rng.symmetric_key());
+  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
+  uint64_t sealed = 0;
+  for (auto _ : state) {
+    if (++sealed == kMaxTrafficSeq) {
+      t.set_epoch(t.epoch() + 1);
+      t.set_team_key(2, rng.symmetric_key());
+      sealed = 0;
+    }
+    benchmark::DoNotOptimize(t.seal(2, payload, out));
+  }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
 }
 
@@ -194,6 +257,9 @@ int register_all() {
       benchmark::RegisterBenchmark(name("BM_RawSeal").c_str(), BM_RawSeal, s, n);
       benchmark::RegisterBenchmark(name("BM_TrafficOpen").c_str(), BM_TrafficOpen, s, n);
       benchmark::RegisterBenchmark(name("BM_RawOpen").c_str(), BM_RawOpen, s, n);
+      benchmark::RegisterBenchmark(name("BM_PrivateSeal").c_str(), BM_PrivateSeal, s, n);
+      benchmark::RegisterBenchmark(name("BM_PrivateOpen").c_str(), BM_PrivateOpen, s, n);
+      benchmark::RegisterBenchmark(name("BM_TeamSeal").c_str(), BM_TeamSeal, s, n);
     }
   }
   return 0;

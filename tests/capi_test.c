@@ -1,162 +1,12 @@
 /* The C ABI, from C alone: a server and two clients over loopback, then a stranger;
- * then handles destroyed from inside their own callbacks, and a client told it left
- * when its server vanished.
+ * versions, struct_size rules and settings (tests/capi_config_test.c); then handles
+ * destroyed from inside their own callbacks, and a client told it left when its server
+ * vanished.
  * Usage: capi_test PKI_DIR (made by tests/cli/make_pki.sh). */
 #include <stdio.h>
 #include <string.h>
 
-#include "netkey.h"
-
-static int passes, fails;
-#define CHECK(cond)                                                  \
-  do {                                                               \
-    if (cond) {                                                      \
-      ++passes;                                                      \
-    } else {                                                         \
-      ++fails;                                                       \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                \
-  } while (0)
-
-/* Which callback destroys its own handle (the self-destroy tests). */
-enum { DESTROY_NEVER, DESTROY_ON_JOINED, DESTROY_ON_MESSAGE, DESTROY_ON_LEFT };
-
-typedef struct {
-  int joined, left, rekeyed, messages, refused_reason, refused;
-  uint32_t member, last_sender;
-  uint64_t epoch;
-  int destroy_on;       /* DESTROY_*: that callback destroys *self and sets it to NULL */
-  netkey_client** self; /* the handle, for destroy_on */
-  int calls_after_destroy; /* callbacks that fired after the handle was destroyed */
-  int reentrant_poll_rc;   /* what netkey_client_poll returned from inside a callback */
-} client_state;
-
-typedef struct {
-  int joined, left, rekeyed, messages, refused;
-  uint32_t last_sender;
-  int destroy_on_joined;
-  netkey_server** self;
-  int calls_after_destroy;
-} server_state;
-
-static void c_maybe_destroy(client_state* c, int when) {
-  if (c->self != NULL && *c->self == NULL) c->calls_after_destroy++;
-  if (c->destroy_on == when && c->self != NULL && *c->self != NULL) {
-    c->reentrant_poll_rc = netkey_client_poll(*c->self, 0); /* refused: callbacks do not nest */
-    netkey_client_destroy(*c->self);
-    *c->self = NULL;
-  }
-}
-
-static void s_joined(void* u, uint32_t m, const char* subject, uint64_t e) {
-  server_state* s = (server_state*)u;
-  (void)m, (void)subject, (void)e;
-  s->joined++;
-  if (s->self != NULL && *s->self == NULL) s->calls_after_destroy++;
-  if (s->destroy_on_joined && s->self != NULL && *s->self != NULL) {
-    netkey_server_destroy(*s->self);
-    *s->self = NULL;
-  }
-}
-static void s_left(void* u, uint32_t m, const char* subject, uint64_t e) {
-  (void)m, (void)subject, (void)e;
-  ((server_state*)u)->left++;
-}
-static void s_rekeyed(void* u, uint64_t e) {
-  (void)e;
-  ((server_state*)u)->rekeyed++;
-}
-static void s_message(void* u, uint32_t sender, const uint8_t* d, size_t n) {
-  (void)d, (void)n;
-  ((server_state*)u)->messages++;
-  ((server_state*)u)->last_sender = sender;
-}
-static void s_refused(void* u, int reason, const char* subject) {
-  (void)reason, (void)subject;
-  ((server_state*)u)->refused++;
-}
-static void c_joined(void* u, uint32_t m, uint64_t e) {
-  client_state* c = (client_state*)u;
-  c->joined++;
-  c->member = m;
-  c->epoch = e;
-  c_maybe_destroy(c, DESTROY_ON_JOINED);
-}
-static void c_left(void* u) {
-  ((client_state*)u)->left++;
-  c_maybe_destroy((client_state*)u, DESTROY_ON_LEFT);
-}
-static void c_rekeyed(void* u, uint64_t e) {
-  ((client_state*)u)->rekeyed++;
-  ((client_state*)u)->epoch = e;
-}
-static void c_message(void* u, uint32_t sender, const uint8_t* d, size_t n) {
-  client_state* c = (client_state*)u;
-  (void)d, (void)n;
-  c->messages++;
-  c->last_sender = sender;
-  c_maybe_destroy(c, DESTROY_ON_MESSAGE);
-}
-static void c_refused(void* u, int reason) {
-  ((client_state*)u)->refused++;
-  ((client_state*)u)->refused_reason = reason;
-}
-
-static char path_buf[8][512];
-static const char* path(int slot, const char* dir, const char* file) {
-  snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", dir, file);
-  return path_buf[slot];
-}
-
-static netkey_client* make_client(const char* dir, const char* who, uint16_t port, client_state* st) {
-  netkey_client_config cc;
-  char cert[64], key[64];
-  netkey_client* c = NULL;
-  netkey_client_config_default(&cc);
-  snprintf(cert, sizeof cert, "ca/%s.cert", who);
-  snprintf(key, sizeof key, "ca/%s.key", who);
-  cc.server_port = port;
-  cc.charter_path = path(4, dir, "match.charter");
-  cc.ca_public_path = path(5, dir, "ca/ca.pub");
-  cc.certificate_path = path(6, dir, cert);
-  cc.key_path = path(7, dir, key);
-  cc.callbacks.user = st;
-  cc.callbacks.joined = c_joined;
-  cc.callbacks.left = c_left;
-  cc.callbacks.rekeyed = c_rekeyed;
-  cc.callbacks.message = c_message;
-  cc.callbacks.refused = c_refused;
-  CHECK(netkey_client_create(&cc, &c) == NETKEY_OK);
-  return c;
-}
-
-static netkey_server* start_server(const char* dir, server_state* st) {
-  netkey_server_config sc;
-  netkey_server* s = NULL;
-  netkey_server_config_default(&sc);
-  sc.charter_path = path(0, dir, "match.charter");
-  sc.ca_public_path = path(1, dir, "ca/ca.pub");
-  sc.certificate_path = path(2, dir, "ca/game-server.cert");
-  sc.key_path = path(3, dir, "ca/game-server.key");
-  sc.callbacks.user = st;
-  sc.callbacks.joined = s_joined;
-  sc.callbacks.left = s_left;
-  sc.callbacks.rekeyed = s_rekeyed;
-  sc.callbacks.message = s_message;
-  sc.callbacks.refused = s_refused;
-  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
-  return s;
-}
-
-static void run(netkey_server* s, netkey_client** cs, int n, int rounds) {
-  int r, i;
-  for (r = 0; r < rounds; ++r) {
-    netkey_server_poll(s, 1);
-    for (i = 0; i < n; ++i) {
-      if (cs[i]) netkey_client_poll(cs[i], 0);
-    }
-  }
-}
+#include "support/capi_harness.h"
 
 /* Writes dir/file with the text of dir/from followed by `extra` (repeated `times`).
  * Returns the path (in path_buf slot 7), or NULL. */
@@ -186,7 +36,7 @@ static void test_key_file_checks(const char* dir) {
   netkey_client_config cc;
   netkey_client* c = NULL;
   const char* twice = "seed: 0000000000000000000000000000000000000000000000000000000000000000\n";
-  netkey_client_config_default(&cc);
+  netkey_client_config_init(&cc);
   cc.server_port = 9; /* never contacted: create does not connect */
   cc.charter_path = path(4, dir, "match.charter");
   cc.ca_public_path = path(5, dir, "ca/ca.pub");
@@ -236,6 +86,7 @@ static void test_client_destroyed_in_its_callbacks(const char* dir) {
   }
   CHECK(a.joined == 1 && cl[0] == NULL);
   CHECK(a.reentrant_poll_rc == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(a.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && a.member_after_destroy == 0);
   CHECK(b.joined == 1 && cl[1] != NULL);
   CHECK(netkey_server_broadcast(s, snapshot, sizeof snapshot) == NETKEY_OK);
   CHECK(netkey_server_broadcast(s, snapshot, sizeof snapshot) == NETKEY_OK);
@@ -244,6 +95,7 @@ static void test_client_destroyed_in_its_callbacks(const char* dir) {
     if (cl[1] != NULL && netkey_client_poll(cl[1], 0) != NETKEY_OK) bad_rc++;
   }
   CHECK(cl[1] == NULL && b.messages == 1);
+  CHECK(b.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && b.member_after_destroy == 0);
   CHECK(bad_rc == 0);
   CHECK(a.calls_after_destroy == 0 && b.calls_after_destroy == 0);
   netkey_server_destroy(s);
@@ -284,9 +136,11 @@ static void test_server_destroyed_in_joined_then_client_left(const char* dir) {
   }
   CHECK(s == NULL && ss.joined == 1);
   CHECK(ss.calls_after_destroy == 0);
+  CHECK(ss.broadcast_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT && ss.port_after_destroy == 0);
   bad_rc += poll_client_until_gone(&cl, 10000);
   CHECK(a.left == 1 && cl == NULL);
   CHECK(a.calls_after_destroy == 0);
+  CHECK(a.send_after_destroy_rc == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(bad_rc == 0);
 }
 
@@ -317,6 +171,7 @@ static void test_client_left_when_server_vanishes(const char* dir) {
   netkey_client_destroy(cl);
 }
 
+
 int main(int argc, char** argv) {
   const char* dir;
   netkey_server_config sc;
@@ -342,7 +197,7 @@ int main(int argc, char** argv) {
   CHECK(strcmp(netkey_strerror(12345), "unknown netkey error code") == 0);
   CHECK(netkey_server_create(NULL, &server) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_server_poll(NULL, 0) == NETKEY_ERR_INVALID_ARGUMENT);
-  netkey_server_config_default(&sc);
+  netkey_server_config_init(&sc);
   sc.charter_path = path(0, dir, "does-not-exist");
   sc.ca_public_path = path(1, dir, "ca/ca.pub");
   sc.certificate_path = path(2, dir, "ca/game-server.cert");
@@ -356,14 +211,7 @@ int main(int argc, char** argv) {
   CHECK(netkey_server_create(&sc, &server) == NETKEY_ERR_REFUSED);
 
   /* The server. */
-  sc.certificate_path = path(2, dir, "ca/game-server.cert");
-  sc.key_path = path(3, dir, "ca/game-server.key");
-  sc.callbacks.user = &ss;
-  sc.callbacks.joined = s_joined;
-  sc.callbacks.left = s_left;
-  sc.callbacks.rekeyed = s_rekeyed;
-  sc.callbacks.message = s_message;
-  sc.callbacks.refused = s_refused;
+  fill_server(&sc, dir, &ss);
   CHECK(netkey_server_create(&sc, &server) == NETKEY_OK);
   if (!server) {
     printf("%d passed, %d failed\n", passes, fails);
@@ -414,6 +262,7 @@ int main(int argc, char** argv) {
   netkey_server_destroy(server);
   netkey_server_destroy(NULL);
 
+  capi_config_tests(dir);
   test_key_file_checks(dir);
   test_client_destroyed_in_its_callbacks(dir);
   test_client_left_when_server_vanishes(dir);

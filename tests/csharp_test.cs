@@ -2,6 +2,9 @@
 // over loopback that exchange broadcasts and member messages, a leave, a refusal, and
 // the binding's own contracts (exceptions with netkey's text, ObjectDisposedException
 // after Dispose, handler exceptions rethrown by Poll, a dispose from inside an event).
+// The versioned config structs through the thin layer (an old, smaller struct gets the
+// defaults; a bad struct_size is refused) and the new settings through the wrappers
+// (relay off, a payload limit, range checks).
 // Usage: mono csharp_test.exe PKI_DIR (made by tests/cli/make_pki.sh); exit 1 on any
 // failure. CTest runs it as csharp_test.
 using System;
@@ -9,6 +12,8 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using System.Text;
 using Netkey;
 
@@ -114,6 +119,70 @@ static class CsharpTest {
     Check(NetkeyNative.netkey_server_port(new NetkeyServerHandle()) == 0, "netkey_server_port(NULL)");
   }
 
+  static void Versions() {
+    Check(Regex.IsMatch(NetkeyLibrary.Version, @"^\d+\.\d+\.\d+$"), "netkey_version: " + NetkeyLibrary.Version);
+    Check(NetkeyLibrary.AbiVersion == NetkeyLibrary.BindingAbiVersion, "the library's ABI is the binding's");
+    Check(NetkeyException.Strerror((int)NetkeyError.StructSize).Contains("struct_size"), "strerror(StructSize)");
+  }
+
+  // The binding's structs against libnetkey: init fills the defaults at the offsets
+  // netkey.h documents (a layout slip would read back wrong values), create honours
+  // struct_size both ways, and a size below the core is refused.
+  static void NativeConfigs() {
+    NetkeyNative.ServerConfig c;
+    Check(NetkeyNative.InitServerConfig(out c) == 0, "InitServerConfig");
+    Check(c.struct_size == NetkeyNative.ServerConfigSize && Marshal.PtrToStringAnsi(c.bind_host) == "127.0.0.1",
+          "struct_size and bind_host");
+    Check(c.rekey_encoding == (int)NetkeyRekeyEncoding.Auto && c.auto_whole_max_bytes == 4096 &&
+              c.relay_member_traffic == 1 && c.handshake_timeout_ms == 10000 && c.cookie_lifetime_ms == 10000 &&
+              c.peer_timeout_min_ms == 1000 && c.peer_timeout_max_ms == 3000 && c.peer_timeout_limit == 16 &&
+              c.max_payload == 1200,
+          "the server defaults, field by field");
+    NetkeyNative.ClientConfig cc;
+    Check(NetkeyNative.InitClientConfig(out cc) == 0 && cc.struct_size == NetkeyNative.ClientConfigSize &&
+              cc.handshake_timeout_ms == 10000 && cc.peer_timeout_limit == 16 && cc.max_payload == 1200,
+          "the client defaults");
+    Check(NetkeyNative.netkey_server_config_init_sized(out c, NetkeyNative.ServerConfigMinSize - 1) ==
+              (int)NetkeyError.StructSize,
+          "init below the core: StructSize");
+    Check(NetkeyNative.netkey_client_config_init_sized(out cc, 0) == (int)NetkeyError.StructSize,
+          "client init with size 0: StructSize");
+
+    // A server config whose settings would be refused if read: refused at full size (the
+    // control), accepted when struct_size says the caller knows only the core.
+    var pins = new List<IntPtr>();
+    Func<string, IntPtr> pin = path => {  // ASCII paths: ANSI is UTF-8 here
+      IntPtr p = Marshal.StringToHGlobalAnsi(path);
+      pins.Add(p);
+      return p;
+    };
+    try {
+      NetkeyNative.InitServerConfig(out c);
+      c.charter_path = pin(P("match.charter"));
+      c.ca_public_path = pin(P("ca/ca.pub"));
+      c.certificate_path = pin(P("ca/game-server.cert"));
+      c.key_path = pin(P("ca/game-server.key"));
+      c.rekey_encoding = 99;
+      c.max_payload = 0;
+      NetkeyServerHandle h;
+      Check(NetkeyNative.netkey_server_create(ref c, out h) == (int)NetkeyError.InvalidArgument && h.IsInvalid,
+            "the full struct is read: its bad settings are refused");
+      c.struct_size = NetkeyNative.ServerConfigMinSize;
+      Check(NetkeyNative.netkey_server_create(ref c, out h) == 0 && !h.IsInvalid,
+            "an old (core-only) struct: the fields past it are not read");
+      Check(NetkeyNative.netkey_server_port(h) != 0, "that server listens");
+      h.Dispose();
+      c.struct_size = 0;
+      Check(NetkeyNative.netkey_server_create(ref c, out h) == (int)NetkeyError.StructSize && h.IsInvalid,
+            "struct_size 0: StructSize");
+      c.struct_size = NetkeyNative.ServerConfigMinSize - 1;
+      Check(NetkeyNative.netkey_server_create(ref c, out h) == (int)NetkeyError.StructSize && h.IsInvalid,
+            "struct_size below the core: StructSize");
+    } finally {
+      foreach (IntPtr p in pins) Marshal.FreeHGlobal(p);
+    }
+  }
+
   static void Main(string[] args) {
     if (args.Length != 1) {
       Console.Error.WriteLine("usage: mono csharp_test.exe PKI_DIR");
@@ -123,6 +192,8 @@ static class CsharpTest {
     var clock = Stopwatch.StartNew();
     try {
       Errors();
+      Versions();
+      NativeConfigs();
       Join();
       Broadcasts();
       MemberTraffic();
@@ -131,6 +202,8 @@ static class CsharpTest {
       AliceLeaves();
       CarolIsRefused();
       DisposeAll();
+      RelayOffAndPayloadLimit();
+      BadSettings();
       Forgotten();
     } catch (Exception e) {
       Check(false, "unexpected exception: " + e);
@@ -313,6 +386,71 @@ static class CsharpTest {
     Throws<ObjectDisposedException>(() => bob.Send(new ReadOnlySpan<byte>(snapshot)),
                                     "Send(span) after Dispose");
     server.Dispose();
+  }
+
+  // An authoritative server: RelayMemberTraffic false keeps alice's input to the server's
+  // Message event (bob never sees it; the relay-on control is MemberTraffic above), and
+  // MaxPayload 64 on every end caps broadcasts and sends.
+  static void RelayOffAndPayloadLimit() {
+    NetkeyServerConfig sc = ServerConfig();
+    sc.RelayMemberTraffic = false;
+    sc.MaxPayload = 64;
+    sc.RekeyEncoding = NetkeyRekeyEncoding.Slices;
+    using (var srv = new NetkeyServer(sc)) {
+      var inputs = new List<KeyValuePair<uint, byte[]>>();
+      srv.Message += (sender, payload) => inputs.Add(new KeyValuePair<uint, byte[]>(sender, payload.ToArray()));
+      NetkeyClientConfig ac = ClientConfig("alice", srv.Port), bc = ClientConfig("bob", srv.Port);
+      ac.MaxPayload = bc.MaxPayload = 64;
+      using (var al = new NetkeyClient(ac))
+      using (var bo = new NetkeyClient(bc)) {
+        Seen sa = Watch(al), sb = Watch(bo);
+        Check(PollUntil(() => sa.Joined == 1 && sb.Joined == 1 && al.Epoch == srv.Epoch && bo.Epoch == srv.Epoch,
+                        10000, srv, al, bo),
+              "relay off: alice and bob join");
+        var big = Throws<NetkeyException>(() => srv.Broadcast(new byte[65]), "a 65-byte broadcast at MaxPayload 64");
+        Check(big != null && big.Code == NetkeyError.InvalidArgument, "over MaxPayload: InvalidArgument");
+        Throws<NetkeyException>(() => al.Send(new byte[65]), "a 65-byte send at MaxPayload 64");
+        srv.Broadcast(new byte[64]);
+        al.Send(Bytes("move north"));
+        Check(PollUntil(() => inputs.Count == 1 && sb.Messages.Count == 1, 5000, srv, al, bo),
+              "the server gets alice's input; bob the 64-byte broadcast");
+        Check(inputs.Count == 1 && inputs[0].Key == sa.Member && Same(inputs[0].Value, Bytes("move north")),
+              "the input, from alice");
+        srv.Broadcast(Bytes("tick"));
+        PollUntil(() => sb.Messages.Count >= 2, 5000, srv, al, bo);
+        PollUntil(() => false, 300, srv, al, bo);  // time for a relayed copy to show up
+        Check(sb.Messages.Count == 2 && sb.Messages.All(m => m.Key == 0) && sb.Messages[0].Value.Length == 64,
+              "bob has only the server's two broadcasts");
+      }
+    }
+  }
+
+  // Settings netkey refuses, and ones the binding refuses before calling it.
+  static void BadSettings() {
+    NetkeyServerConfig zero = ServerConfig();
+    zero.MaxPayload = 0;
+    var e = Throws<NetkeyException>(() => new NetkeyServer(zero), "MaxPayload 0");
+    Check(e != null && e.Code == NetkeyError.InvalidArgument, "MaxPayload 0: InvalidArgument");
+    NetkeyServerConfig order = ServerConfig();
+    order.PeerTimeoutMinMs = 500;
+    order.PeerTimeoutMaxMs = 499;
+    e = Throws<NetkeyException>(() => new NetkeyServer(order), "PeerTimeoutMinMs above PeerTimeoutMaxMs");
+    Check(e != null && e.Code == NetkeyError.InvalidArgument, "peer timeouts out of order: InvalidArgument");
+    NetkeyServerConfig encoding = ServerConfig();
+    encoding.RekeyEncoding = (NetkeyRekeyEncoding)7;
+    e = Throws<NetkeyException>(() => new NetkeyServer(encoding), "an unknown RekeyEncoding");
+    Check(e != null && e.Code == NetkeyError.InvalidArgument, "an unknown RekeyEncoding: InvalidArgument");
+    NetkeyServerConfig negative = ServerConfig();
+    negative.CookieLifetimeMs = -1;
+    Throws<ArgumentOutOfRangeException>(() => new NetkeyServer(negative), "a negative CookieLifetimeMs");
+    NetkeyClientConfig client = ClientConfig("alice", 9);
+    client.HandshakeTimeoutMs = 0;
+    e = Throws<NetkeyException>(() => new NetkeyClient(client), "a client HandshakeTimeoutMs of 0");
+    Check(e != null && e.Code == NetkeyError.InvalidArgument, "HandshakeTimeoutMs 0: InvalidArgument");
+    client.HandshakeTimeoutMs = 1;
+    client.PeerTimeoutLimit = 1;
+    client.MaxPayload = 60000;
+    using (var ok = new NetkeyClient(client)) Check(ok.MemberId == 0, "the same client with valid settings");
   }
 
   // A client never disposed is not kept alive by its callbacks' GCHandle (it is weak):

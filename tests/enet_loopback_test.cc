@@ -34,7 +34,12 @@ TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
 
   // One encrypted broadcast reaches everyone; a member's message is relayed to the others.
   std::vector<uint8_t> snap(300, 9);
+  const auto state_sent = [&] { return lb.server->stats().packets_sent[static_cast<size_t>(Channel::kState)]; };
+  uint64_t before = state_sent();
   ASSERT_TRUE(lb.server->broadcast(snap).is_ok());
+  // One packet per member: the host's own member set, kept from the Root's
+  // Transmit::member_change stream (it never asks member_peers()).
+  EXPECT_EQ(state_sent() - before, 4u);
   ASSERT_TRUE(lb.clients[0]->send(std::vector<uint8_t>{1, 2, 3}).is_ok());
   std::vector<int> msgs(lb.clients.size(), 0);
   ASSERT_TRUE(lb.run_until(2000, [&] {
@@ -56,6 +61,12 @@ TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
   EXPECT_GT(lb.server->root().epoch(), epoch);
   EXPECT_TRUE(lb.clients[0]->participant().net_key() == testing::root_net_key(lb.server->root()));
   EXPECT_FALSE(lb.clients[1]->participant().epoch() == lb.server->root().epoch());
+  // The leaver (still connected until its goodbye completes) and the crashed one are out
+  // of the host's member set.
+  before = state_sent();
+  ASSERT_TRUE(lb.server->broadcast(snap).is_ok());
+  EXPECT_EQ(state_sent() - before, 2u);
+  EXPECT_EQ(lb.server->root().member_peers().size(), 2u);
 }
 
 int disconnects(ClientHost& c) {

@@ -488,5 +488,59 @@ TEST(Group, MalformedControlIsCountedNotFatal) {
   EXPECT_EQ(g.root().member_count(), 1u);
 }
 
+// The transport seam: joins, a batch that fills up, a leave, a vanished peer, a kick and
+// a reconnect, with traffic between them (broadcasts, relayed member traffic).
+void churn_for_the_seam(SimGroup& g) {
+  std::vector<uint32_t> nodes;
+  for (size_t i = 1; i <= 6; ++i) nodes.push_back(g.add_subject(i));
+  g.run_for(2 * kSec);
+  ASSERT_TRUE(g.root().broadcast(std::vector<uint8_t>{1}, g.now()).is_ok());
+  g.pump_root_transmits();
+  g.participant(nodes[1]).leave(g.now());
+  g.pump_node_transmits(nodes[1]);
+  g.disconnect(nodes[2]);
+  g.add_subject(7);
+  g.run_for(2 * kSec);
+  ASSERT_TRUE(g.participant(nodes[0]).send(std::vector<uint8_t>{2}, g.now()).is_ok());
+  g.pump_node_transmits(nodes[0]);
+  g.lc_send(g.lc().remove({"p4"}).value());
+  g.add_subject(5);  // a reconnect: the old connection leaves in the same batch
+  g.run_for(2 * kSec);
+  ASSERT_TRUE(g.root().broadcast(std::vector<uint8_t>{3}, g.now()).is_ok());
+  g.pump_root_transmits();
+  g.run_for(500 * kMs);
+  ASSERT_EQ(g.root().member_count(), 4u);  // p1, p5 (again), p6, p7
+  EXPECT_EQ(g.disagreeing(), 0u);
+}
+
+// A transport that keeps its member set from Transmit::member_change alone (as
+// ServerHost does) holds the Root's member_peers() after every drain, and sends each
+// kAllMembers transmit to the same peers, with either rekey encoding.
+TEST(Group, TheMemberChangeStreamIsTheMemberSet) {
+  for (auto encoding : {RootConfig::RekeyEncoding::kWhole, RootConfig::RekeyEncoding::kSlices}) {
+    SimGroupOptions o = small();
+    o.encoding = encoding;
+    SimGroup g(std::move(o));
+    churn_for_the_seam(g);
+    const SeamCounters& c = g.seam();
+    EXPECT_GE(c.changes, 7u + 4u);   // every joiner added; the leaver, the vanished, the kicked, the replaced removed
+    EXPECT_GE(c.fanouts_checked, 3u);  // two broadcasts and a relay at least
+    EXPECT_GT(c.drains_checked, 0u);
+    EXPECT_EQ(c.set_mismatches, 0u);
+    EXPECT_EQ(c.fanout_mismatches, 0u);
+  }
+}
+
+// The positive control: a transport that misses one removal keeps a departed peer in its
+// set, and the oracle above sees it.
+TEST(Group, TheMemberSetOracleSeesALostRemoval) {
+  SimGroupOptions o = small();
+  o.ignore_first_member_removal = true;
+  SimGroup g(std::move(o));
+  churn_for_the_seam(g);
+  EXPECT_GT(g.seam().set_mismatches, 0u);
+  EXPECT_GT(g.seam().fanout_mismatches, 0u);  // the later broadcast would have reached it
+}
+
 }  // namespace
 }  // namespace netkey::testing

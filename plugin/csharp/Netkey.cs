@@ -26,6 +26,25 @@ public enum NetkeyError {
   NotReady = -5,
   Unsupported = -6,
   Internal = -7,
+  StructSize = -8,  // a config's struct_size below what libnetkey accepts
+}
+
+/// <summary>netkey.h's NETKEY_REKEY_*: how the server sends rekeys.</summary>
+public enum NetkeyRekeyEncoding {
+  Auto = 0,    // Whole while it is at most AutoWholeMaxBytes, Slices beyond
+  Slices = 1,  // one sealed slice per member: least bytes per member
+  Whole = 2,   // one signed message for everyone: least server CPU
+}
+
+/// <summary>The loaded libnetkey's release and ABI, and the ABI this binding mirrors.</summary>
+public static class NetkeyLibrary {
+  /// <summary>NETKEY_ABI_VERSION of the netkey.h this binding mirrors.</summary>
+  public const uint BindingAbiVersion = NetkeyNative.AbiVersion;
+  /// <summary>netkey_version(): the library's release, e.g. "0.1.0".</summary>
+  public static string Version { get { return Utf8.Decode(NetkeyNative.netkey_version()); } }
+  /// <summary>netkey_abi_version(). Below BindingAbiVersion, the library ignores the
+  /// config settings it does not know (they keep its defaults).</summary>
+  public static uint AbiVersion { get { return NetkeyNative.netkey_abi_version(); } }
 }
 
 /// <summary>netkey.h's refusal reasons (NETKEY_REFUSED_*).</summary>
@@ -142,6 +161,21 @@ internal static class Utf8 {
   }
 }
 
+/// <summary>The optional settings of the config classes: null keeps netkey's default
+/// (netkey.h), a negative value is an ArgumentOutOfRangeException here, and netkey checks
+/// the rest (NetkeyException with InvalidArgument).</summary>
+internal static class Settings {
+  public static void Apply(int? value, ref uint field, string name) {
+    if (!value.HasValue) return;
+    if (value.Value < 0) throw new ArgumentOutOfRangeException(name);
+    field = (uint)value.Value;
+  }
+
+  public static void Apply(bool? value, ref int field) {
+    if (value.HasValue) field = value.Value ? 1 : 0;
+  }
+}
+
 /// <summary>Pins UTF-8 copies of strings for the length of one native call.</summary>
 internal sealed class PinnedStrings : IDisposable {
   readonly List<GCHandle> pins_ = new List<GCHandle>();
@@ -230,8 +264,8 @@ internal sealed class NativeSession<TOwner, THandle>
         self.Free();  // no handle (an error, or no libnetkey at all)
       }
     }
-    if (rc != NetkeyNative.NETKEY_OK || handle_.IsInvalid) {
-      handle_.Dispose();  // netkey.h: *out is NULL on error, so this frees nothing
+    if (rc != NetkeyNative.NETKEY_OK || handle_ == null || handle_.IsInvalid) {
+      if (handle_ != null) handle_.Dispose();  // netkey.h: *out is NULL on error, so this frees nothing
       throw new NetkeyException(rc, native.CreateName);
     }
   }

@@ -7,7 +7,8 @@ namespace Netkey {
 using Session = NativeSession<NetkeyClient, NetkeyClientHandle>;
 
 /// <summary>What NetkeyClient needs: the server's address and the player's identity
-/// files (netkey-ca's output).</summary>
+/// files (netkey-ca's output), then optional settings as NetkeyServerConfig's (null keeps
+/// netkey's default).</summary>
 public sealed class NetkeyClientConfig {
   public string ServerHost { get; set; } = "127.0.0.1";
   public int ServerPort { get; set; }
@@ -15,6 +16,33 @@ public sealed class NetkeyClientConfig {
   public string CaPublicPath { get; set; }
   public string CertificatePath { get; set; }  // role participant
   public string KeyPath { get; set; }
+  /// <summary>No Welcome within this: Refused with None (default 10000).</summary>
+  public int? HandshakeTimeoutMs { get; set; }
+  /// <summary>The server is given up on (Left) after PeerTimeoutMinMs..PeerTimeoutMaxMs
+  /// of silence (defaults 1000, 3000; PeerTimeoutLimit 16).</summary>
+  public int? PeerTimeoutMinMs { get; set; }
+  public int? PeerTimeoutMaxMs { get; set; }
+  public int? PeerTimeoutLimit { get; set; }
+  /// <summary>Must equal the server's MaxPayload (default 1200).</summary>
+  public int? MaxPayload { get; set; }
+
+  internal int Fill(PinnedStrings pins, out NetkeyNative.ClientConfig c) {
+    int rc = NetkeyNative.InitClientConfig(out c);
+    if (rc != NetkeyNative.NETKEY_OK) return rc;
+    if (ServerPort < 0 || ServerPort > ushort.MaxValue) throw new ArgumentOutOfRangeException("config.ServerPort");
+    c.server_port = (ushort)ServerPort;
+    Settings.Apply(HandshakeTimeoutMs, ref c.handshake_timeout_ms, "config.HandshakeTimeoutMs");
+    Settings.Apply(PeerTimeoutMinMs, ref c.peer_timeout_min_ms, "config.PeerTimeoutMinMs");
+    Settings.Apply(PeerTimeoutMaxMs, ref c.peer_timeout_max_ms, "config.PeerTimeoutMaxMs");
+    Settings.Apply(PeerTimeoutLimit, ref c.peer_timeout_limit, "config.PeerTimeoutLimit");
+    Settings.Apply(MaxPayload, ref c.max_payload, "config.MaxPayload");
+    if (ServerHost != null) c.server_host = pins.Pin(ServerHost);
+    c.charter_path = pins.Pin(CharterPath);
+    c.ca_public_path = pins.Pin(CaPublicPath);
+    c.certificate_path = pins.Pin(CertificatePath);
+    c.key_path = pins.Pin(KeyPath);
+    return rc;
+  }
 }
 
 /// <summary>
@@ -28,8 +56,9 @@ public sealed class NetkeyClient : IDisposable {
   /// <summary>The Welcome arrived: this client is member `member` at `epoch`.</summary>
   public event ClientJoinedHandler Joined;
   /// <summary>The connection ended, at most once: after Leave, a removal, or when the
-  /// server went away (it closed the connection or stopped answering for 1..3 s).
-  /// Nothing more arrives; Dispose the client.</summary>
+  /// server went away (it closed the connection or stopped answering for
+  /// PeerTimeoutMinMs..PeerTimeoutMaxMs, 1..3 s by default). Nothing more arrives;
+  /// Dispose the client.</summary>
   public event ClientLeftHandler Left;
   public event EpochEventHandler Rekeyed;
   /// <summary>Traffic from sender (0: the server); the payload is valid only during the
@@ -52,22 +81,16 @@ public sealed class NetkeyClient : IDisposable {
   readonly Session session_;
 
   /// <summary>Loads the identity (it does not connect yet). Throws NetkeyException (Io,
-  /// Malformed, Refused: see netkey_client_create).</summary>
+  /// Malformed, Refused, InvalidArgument: see netkey_client_create),
+  /// ArgumentOutOfRangeException for a negative setting or port.</summary>
   public NetkeyClient(NetkeyClientConfig config) {
     if (config == null) throw new ArgumentNullException("config");
-    if (config.ServerPort < 0 || config.ServerPort > ushort.MaxValue) {
-      throw new ArgumentOutOfRangeException("config.ServerPort");
-    }
     session_ = new Session(this, Functions, (IntPtr user, PinnedStrings pins, out NetkeyClientHandle handle) => {
       NetkeyNative.ClientConfig c;
-      NetkeyNative.netkey_client_config_default(out c);
-      c.server_port = (ushort)config.ServerPort;
+      handle = null;
+      int rc = config.Fill(pins, out c);
+      if (rc != NetkeyNative.NETKEY_OK) return rc;
       c.callbacks = Native.Callbacks(user);
-      if (config.ServerHost != null) c.server_host = pins.Pin(config.ServerHost);
-      c.charter_path = pins.Pin(config.CharterPath);
-      c.ca_public_path = pins.Pin(config.CaPublicPath);
-      c.certificate_path = pins.Pin(config.CertificatePath);
-      c.key_path = pins.Pin(config.KeyPath);
       return NetkeyNative.netkey_client_create(ref c, out handle);
     });
   }

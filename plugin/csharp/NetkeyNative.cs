@@ -53,15 +53,29 @@ public static class NetkeyNative {
     public IntPtr refused;  // ServerRefusedFn
   }
 
+  // netkey_server_config. struct_size must be Marshal.SizeOf(typeof(ServerConfig)):
+  // InitServerConfig sets it. Fields are only ever appended (netkey.h, "How the ABI
+  // grows"), so this struct stays valid against a newer libnetkey.
   [StructLayout(LayoutKind.Sequential)]
   public struct ServerConfig {
-    public IntPtr bind_host;  // UTF-8; netkey_server_config_default: "127.0.0.1"
+    public uint struct_size;
     public ushort port;       // 0: any free port
+    public IntPtr bind_host;  // UTF-8; default "127.0.0.1"
     public IntPtr charter_path;
     public IntPtr ca_public_path;
     public IntPtr certificate_path;
     public IntPtr key_path;
     public ServerCallbacks callbacks;
+    // The core ends here (ServerConfigMinSize).
+    public int rekey_encoding;  // NetkeyRekeyEncoding
+    public uint auto_whole_max_bytes;
+    public int relay_member_traffic;  // 0 or 1
+    public uint handshake_timeout_ms;
+    public uint cookie_lifetime_ms;
+    public uint peer_timeout_min_ms;
+    public uint peer_timeout_max_ms;
+    public uint peer_timeout_limit;
+    public uint max_payload;
   }
 
   [StructLayout(LayoutKind.Sequential)]
@@ -74,23 +88,58 @@ public static class NetkeyNative {
     public IntPtr refused;  // ClientRefusedFn
   }
 
+  // netkey_client_config; struct_size as ServerConfig's (InitClientConfig sets it).
   [StructLayout(LayoutKind.Sequential)]
   public struct ClientConfig {
-    public IntPtr server_host;  // UTF-8; netkey_client_config_default: "127.0.0.1"
+    public uint struct_size;
     public ushort server_port;
+    public IntPtr server_host;  // UTF-8; default "127.0.0.1"
     public IntPtr charter_path;
     public IntPtr ca_public_path;
     public IntPtr certificate_path;
     public IntPtr key_path;
     public ClientCallbacks callbacks;
+    // The core ends here (ClientConfigMinSize).
+    public uint handshake_timeout_ms;
+    public uint peer_timeout_min_ms;
+    public uint peer_timeout_max_ms;
+    public uint peer_timeout_limit;
+    public uint max_payload;
+  }
+
+  // NETKEY_ABI_VERSION of the netkey.h this file mirrors.
+  public const uint AbiVersion = 1;
+  // sizeof the config structs as this binding lays them out, and the smallest
+  // struct_size libnetkey accepts (NETKEY_*_CONFIG_MIN_SIZE: the core, up to the callbacks).
+  public static readonly uint ServerConfigSize = (uint)Marshal.SizeOf(typeof(ServerConfig));
+  public static readonly uint ClientConfigSize = (uint)Marshal.SizeOf(typeof(ClientConfig));
+  public static readonly uint ServerConfigMinSize =
+      (uint)Marshal.OffsetOf(typeof(ServerConfig), "rekey_encoding").ToInt64();
+  public static readonly uint ClientConfigMinSize =
+      (uint)Marshal.OffsetOf(typeof(ClientConfig), "handshake_timeout_ms").ToInt64();
+
+  /// <summary>netkey_server_config_init: the defaults, with struct_size set to this
+  /// binding's ServerConfigSize. Returns the netkey error code.</summary>
+  public static int InitServerConfig(out ServerConfig config) {
+    return netkey_server_config_init_sized(out config, ServerConfigSize);
+  }
+
+  /// <summary>netkey_client_config_init, as InitServerConfig.</summary>
+  public static int InitClientConfig(out ClientConfig config) {
+    return netkey_client_config_init_sized(out config, ClientConfigSize);
   }
 
   // ------------------------------------------------------------------ functions
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern IntPtr netkey_strerror(int code);
-
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
-  public static extern void netkey_server_config_default(out ServerConfig config);
+  public static extern IntPtr netkey_version();
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern uint netkey_abi_version();
+
+  // Writes struct_size bytes at most: pass the size of the struct behind `config`.
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  public static extern int netkey_server_config_init_sized(out ServerConfig config, uint struct_size);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern int netkey_server_create(ref ServerConfig config, out NetkeyServerHandle server);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -112,7 +161,7 @@ public static class NetkeyNative {
   internal static extern void netkey_server_destroy(IntPtr server);
 
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
-  public static extern void netkey_client_config_default(out ClientConfig config);
+  public static extern int netkey_client_config_init_sized(out ClientConfig config, uint struct_size);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   public static extern int netkey_client_create(ref ClientConfig config, out NetkeyClientHandle client);
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

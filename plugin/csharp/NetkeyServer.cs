@@ -7,7 +7,9 @@ namespace Netkey {
 using Session = NativeSession<NetkeyServer, NetkeyServerHandle>;
 
 /// <summary>What NetkeyServer needs: where to listen and the server's identity files
-/// (netkey-ca's output).</summary>
+/// (netkey-ca's output), then optional settings: null keeps netkey's default (netkey.h's
+/// netkey_server_config), a negative number throws ArgumentOutOfRangeException, and a
+/// value netkey refuses throws NetkeyException (InvalidArgument) from the constructor.</summary>
 public sealed class NetkeyServerConfig {
   public string BindHost { get; set; } = "127.0.0.1";
   public int Port { get; set; }  // 0: any free port (read NetkeyServer.Port)
@@ -15,6 +17,49 @@ public sealed class NetkeyServerConfig {
   public string CaPublicPath { get; set; }
   public string CertificatePath { get; set; }  // role root
   public string KeyPath { get; set; }
+  /// <summary>How rekeys are sent (default Auto).</summary>
+  public NetkeyRekeyEncoding? RekeyEncoding { get; set; }
+  /// <summary>Auto's switch from Whole to Slices, in bytes (default 4096).</summary>
+  public int? AutoWholeMaxBytes { get; set; }
+  /// <summary>Relay each member's messages to every other member (default true). With
+  /// false, only the server's Message event sees them (an authoritative server's
+  /// input); Message fires for every member message either way.</summary>
+  public bool? RelayMemberTraffic { get; set; }
+  /// <summary>Admission: a handshake not finished within this is dropped (default 10000).</summary>
+  public int? HandshakeTimeoutMs { get; set; }
+  /// <summary>How long an admission cookie stays valid (default 10000).</summary>
+  public int? CookieLifetimeMs { get; set; }
+  /// <summary>A silent member is dropped after PeerTimeoutMinMs..PeerTimeoutMaxMs
+  /// (defaults 1000, 3000; PeerTimeoutLimit 16 is ENet's retry count).</summary>
+  public int? PeerTimeoutMinMs { get; set; }
+  public int? PeerTimeoutMaxMs { get; set; }
+  public int? PeerTimeoutLimit { get; set; }
+  /// <summary>Bytes per broadcast or member message (default 1200, at most 60000);
+  /// clients must set the same.</summary>
+  public int? MaxPayload { get; set; }
+
+  // The native struct: defaults from netkey, then what this config sets.
+  internal int Fill(PinnedStrings pins, out NetkeyNative.ServerConfig c) {
+    int rc = NetkeyNative.InitServerConfig(out c);
+    if (rc != NetkeyNative.NETKEY_OK) return rc;
+    if (Port < 0 || Port > ushort.MaxValue) throw new ArgumentOutOfRangeException("config.Port");
+    c.port = (ushort)Port;
+    if (RekeyEncoding.HasValue) c.rekey_encoding = (int)RekeyEncoding.Value;
+    Settings.Apply(AutoWholeMaxBytes, ref c.auto_whole_max_bytes, "config.AutoWholeMaxBytes");
+    Settings.Apply(RelayMemberTraffic, ref c.relay_member_traffic);
+    Settings.Apply(HandshakeTimeoutMs, ref c.handshake_timeout_ms, "config.HandshakeTimeoutMs");
+    Settings.Apply(CookieLifetimeMs, ref c.cookie_lifetime_ms, "config.CookieLifetimeMs");
+    Settings.Apply(PeerTimeoutMinMs, ref c.peer_timeout_min_ms, "config.PeerTimeoutMinMs");
+    Settings.Apply(PeerTimeoutMaxMs, ref c.peer_timeout_max_ms, "config.PeerTimeoutMaxMs");
+    Settings.Apply(PeerTimeoutLimit, ref c.peer_timeout_limit, "config.PeerTimeoutLimit");
+    Settings.Apply(MaxPayload, ref c.max_payload, "config.MaxPayload");
+    if (BindHost != null) c.bind_host = pins.Pin(BindHost);
+    c.charter_path = pins.Pin(CharterPath);
+    c.ca_public_path = pins.Pin(CaPublicPath);
+    c.certificate_path = pins.Pin(CertificatePath);
+    c.key_path = pins.Pin(KeyPath);
+    return rc;
+  }
 }
 
 /// <summary>
@@ -47,22 +92,16 @@ public sealed class NetkeyServer : IDisposable {
   readonly Session session_;
 
   /// <summary>Loads the identity and binds the socket. Throws NetkeyException (Io,
-  /// Malformed, Refused: see netkey_server_create).</summary>
+  /// Malformed, Refused, InvalidArgument for a setting out of range: see
+  /// netkey_server_create), ArgumentOutOfRangeException for a negative setting or port.</summary>
   public NetkeyServer(NetkeyServerConfig config) {
     if (config == null) throw new ArgumentNullException("config");
-    if (config.Port < 0 || config.Port > ushort.MaxValue) {
-      throw new ArgumentOutOfRangeException("config.Port");
-    }
     session_ = new Session(this, Functions, (IntPtr user, PinnedStrings pins, out NetkeyServerHandle handle) => {
       NetkeyNative.ServerConfig c;
-      NetkeyNative.netkey_server_config_default(out c);
-      c.port = (ushort)config.Port;
+      handle = null;
+      int rc = config.Fill(pins, out c);
+      if (rc != NetkeyNative.NETKEY_OK) return rc;
       c.callbacks = Native.Callbacks(user);
-      if (config.BindHost != null) c.bind_host = pins.Pin(config.BindHost);
-      c.charter_path = pins.Pin(config.CharterPath);
-      c.ca_public_path = pins.Pin(config.CaPublicPath);
-      c.certificate_path = pins.Pin(config.CertificatePath);
-      c.key_path = pins.Pin(config.KeyPath);
       return NetkeyNative.netkey_server_create(ref c, out handle);
     });
   }

@@ -21,7 +21,7 @@ cat > "$work/pc_consumer.c" <<'EOF'
 #include <stdio.h>
 int main(void) {
   netkey_client_config cfg;
-  netkey_client_config_default(&cfg);
+  if (netkey_client_config_init(&cfg) != NETKEY_OK) return 1;
   printf("netkey.pc consumer: %s\n", netkey_strerror(NETKEY_OK));
   return 0;
 }

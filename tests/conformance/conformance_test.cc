@@ -518,6 +518,68 @@ void check_traffic(const std::string& file) {
 }
 
 TEST_F(Conformance, TrafficChaCha20Poly1305) { check_traffic("traffic.json"); }
+
+// Private messages of both directions and a team broadcast, from the spec alone.
+TEST_F(Conformance, PrivateMessagesAndTeamBroadcasts) {
+  int privates = 0, teams = 0;
+  for (const Vector& v : load_vectors("traffic_classes.json")) {
+    SCOPED_TRACE(v.at("case") + " type " + v.at("type"));
+    const auto suite = static_cast<spec::Suite>(num(v, "suite"));
+    const uint64_t group = num(v, "group_id"), epoch = num(v, "epoch");
+    const auto type = static_cast<uint8_t>(num(v, "type"));
+    const auto seq = static_cast<uint32_t>(num(v, "seq"));
+    EXPECT_EQ(group, num(group_record(), "group_id"));
+    EXPECT_BYTES(bytes(v, "nonce"), spec::traffic_nonce(suite, seq));
+    Bytes key;
+    uint16_t sender = 0;
+    if (v.at("case") == "private") {
+      ++privates;
+      ASSERT_TRUE(type == 5 || type == 6);
+      sender = static_cast<uint16_t>(num(v, "member"));
+      // The member secret is that member's own, from the Welcome vectors.
+      int found = 0;
+      for (const Vector& w : load_vectors("welcome.json")) {
+        if (w.count("member_secret") && w.count("member_id") && num(w, "member_id") == sender) {
+          EXPECT_EQ(w.at("member_secret"), v.at("member_secret"));
+          ++found;
+        }
+      }
+      EXPECT_GT(found, 0);
+      const Bytes base = spec::private_base(bytes(v, "member_secret"));
+      EXPECT_BYTES(bytes(v, "private_base"), base);
+      key = spec::private_key(base, epoch, type);
+      // The other direction's key and the next epoch's key differ from this one.
+      EXPECT_NE(key, spec::private_key(base, epoch, type == 5 ? 6 : 5));
+      EXPECT_NE(key, spec::private_key(base, epoch + 1, type));
+    } else {
+      ++teams;
+      ASSERT_EQ(type, 4);
+      sender = static_cast<uint16_t>(num(v, "team"));
+      key = bytes(v, "team_key");
+    }
+    if (v.at("case") == "private") {
+      EXPECT_BYTES(bytes(v, "key"), key);
+    }
+    const Bytes packet = spec::keyed_packet(suite, group, epoch, key, type, sender, seq, bytes(v, "payload"));
+    EXPECT_BYTES(bytes(v, "packet"), packet);
+    EXPECT_EQ(packet.size(), bytes(v, "payload").size() + 24);
+    auto opened = spec::keyed_open(suite, group, key, type, sender, bytes(v, "packet"));
+    ASSERT_TRUE(opened.has_value());
+    EXPECT_BYTES(bytes(v, "payload"), *opened);
+    // Refused: another member id or team (step "sender"), the other direction's type,
+    // a tampered epoch byte (authenticated).
+    EXPECT_FALSE(spec::keyed_open(suite, group, key, type, static_cast<uint16_t>(sender + 1), packet).has_value());
+    Bytes other_type = packet;
+    other_type[0] = static_cast<uint8_t>(0x10 | (type == 5 ? 6 : 5));
+    EXPECT_FALSE(spec::keyed_open(suite, group, key, static_cast<uint8_t>(other_type[0] & 0x0f), sender, other_type)
+                     .has_value());
+    Bytes tampered = packet;
+    tampered[1] ^= 1;
+    EXPECT_FALSE(spec::keyed_open(suite, group, key, type, sender, tampered).has_value());
+  }
+  EXPECT_EQ(privates, 2);
+  EXPECT_EQ(teams, 1);
+}
 TEST_F(Conformance, TrafficXChaCha20Poly1305) { check_traffic("traffic_xchacha20poly1305.json"); }
 TEST_F(Conformance, TrafficAes256Gcm) {
   // libsodium 1.0.18 has AES-256-GCM only with AES-NI; the runtime refuses the suite

@@ -97,6 +97,19 @@ Bytes traffic_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& net_k
 // The payload, or nullopt when the tag (or, for type 3, the signature) fails.
 std::optional<Bytes> traffic_open(Suite s, uint64_t group, const Bytes& net_key, const Bytes& packet,
                                   const Bytes& root_public = {});
+// Private messages (types 5, 6) and team broadcasts (type 4), "Private messages" and
+// "Team broadcasts": base = kdf(member secret, "nk-privb", 0); key = extract(base,
+// "nk-privk", le64(epoch) || u8(direction)), direction 0 for type 5, 1 for type 6.
+Bytes private_base(const Bytes& member_secret);
+Bytes private_key(const Bytes& base, uint64_t epoch, uint8_t type);
+// The packet of `type` 4, 5 or 6 whose sender field is `sender` (team index or member id)
+// under `key`: header || AEAD(key, traffic_nonce(seq), header || le64(group), payload).
+Bytes keyed_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& key, uint8_t type, uint16_t sender,
+                   uint32_t seq, const Bytes& payload);
+// Opens a type 4-6 packet under `key` after the receiving checks of its section: the
+// expected type, the expected sender field (member id or own team), then the tag.
+std::optional<Bytes> keyed_open(Suite s, uint64_t group, const Bytes& key, uint8_t type, uint16_t sender,
+                                const Bytes& packet);
 
 // ---- FlatBuffers messages in the reference encoding ("Reference encoding")
 struct PathKey {

@@ -217,6 +217,27 @@ std::optional<Bytes> traffic_open(Suite s, uint64_t group, const Bytes& net, con
                    Bytes(packet.begin() + 8, packet.begin() + static_cast<long>(sealed_end)));
 }
 
+Bytes private_base(const Bytes& ms) { return kdf(ms, "nk-privb", 0); }
+Bytes private_key(const Bytes& base, uint64_t epoch, uint8_t type) {
+  return extract(base, "nk-privk", le(epoch, 8) + Bytes{static_cast<uint8_t>(type == 5 ? 0 : 1)});
+}
+
+Bytes keyed_packet(Suite s, uint64_t group, uint64_t epoch, const Bytes& key, uint8_t type, uint16_t sender,
+                   uint32_t seq, const Bytes& payload) {
+  const Bytes header = Bytes{static_cast<uint8_t>(0x10 | type), static_cast<uint8_t>(epoch & 0xff)} + le(sender, 2) +
+                       le(seq, 4);
+  return header + aead_seal(s, key, traffic_nonce(s, seq), header + le(group, 8), payload);
+}
+
+std::optional<Bytes> keyed_open(Suite s, uint64_t group, const Bytes& key, uint8_t type, uint16_t sender,
+                                const Bytes& packet) {
+  if (packet.size() < 24 || packet[0] != (0x10 | type)) return std::nullopt;
+  if (static_cast<uint16_t>(packet[2] | packet[3] << 8) != sender) return std::nullopt;
+  const Bytes header(packet.begin(), packet.begin() + 8);
+  const uint32_t seq = static_cast<uint32_t>(packet[4] | packet[5] << 8 | packet[6] << 16) | uint32_t{packet[7]} << 24;
+  return aead_open(s, key, traffic_nonce(s, seq), header + le(group, 8), Bytes(packet.begin() + 8, packet.end()));
+}
+
 Bytes path_bytes(const std::vector<PathKey>& path) {
   Bytes out;
   for (const PathKey& k : path) out = out + le(k.node, 4) + k.key;

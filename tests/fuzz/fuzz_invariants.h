@@ -25,6 +25,9 @@
 //                    on the member's connection: "poll_timeout ... -> 104000000"
 //   traffic.cc       a kReplay drop also buffers the packet -> traffic (and fuzz_seeds):
 //                    "a traffic packet was rejected but changed: buffered 0 -> 1"
+//   private_channel.cc  open() marks the sequence before the tag check -> private_channel
+//                    (20 s from the seeds): "a private packet was rejected but changed:
+//                    its sequence was marked"
 //   participant.cc   malformed connection control moves kWelcomed to kInGroup ->
 //                    participant_control: "state 4 -> 5"
 #ifndef NETKEY_TESTS_FUZZ_FUZZ_INVARIANTS_H_

@@ -137,7 +137,8 @@ void harness_checks_fire(const fs::path& corpus) {
   const Target targets[] = {
       {"whole_body", run_whole_body},       {"sealed_body", run_sealed_body},
       {"rekey", run_rekey},                 {"acl_update", run_acl_update},
-      {"traffic", run_traffic},             {"root_control", run_root_control},
+      {"traffic", run_traffic},             {"private_channel", run_private_channel},
+      {"root_control", run_root_control},
       {"participant_control", run_participant_control},
       {"authenticated", run_authenticated}, {"handshake_init", run_handshake_init},
       {"handshake_response", run_handshake_response},

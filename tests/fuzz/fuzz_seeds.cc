@@ -12,6 +12,7 @@
 #include "fuzz_world.h"
 #include "netkey/keyfile.h"
 #include "netkey/list_controller.h"
+#include "netkey/private_channel.h"
 #include "netkey/traffic.h"
 #include "netkey/wire/charter_generated.h"
 #include "netkey/wire/rekey_generated.h"
@@ -227,6 +228,7 @@ void traffic() {
   SymmetricKey net1 = trng.symmetric_key();
   trng.symmetric_key();
   SigningKey troot = SigningKey::generate(trng);
+  SymmetricKey team1 = trng.symmetric_key();
   auto rs = TrafficSender::create(c, kRootSender).value();
   rs.set_epoch(1, net1);
   put_deep("traffic", rs.seal(std::vector<uint8_t>(64, 1)).value(), fuzz::run_traffic);
@@ -236,6 +238,23 @@ void traffic() {
   auto ms = TrafficSender::create(c, 3).value();
   ms.set_epoch(1, net1);
   put_deep("traffic", ms.seal(std::vector<uint8_t>(16, 3)).value(), fuzz::run_traffic);
+  auto ts = TeamSender::create(c).value();
+  ts.set_epoch(1);
+  ts.set_team_key(1, team1);
+  std::vector<uint8_t> team(64);
+  team.resize(ts.seal(1, std::vector<uint8_t>(40, 4), team).value());
+  put_deep("traffic", team, fuzz::run_traffic);
+}
+
+// A packet of each direction for fuzz_private_channel's member 7 (group 9).
+void private_channel() {
+  TrafficConfig c;
+  c.group_id = 9;
+  for (PrivateSide side : {PrivateSide::kRoot, PrivateSide::kMember}) {
+    auto ch = PrivateChannel::create(c, fuzz::kPrivateFuzzMember, side).value();
+    ch.set_epoch(1, fuzz::private_fuzz_base(), 0);
+    put_deep("private_channel", ch.seal(std::vector<uint8_t>(32, 5)).value(), fuzz::run_private_channel);
+  }
 }
 
 }  // namespace
@@ -253,6 +272,7 @@ int main(int argc, char** argv) {
   signed_bodies();
   rekeys();
   traffic();
+  private_channel();
   std::printf("fuzz_seeds: %d seeds in %s, %d shallow\n", g_count, g_dir.c_str(), g_shallow);
   return g_shallow == 0 ? 0 : 1;
 }

@@ -75,6 +75,9 @@ bool run_acl_update(std::span<const uint8_t> body);          // the Root applied
 bool run_charter_body(std::span<const uint8_t> body);        // the charter verified
 // fuzz_parsers.cc: the parsers without a signature or state in front.
 bool run_traffic(std::span<const uint8_t> packet);           // a receiver opened it
+bool run_private_channel(std::span<const uint8_t> packet);   // a PrivateChannel opened it
+inline constexpr SenderId kPrivateFuzzMember = 7;            // fuzz_private_channel's member
+const SymmetricKey& private_fuzz_base();                     // and its private base key
 bool run_certificate(std::span<const uint8_t> input);        // it verified
 bool run_charter(std::span<const uint8_t> input);            // it verified
 bool run_keyfile(std::span<const uint8_t> input);            // it parsed as a CA file

@@ -62,8 +62,37 @@ void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes)
   net_.send(kLcNode, 0, Channel::kControl, true, bytes, now_);
 }
 
+void SimGroup::follow_member_change(const Transmit& t) {
+  if (t.member_change == Transmit::MemberChange::kNone) return;
+  ++seam_.changes;
+  if (t.member_change == Transmit::MemberChange::kAdded) {
+    stream_members_.insert(t.peer);
+  } else if (opts_.ignore_first_member_removal && !removal_ignored_) {
+    removal_ignored_ = true;
+  } else {
+    stream_members_.erase(t.peer);
+  }
+}
+
+// The kAllMembers recipients by the stream (at this point of it) against those by
+// member_peers() (at drain time). They agree when the Root was drained after the call
+// that queued the transmit, which the sim does except after a test's direct call.
+void SimGroup::check_fanout(const Transmit& t) {
+  std::set<PeerId> by_stream, by_query;
+  for (PeerId p : stream_members_) {
+    if (!t.excludes(p)) by_stream.insert(p);
+  }
+  for (PeerId p : root_->member_peers()) {
+    if (!t.excludes(p)) by_query.insert(p);
+  }
+  ++seam_.fanouts_checked;
+  if (by_stream != by_query) ++seam_.fanout_mismatches;
+}
+
 void SimGroup::pump_root() {
   while (auto t = root_->poll_transmit()) {
+    follow_member_change(*t);
+    if (t->to == Transmit::To::kAllMembers) check_fanout(*t);
     if (root_tap_ && !t->bytes->empty()) root_tap_(t->channel, *t->bytes);
     if (t->to == Transmit::To::kAddress) {
       const uint32_t node = node_of(t->address);
@@ -82,6 +111,9 @@ void SimGroup::pump_root() {
   while (auto e = root_->poll_event()) {
     if (e->kind != RootEvent::Kind::kMessage) root_events_.push_back(std::move(*e));
   }
+  const std::vector<PeerId> now_members = root_->member_peers();
+  ++seam_.drains_checked;
+  if (std::set<PeerId>(now_members.begin(), now_members.end()) != stream_members_) ++seam_.set_mismatches;
 }
 
 void SimGroup::pump(uint32_t node) {

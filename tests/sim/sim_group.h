@@ -32,6 +32,20 @@ struct SimGroupOptions {
   RootConfig::RekeyEncoding encoding = RootConfig::RekeyEncoding::kAuto;
   uint64_t disconnect_detect_ns = 500 * kMs;  // the transport notices a vanished peer
   RootConfig root_overrides;              // limits (cookie, rate) copied from here
+  // The positive control of the member-set oracle (SeamCounters): the harness ignores
+  // the first MemberChange::kRemoved it sees, as a transport with that bug would.
+  bool ignore_first_member_removal = false;
+};
+
+// The member-set oracle. The sim delivers kAllMembers transmits to root().member_peers()
+// when it drains the Root; beside that it keeps a second set from the Root's
+// Transmit::member_change stream alone (what ServerHost fans out to) and compares them.
+struct SeamCounters {
+  uint64_t drains_checked = 0;   // drains after which both sets were compared
+  uint64_t set_mismatches = 0;   // drains after which they differed
+  uint64_t fanouts_checked = 0;  // kAllMembers transmits: recipients compared
+  uint64_t fanout_mismatches = 0;
+  uint64_t changes = 0;          // member_change transmits seen
 };
 
 struct NodeCounters {
@@ -88,10 +102,13 @@ class SimGroup {
   // How many current members do not hold exactly the Root's epoch and net key.
   size_t disagreeing() const;
   const std::vector<RootEvent>& root_events() const { return root_events_; }
+  const SeamCounters& seam() const { return seam_; }
 
  private:
   void deliver(const Delivery& d);
   void pump_root();
+  void follow_member_change(const Transmit& t);
+  void check_fanout(const Transmit& t);
   void pump(uint32_t node);
   uint64_t next_due() const;
 
@@ -110,6 +127,9 @@ class SimGroup {
   std::multimap<uint64_t, std::function<void()>> actions_;
   std::vector<RootEvent> root_events_;
   std::function<void(Channel, std::span<const uint8_t>)> root_tap_;
+  std::set<PeerId> stream_members_;  // from Transmit::member_change only
+  bool removal_ignored_ = false;
+  SeamCounters seam_;
   uint32_t next_node_ = 1;
   uint64_t now_ = 0;
 };

@@ -25,6 +25,7 @@
 #include "netkey/aead.h"
 #include "netkey/kdf.h"
 #include "netkey/keytree.h"
+#include "netkey/private_channel.h"
 #include "netkey/traffic.h"
 #include "netkey/wire/control_generated.h"
 #include "netkey/wire/rekey_generated.h"
@@ -366,6 +367,72 @@ File traffic_file(Scenario& w, AeadSuite suite, const std::string& name) {
   return f;
 }
 
+// Private messages of both directions for alice (her member secret, epoch 2) and a team
+// broadcast under a fixed team key (its derivation from the tree is not part of the
+// packet), suite 1, the run's group id.
+File traffic_classes_file(Scenario& w) {
+  File f{"traffic_classes.json", {}};
+  const Player& alice = w.player("alice");
+  const auto id = static_cast<SenderId>(alice.member_id);
+  const SymmetricKey secret = SymmetricKey::from_bytes(alice.member_secret);
+  const SymmetricKey base = private_base_key(secret);
+  const auto aead = Aead::create(AeadSuite::kChaCha20Poly1305).value();
+  TrafficConfig tc;
+  tc.group_id = w.group_id();
+  struct Case {
+    PrivateSide side;
+    uint32_t seq;
+    std::string payload;
+  };
+  const Case cases[] = {{PrivateSide::kRoot, 1, "your inventory: 3 potions"},
+                        {PrivateSide::kMember, 0, "buy: sword"}};
+  for (const Case& c : cases) {
+    auto ch = PrivateChannel::create(tc, id, c.side).value();
+    ch.set_epoch(2, base, 0);
+    const Bytes payload(c.payload.begin(), c.payload.end());
+    Bytes packet;
+    for (uint32_t i = 0; i <= c.seq; ++i) packet = ch.seal(payload).value();  // sequences before seq are spent
+    const PacketType type = c.side == PrivateSide::kRoot ? PacketType::kPrivateToMember : PacketType::kPrivateToRoot;
+    Record r("private");
+    r.num("suite", 1)
+        .num("group_id", w.group_id())
+        .num("epoch", 2)
+        .num("type", static_cast<uint64_t>(type))
+        .num("member", id)
+        .num("seq", c.seq)
+        .bytes("member_secret", alice.member_secret)
+        .bytes("private_base", key_bytes(base))
+        .bytes("key", key_bytes(private_epoch_key(base, 2, type)))
+        .bytes("nonce", Nonce::from_counter(aead.nonce_size(), 0x66617274, c.seq).bytes())
+        .bytes("payload", payload)
+        .bytes("packet", packet);
+    f.records.push_back(std::move(r));
+  }
+  DeterministicRng rng(12);
+  const SymmetricKey team_key = rng.symmetric_key();
+  auto ts = TeamSender::create(tc).value();
+  ts.set_epoch(2);
+  ts.set_team_key(3, team_key);
+  const std::string text = "team 3: regroup at B";
+  const Bytes payload(text.begin(), text.end());
+  Bytes packet(payload.size() + kTrafficOverhead);
+  (void)ts.seal(3, payload, packet).value();  // sequence 0
+  packet.resize(ts.seal(3, payload, packet).value());  // sequence 1
+  Record r("team");
+  r.num("suite", 1)
+      .num("group_id", w.group_id())
+      .num("epoch", 2)
+      .num("type", static_cast<uint64_t>(PacketType::kTeamBroadcast))
+      .num("team", 3)
+      .num("seq", 1)
+      .bytes("team_key", key_bytes(team_key))
+      .bytes("nonce", Nonce::from_counter(aead.nonce_size(), 0x66617274, 1).bytes())
+      .bytes("payload", payload)
+      .bytes("packet", packet);
+  f.records.push_back(std::move(r));
+  return f;
+}
+
 std::vector<File> generate() {
   Scenario w(ScenarioOptions{RootConfig::RekeyEncoding::kWhole, false});
   w.run();
@@ -385,6 +452,7 @@ std::vector<File> generate() {
   files.push_back(slice_file(s));
   files.push_back(traffic_file(w, AeadSuite::kChaCha20Poly1305, "traffic.json"));
   files.push_back(traffic_file(w, AeadSuite::kXChaCha20Poly1305, "traffic_xchacha20poly1305.json"));
+  files.push_back(traffic_classes_file(w));
   if (aead_suite_available(AeadSuite::kAes256Gcm)) {
     files.push_back(traffic_file(w, AeadSuite::kAes256Gcm, "traffic_aes256gcm.json"));
   } else {

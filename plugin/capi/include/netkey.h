@@ -1,10 +1,11 @@
 /* netkey.h: the C ABI of netkey, for engines (Unity P/Invoke, Unreal, Godot) and C.
  *
  * A netkey_server is a game server (the Root) on ENet; a netkey_client is a player.
- * Both are opaque handles. Fill a config with netkey_*_config_default(), set what you
+ * Both are opaque handles. Fill a config with netkey_*_config_init(&cfg), set what you
  * need, create, then call netkey_*_poll() every tick: callbacks fire only inside poll,
- * on the calling thread. Every function returns an int: NETKEY_OK (0) or a negative
- * error code that netkey_strerror() explains. No C++ exception crosses this ABI.
+ * on the calling thread. Every function that can fail returns an int: NETKEY_OK (0) or
+ * a negative error code that netkey_strerror() explains. No C++ exception crosses this
+ * ABI.
  *
  * Identities are the files netkey-ca writes: the CA's ca.pub, a certificate (.cert), its
  * secret key file (.key), and the match's signed charter.
@@ -13,12 +14,37 @@
  * passed to a callback is valid only during that callback. A handle is used by one
  * thread at a time.
  *
+ * Versioned config structs: every config struct starts with `uint32_t struct_size`,
+ * which the caller sets to sizeof the struct it was compiled with; the
+ * netkey_*_config_init(&cfg) macros do that and fill the defaults. The library reads
+ * only the fields that struct_size covers and takes the defaults for the rest, so a
+ * caller built against an older netkey.h (or a P/Invoke struct that lacks the newer
+ * fields) keeps working; fields of a newer header than the library's are ignored. A
+ * struct_size below the struct's minimum (NETKEY_*_CONFIG_MIN_SIZE: the core fields, up to and including the callbacks)
+ * is refused with NETKEY_ERR_STRUCT_SIZE. A binding in another language sets struct_size
+ * to its own struct's size (C#: Marshal.SizeOf) and calls netkey_*_config_init_sized.
+ *
+ * How the ABI grows without breaking layouts: new fields go at the end of a config
+ * struct (never between existing ones); the callback structs are frozen, so new callbacks
+ * become new fields at the end of the config struct; new operations (issue 12: team
+ * broadcast, private messages, delivery classes) become new functions with new names.
+ * NETKEY_ABI_VERSION grows with each such addition; a removal or a change of meaning would
+ * be a new major version of the library (its soname).
+ *
  * Destroying from a callback: a callback may destroy its own handle (e.g. a client that
  * quits in its left callback). The destroy is then deferred: no further callback fires
  * for that handle, and the netkey_*_poll() that fired the callback frees the handle as
- * its last step and returns NETKEY_OK. Do not use the handle after calling destroy.
- * Calling netkey_*_poll() on a handle from inside its own callback returns
- * NETKEY_ERR_INVALID_ARGUMENT (callbacks do not nest).
+ * its last step and returns NETKEY_OK. Until that callback returns, every other call on
+ * the handle is refused (NETKEY_ERR_INVALID_ARGUMENT; getters return 0); after it, do not
+ * use the handle at all. Calling netkey_*_poll() on a handle from inside its own callback
+ * returns NETKEY_ERR_INVALID_ARGUMENT (callbacks do not nest).
+ *
+ * Member traffic: what a client sends with netkey_client_send reaches the server, which
+ * fires its `message` callback for it (sender = the member id), and, by default, is
+ * relayed unchanged to every other member, whose `message` callbacks fire with the same
+ * sender. An authoritative game server that consumes player input itself sets
+ * netkey_server_config.relay_member_traffic = 0: the server's `message` callback still
+ * fires for every input, and the other members receive nothing of it.
  */
 #ifndef NETKEY_H_
 #define NETKEY_H_
@@ -38,17 +64,37 @@ extern "C" {
 
 enum {
   NETKEY_OK = 0,
-  NETKEY_ERR_INVALID_ARGUMENT = -1, /* a NULL handle, a missing path, a size over the limit */
+  NETKEY_ERR_INVALID_ARGUMENT = -1, /* a NULL handle, a missing path, a setting out of range,
+                                       a size over max_payload, a handle being destroyed */
   NETKEY_ERR_IO = -2,               /* a file could not be read, or the socket could not be bound */
   NETKEY_ERR_MALFORMED = -3,        /* a file is not a netkey certificate, key, CA or charter */
   NETKEY_ERR_REFUSED = -4,          /* the charter, certificate or CA check failed */
   NETKEY_ERR_NOT_READY = -5,        /* not in the group yet (no Welcome), or no members yet */
   NETKEY_ERR_UNSUPPORTED = -6,      /* e.g. AES-256-GCM on a CPU without AES-NI */
-  NETKEY_ERR_INTERNAL = -7          /* a bug: please report it */
+  NETKEY_ERR_INTERNAL = -7,         /* a bug: please report it */
+  NETKEY_ERR_STRUCT_SIZE = -8       /* a config's struct_size is 0 or below its minimum:
+                                       fill the config with netkey_*_config_init */
 };
 
 /* A static, human-readable explanation of an error code. Never NULL. */
 NETKEY_API const char* netkey_strerror(int code);
+
+/* ---------------------------------------------------------------- versions */
+
+/* The ABI this header describes. It grows when functions, fields or callbacks are added
+ * (see "How the ABI grows" above). Compare it with netkey_abi_version() to learn whether
+ * the loaded library knows everything this header declares:
+ *   1  struct_size-versioned configs, netkey_version, netkey_abi_version, the server's
+ *      rekey, relay, timeout and payload settings, the client's timeout and payload
+ *      settings. */
+#define NETKEY_ABI_VERSION 1u
+
+/* The library's release, e.g. "0.1.0" (static, never NULL). */
+NETKEY_API const char* netkey_version(void);
+/* The NETKEY_ABI_VERSION the library was built with. A caller compiled with a larger
+ * NETKEY_ABI_VERSION may still run: the library ignores config fields it does not know
+ * (see "Versioned config structs"), but a function it lacks will not resolve. */
+NETKEY_API uint32_t netkey_abi_version(void);
 
 /* Refusal reasons (netkey_client_callbacks.refused, netkey_server_callbacks.refused). */
 enum {
@@ -70,26 +116,79 @@ enum {
 
 typedef struct netkey_server netkey_server;
 
+/* Any pointer may be NULL (that event is not reported). `subject` is the certificate's
+ * subject, NUL-terminated UTF-8. */
 typedef struct netkey_server_callbacks {
   void* user;
   void (*joined)(void* user, uint32_t member, const char* subject, uint64_t epoch);
   void (*left)(void* user, uint32_t member, const char* subject, uint64_t epoch);
   void (*rekeyed)(void* user, uint64_t epoch);
+  /* A member's traffic (sender = its member id), relayed or not. data may be NULL when
+   * size is 0. */
   void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size);
+  /* NETKEY_REFUSED_*; subject "" when refused before the certificate was read. */
   void (*refused)(void* user, int reason, const char* subject);
 } netkey_server_callbacks;
 
+/* How the server sends rekeys (netkey_server_config.rekey_encoding); docs/PERFORMANCE.md
+ * has the trade-off. */
+enum {
+  NETKEY_REKEY_AUTO = 0,   /* WHOLE while it is at most auto_whole_max_bytes, SLICES beyond */
+  NETKEY_REKEY_SLICES = 1, /* one sealed slice per member: least bytes per member, O(log n) */
+  NETKEY_REKEY_WHOLE = 2   /* one signed message, the same bytes for everyone: least CPU */
+};
+
+/* The largest max_payload a config may ask for: packets stay under the ENet binding's
+ * 64 KiB receive limit with the traffic header, tag and signature. */
+#define NETKEY_MAX_PAYLOAD_LIMIT 60000u
+
 typedef struct netkey_server_config {
-  const char* bind_host;        /* default "127.0.0.1" */
+  uint32_t struct_size;         /* sizeof(netkey_server_config): set by netkey_server_config_init */
   uint16_t port;                /* default 0: any free port (see netkey_server_port) */
+  const char* bind_host;        /* default "127.0.0.1" */
   const char* charter_path;     /* the signed charter */
   const char* ca_public_path;   /* ca.pub */
   const char* certificate_path; /* the server's certificate (role root) */
   const char* key_path;         /* its secret key file */
+  /* Frozen layout: later callbacks are added at the end of this struct. `refused`'s
+   * subject is "" (never NULL) when the participant was refused before its certificate
+   * was read (rate limited, a bad cookie, a malformed handshake). `message` fires for
+   * every member message, whether relay_member_traffic is on or off. */
   netkey_server_callbacks callbacks;
+  /* ---- the core ends here (NETKEY_SERVER_CONFIG_MIN_SIZE). Each field below takes
+   * its default when struct_size does not cover it. ---- */
+  int32_t rekey_encoding;         /* NETKEY_REKEY_*; default NETKEY_REKEY_AUTO */
+  uint32_t auto_whole_max_bytes;  /* for NETKEY_REKEY_AUTO; default 4096 */
+  /* Nonzero (default 1): member traffic is relayed to every other member. 0: only the
+   * server's `message` callback sees it (an authoritative server's player input). */
+  int32_t relay_member_traffic;
+  uint32_t handshake_timeout_ms;  /* admission: a handshake not finished in this is dropped; default 10000 */
+  uint32_t cookie_lifetime_ms;    /* how long a cookie stays valid; default 10000 */
+  /* A member whose connection stays silent is dropped after peer_timeout_min_ms ..
+   * peer_timeout_max_ms (ENet's peer timeouts, limit = its retry count) and becomes a
+   * leave in the next rekey. Defaults 1000, 3000, 16. */
+  uint32_t peer_timeout_min_ms;
+  uint32_t peer_timeout_max_ms;
+  uint32_t peer_timeout_limit;
+  /* Plaintext bytes per broadcast or member message, 1..NETKEY_MAX_PAYLOAD_LIMIT;
+   * default 1200 (one unfragmented UDP datagram). Clients must use the same value: a
+   * client drops packets larger than its own max_payload. */
+  uint32_t max_payload;
 } netkey_server_config;
 
-NETKEY_API void netkey_server_config_default(netkey_server_config* config);
+/* The smallest struct_size netkey_server_create accepts: the core fields, up to and
+ * including the callbacks. */
+#define NETKEY_SERVER_CONFIG_MIN_SIZE ((uint32_t)offsetof(netkey_server_config, rekey_encoding))
+
+/* Fills the first struct_size bytes of *config with the defaults (only whole fields
+ * that struct_size covers; bytes past this library's struct, a newer header's fields, are
+ * zeroed) and sets config->struct_size. NETKEY_ERR_INVALID_ARGUMENT for
+ * NULL, NETKEY_ERR_STRUCT_SIZE below NETKEY_SERVER_CONFIG_MIN_SIZE. Call it through
+ * netkey_server_config_init, which passes sizeof *config. */
+NETKEY_API int netkey_server_config_init_sized(netkey_server_config* config, uint32_t struct_size);
+#define netkey_server_config_init(config) \
+  netkey_server_config_init_sized((config), (uint32_t)sizeof *(config))
+
 /* On success *out owns a server; destroy it with netkey_server_destroy. */
 NETKEY_API int netkey_server_create(const netkey_server_config* config, netkey_server** out);
 /* Services the network for up to timeout_ms and fires callbacks. Call every tick.
@@ -98,8 +197,10 @@ NETKEY_API int netkey_server_create(const netkey_server_config* config, netkey_s
  * (which is then freed). */
 NETKEY_API int netkey_server_poll(netkey_server* server, uint32_t timeout_ms);
 /* Encrypts data once under the net key and sends it to every member.
- * NETKEY_ERR_NOT_READY when nobody is in the group yet. */
+ * NETKEY_ERR_NOT_READY when nobody is in the group yet; NETKEY_ERR_INVALID_ARGUMENT over
+ * max_payload. */
 NETKEY_API int netkey_server_broadcast(netkey_server* server, const uint8_t* data, size_t size);
+/* Getters: 0 for NULL (and for a handle whose destroy is pending). */
 NETKEY_API uint16_t netkey_server_port(const netkey_server* server);
 NETKEY_API uint64_t netkey_server_epoch(const netkey_server* server);
 NETKEY_API size_t netkey_server_member_count(const netkey_server* server);
@@ -116,29 +217,54 @@ typedef struct netkey_client_callbacks {
   void (*joined)(void* user, uint32_t member, uint64_t epoch); /* the Welcome arrived */
   /* The connection ended, at most once per client: after netkey_client_leave, a removal
    * by the server, or when the server went away (it closed the connection, or stopped
-   * answering for 1..3 s). Nothing more arrives; destroy the client. */
+   * answering for peer_timeout_min_ms..peer_timeout_max_ms, 1..3 s by default). Nothing
+   * more arrives; destroy the client. */
   void (*left)(void* user);
   void (*rekeyed)(void* user, uint64_t epoch);
-  void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size); /* sender 0: server */
-  void (*refused)(void* user, int reason);
+  /* Sender 0: the server's broadcast; else a member's relayed traffic. data may be NULL
+   * when size is 0. */
+  void (*message)(void* user, uint32_t sender, const uint8_t* data, size_t size);
+  void (*refused)(void* user, int reason); /* NETKEY_REFUSED_* */
 } netkey_client_callbacks;
 
 typedef struct netkey_client_config {
-  const char* server_host; /* default "127.0.0.1" */
+  uint32_t struct_size;    /* sizeof(netkey_client_config): set by netkey_client_config_init */
   uint16_t server_port;
+  const char* server_host; /* default "127.0.0.1" */
   const char* charter_path;
   const char* ca_public_path;
   const char* certificate_path; /* the player's certificate (role participant) */
   const char* key_path;
-  netkey_client_callbacks callbacks;
+  netkey_client_callbacks callbacks; /* frozen layout, as the server's */
+  /* ---- the core ends here (NETKEY_CLIENT_CONFIG_MIN_SIZE); defaults as the server's. ---- */
+  /* No Welcome within this (plus the charter's batch window): `refused` fires with
+   * NETKEY_REFUSED_NONE. Default 10000. */
+  uint32_t handshake_timeout_ms;
+  /* The server is given up on (`left` fires) after peer_timeout_min_ms ..
+   * peer_timeout_max_ms of silence. Defaults 1000, 3000, 16. */
+  uint32_t peer_timeout_min_ms;
+  uint32_t peer_timeout_max_ms;
+  uint32_t peer_timeout_limit;
+  /* As netkey_server_config.max_payload, which it must equal; default 1200. */
+  uint32_t max_payload;
 } netkey_client_config;
 
-NETKEY_API void netkey_client_config_default(netkey_client_config* config);
+#define NETKEY_CLIENT_CONFIG_MIN_SIZE ((uint32_t)offsetof(netkey_client_config, handshake_timeout_ms))
+
+/* As netkey_server_config_init_sized, for a client. */
+NETKEY_API int netkey_client_config_init_sized(netkey_client_config* config, uint32_t struct_size);
+#define netkey_client_config_init(config) \
+  netkey_client_config_init_sized((config), (uint32_t)sizeof *(config))
+
+/* Loads the identity (it does not connect yet). Errors as netkey_server_create, except
+ * that the port is not bound here. */
 NETKEY_API int netkey_client_create(const netkey_client_config* config, netkey_client** out);
 /* Starts the handshake on the first call; services the network; fires callbacks.
  * Errors and a destroy from a callback as netkey_server_poll. */
 NETKEY_API int netkey_client_poll(netkey_client* client, uint32_t timeout_ms);
-/* Member traffic, relayed by the server to the others. NETKEY_ERR_NOT_READY before joined. */
+/* Member traffic to the server, which relays it to the others unless its
+ * relay_member_traffic is 0 (see "Member traffic" above). NETKEY_ERR_NOT_READY before
+ * joined; NETKEY_ERR_INVALID_ARGUMENT over max_payload. */
 NETKEY_API int netkey_client_send(netkey_client* client, const uint8_t* data, size_t size);
 /* A signed goodbye. */
 NETKEY_API int netkey_client_leave(netkey_client* client);

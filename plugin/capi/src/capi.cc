@@ -4,7 +4,9 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -144,6 +146,12 @@ void guarded_destroy(Handle* h) {
   delete h;
 }
 
+// A handle other calls may use: not NULL, and not destroyed from inside its callback.
+template <typename Handle>
+bool usable(const Handle* h) {
+  return h != nullptr && !h->destroy_requested;
+}
+
 int server_poll(netkey_server& s, uint32_t timeout_ms) {
   Status st = s.host->service(timeout_ms);
   const auto& cb = s.cb;
@@ -206,6 +214,135 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
   return st ? NETKEY_OK : code_of(st.code());
 }
 
+// ---- versioned configs (netkey.h, "Versioned config structs")
+
+// The end offset of a config field: the struct_size that covers it.
+#define NETKEY_FIELD_END(T, f) (offsetof(T, f) + sizeof(T::f))
+
+// The end offsets of the fields after the core of each config, in layout order. A new
+// field is appended to the struct and to this list.
+constexpr std::array<size_t, 9> kServerFieldEnds = {
+    NETKEY_FIELD_END(netkey_server_config, rekey_encoding),
+    NETKEY_FIELD_END(netkey_server_config, auto_whole_max_bytes),
+    NETKEY_FIELD_END(netkey_server_config, relay_member_traffic),
+    NETKEY_FIELD_END(netkey_server_config, handshake_timeout_ms),
+    NETKEY_FIELD_END(netkey_server_config, cookie_lifetime_ms),
+    NETKEY_FIELD_END(netkey_server_config, peer_timeout_min_ms),
+    NETKEY_FIELD_END(netkey_server_config, peer_timeout_max_ms),
+    NETKEY_FIELD_END(netkey_server_config, peer_timeout_limit),
+    NETKEY_FIELD_END(netkey_server_config, max_payload),
+};
+constexpr std::array<size_t, 5> kClientFieldEnds = {
+    NETKEY_FIELD_END(netkey_client_config, handshake_timeout_ms),
+    NETKEY_FIELD_END(netkey_client_config, peer_timeout_min_ms),
+    NETKEY_FIELD_END(netkey_client_config, peer_timeout_max_ms),
+    NETKEY_FIELD_END(netkey_client_config, peer_timeout_limit),
+    NETKEY_FIELD_END(netkey_client_config, max_payload),
+};
+static_assert(kServerFieldEnds.back() <= sizeof(netkey_server_config) &&
+              sizeof(netkey_server_config) - kServerFieldEnds.back() < alignof(netkey_server_config));
+static_assert(kClientFieldEnds.back() <= sizeof(netkey_client_config) &&
+              sizeof(netkey_client_config) - kClientFieldEnds.back() < alignof(netkey_client_config));
+
+// The bytes of a caller's config that whole fields cover, for a struct_size >= min: the
+// core, plus every later field that ends within struct_size (never part of a field).
+template <size_t N>
+size_t covered_bytes(uint32_t struct_size, size_t min, const std::array<size_t, N>& ends) {
+  size_t n = min;
+  for (size_t end : ends) {
+    if (end <= struct_size) n = end;
+  }
+  return n;
+}
+
+uint32_t ms_of(uint64_t ns) { return static_cast<uint32_t>(ns / 1'000'000); }
+
+void server_defaults(netkey_server_config& c) {
+  const RootConfig root;
+  const enet::ServerOptions so;
+  std::memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  c.bind_host = "127.0.0.1";
+  c.rekey_encoding = static_cast<int32_t>(root.rekey_encoding);
+  c.auto_whole_max_bytes = static_cast<uint32_t>(root.auto_whole_max_bytes);
+  c.relay_member_traffic = root.relay_member_traffic ? 1 : 0;
+  c.handshake_timeout_ms = ms_of(root.handshake_timeout_ns);
+  c.cookie_lifetime_ms = ms_of(root.cookie_lifetime_ns);
+  c.peer_timeout_min_ms = so.peer_timeout_min_ms;
+  c.peer_timeout_max_ms = so.peer_timeout_max_ms;
+  c.peer_timeout_limit = so.peer_timeout_limit;
+  c.max_payload = static_cast<uint32_t>(root.traffic.max_payload);
+}
+static_assert(static_cast<int>(RootConfig::RekeyEncoding::kAuto) == NETKEY_REKEY_AUTO &&
+              static_cast<int>(RootConfig::RekeyEncoding::kSlices) == NETKEY_REKEY_SLICES &&
+              static_cast<int>(RootConfig::RekeyEncoding::kWhole) == NETKEY_REKEY_WHOLE);
+
+void client_defaults(netkey_client_config& c) {
+  const ParticipantConfig pc;
+  const enet::ClientOptions co;
+  std::memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  c.server_host = "127.0.0.1";
+  c.handshake_timeout_ms = ms_of(pc.handshake_timeout_ns);
+  c.peer_timeout_min_ms = co.peer_timeout_min_ms;
+  c.peer_timeout_max_ms = co.peer_timeout_max_ms;
+  c.peer_timeout_limit = co.peer_timeout_limit;
+  c.max_payload = static_cast<uint32_t>(pc.traffic.max_payload);
+}
+
+// config_init_sized: the defaults into the whole fields struct_size covers; bytes of a
+// newer header's fields (past our struct) are zeroed, as this library ignores them.
+template <typename Config, size_t N>
+int init_sized(Config* out, uint32_t struct_size, size_t min, const std::array<size_t, N>& ends,
+               void (*defaults)(Config&)) {
+  if (out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (struct_size < min) return NETKEY_ERR_STRUCT_SIZE;
+  Config d;
+  defaults(d);
+  const size_t n = covered_bytes(struct_size, min, ends);
+  std::memcpy(static_cast<void*>(out), &d, n);
+  if (struct_size > sizeof(Config)) {
+    std::memset(reinterpret_cast<unsigned char*>(out) + sizeof(Config), 0, struct_size - sizeof(Config));
+  }
+  out->struct_size = struct_size;
+  return NETKEY_OK;
+}
+
+// A caller's config as this library's struct: the fields its struct_size covers, the
+// defaults for the rest. NETKEY_ERR_STRUCT_SIZE below min (0 included).
+template <typename Config, size_t N>
+int read_config(const Config* in, Config& out, size_t min, const std::array<size_t, N>& ends,
+                void (*defaults)(Config&)) {
+  if (in == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  uint32_t struct_size;
+  std::memcpy(&struct_size, in, sizeof struct_size);  // the only field every size covers
+  if (struct_size < min) return NETKEY_ERR_STRUCT_SIZE;
+  defaults(out);
+  std::memcpy(static_cast<void*>(&out), in, covered_bytes(struct_size, min, ends));
+  return NETKEY_OK;
+}
+
+bool peer_timeouts_valid(uint32_t min_ms, uint32_t max_ms, uint32_t limit) {
+  return min_ms > 0 && max_ms >= min_ms && limit > 0;
+}
+
+bool payload_valid(uint32_t max_payload) { return max_payload > 0 && max_payload <= NETKEY_MAX_PAYLOAD_LIMIT; }
+
+int check_server_settings(const netkey_server_config& c) {
+  const bool ok = c.rekey_encoding >= NETKEY_REKEY_AUTO && c.rekey_encoding <= NETKEY_REKEY_WHOLE &&
+                  c.handshake_timeout_ms > 0 && c.cookie_lifetime_ms > 0 &&
+                  peer_timeouts_valid(c.peer_timeout_min_ms, c.peer_timeout_max_ms, c.peer_timeout_limit) &&
+                  payload_valid(c.max_payload);
+  return ok ? NETKEY_OK : NETKEY_ERR_INVALID_ARGUMENT;
+}
+
+int check_client_settings(const netkey_client_config& c) {
+  const bool ok = c.handshake_timeout_ms > 0 &&
+                  peer_timeouts_valid(c.peer_timeout_min_ms, c.peer_timeout_max_ms, c.peer_timeout_limit) &&
+                  payload_valid(c.max_payload);
+  return ok ? NETKEY_OK : NETKEY_ERR_INVALID_ARGUMENT;
+}
+
 uint64_t unix_zero() { return detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns()); }
 
 }  // namespace
@@ -215,42 +352,59 @@ extern "C" {
 const char* netkey_strerror(int code) {
   switch (code) {
     case NETKEY_OK: return "ok";
-    case NETKEY_ERR_INVALID_ARGUMENT: return "invalid argument: a NULL handle or pointer, a missing path, or a size over the limit";
+    case NETKEY_ERR_INVALID_ARGUMENT: return "invalid argument: a NULL handle or pointer, a missing path, a setting out of range, a size over "
+             "max_payload, or a handle destroyed from its own callback";
     case NETKEY_ERR_IO: return "I/O error: a file could not be read, or the UDP socket could not be bound";
     case NETKEY_ERR_MALFORMED: return "malformed: a file is not a netkey certificate, key, CA or charter";
     case NETKEY_ERR_REFUSED: return "refused: the charter, certificate or CA did not verify (expired, wrong role, other CA, or not the elected server)";
     case NETKEY_ERR_NOT_READY: return "not ready: not in the group yet, or no members yet";
     case NETKEY_ERR_UNSUPPORTED: return "unsupported on this machine (e.g. AES-256-GCM without AES-NI): use chacha20poly1305";
     case NETKEY_ERR_INTERNAL: return "internal error (a bug): please report it";
+    case NETKEY_ERR_STRUCT_SIZE:
+      return "bad struct_size: a config's struct_size is 0 or below the smallest this library accepts; "
+             "fill the config with netkey_*_config_init (which sets it to sizeof the struct)";
     default: return "unknown netkey error code";
   }
 }
 
-void netkey_server_config_default(netkey_server_config* c) {
-  if (c == nullptr) return;
-  std::memset(c, 0, sizeof *c);
-  c->bind_host = "127.0.0.1";
+const char* netkey_version(void) { return NETKEY_VERSION_STRING; }
+uint32_t netkey_abi_version(void) { return NETKEY_ABI_VERSION; }
+
+int netkey_server_config_init_sized(netkey_server_config* c, uint32_t struct_size) {
+  return init_sized(c, struct_size, NETKEY_SERVER_CONFIG_MIN_SIZE, kServerFieldEnds, server_defaults);
 }
 
-int netkey_server_create(const netkey_server_config* c, netkey_server** out) try {
-  if (c == nullptr || out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+int netkey_server_create(const netkey_server_config* config, netkey_server** out) try {
+  if (out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
   *out = nullptr;
+  netkey_server_config c;
+  if (int rc = read_config(config, c, NETKEY_SERVER_CONFIG_MIN_SIZE, kServerFieldEnds, server_defaults)) return rc;
+  if (int rc = check_server_settings(c)) return rc;
   Identity id;
-  if (int rc = load(c->charter_path, c->ca_public_path, c->certificate_path, c->key_path, id)) return rc;
+  if (int rc = load(c.charter_path, c.ca_public_path, c.certificate_path, c.key_path, id)) return rc;
   RootConfig rc;
   rc.charter = std::move(id.charter);
   rc.ca_public_key = id.ca;
   rc.certificate = std::move(id.certificate);
   rc.signing_seed = std::move(id.seed);
   rc.unix_time_at_zero = unix_zero();
+  rc.rekey_encoding = static_cast<RootConfig::RekeyEncoding>(c.rekey_encoding);
+  rc.auto_whole_max_bytes = c.auto_whole_max_bytes;
+  rc.relay_member_traffic = c.relay_member_traffic != 0;
+  rc.handshake_timeout_ns = uint64_t{c.handshake_timeout_ms} * 1'000'000;
+  rc.cookie_lifetime_ns = uint64_t{c.cookie_lifetime_ms} * 1'000'000;
+  rc.traffic.max_payload = c.max_payload;
   enet::ServerOptions so;
-  so.bind_host = c->bind_host ? c->bind_host : "127.0.0.1";
-  so.port = c->port;
+  so.bind_host = c.bind_host ? c.bind_host : "127.0.0.1";
+  so.port = c.port;
+  so.peer_timeout_min_ms = c.peer_timeout_min_ms;
+  so.peer_timeout_max_ms = c.peer_timeout_max_ms;
+  so.peer_timeout_limit = c.peer_timeout_limit;
   auto host = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
   if (!host) return code_of(host.code());
   auto* s = new netkey_server;
   s->host = std::move(host).value();
-  s->cb = c->callbacks;
+  s->cb = c.callbacks;
   *out = s;
   return NETKEY_OK;
 } catch (...) {
@@ -262,7 +416,7 @@ int netkey_server_poll(netkey_server* s, uint32_t timeout_ms) {
 }
 
 int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) try {
-  if (s == nullptr || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (!usable(s) || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
   if (!s->host->root().has_net_key()) return NETKEY_ERR_NOT_READY;
   Status st = s->host->broadcast({data, size});
   return st ? NETKEY_OK : code_of(st.code());
@@ -270,36 +424,42 @@ int netkey_server_broadcast(netkey_server* s, const uint8_t* data, size_t size) 
   return NETKEY_ERR_INTERNAL;
 }
 
-uint16_t netkey_server_port(const netkey_server* s) { return s ? s->host->port() : 0; }
-uint64_t netkey_server_epoch(const netkey_server* s) { return s ? s->host->root().epoch() : 0; }
-size_t netkey_server_member_count(const netkey_server* s) { return s ? s->host->root().member_count() : 0; }
+uint16_t netkey_server_port(const netkey_server* s) { return usable(s) ? s->host->port() : 0; }
+uint64_t netkey_server_epoch(const netkey_server* s) { return usable(s) ? s->host->root().epoch() : 0; }
+size_t netkey_server_member_count(const netkey_server* s) { return usable(s) ? s->host->root().member_count() : 0; }
 void netkey_server_destroy(netkey_server* s) { guarded_destroy(s); }
 
-void netkey_client_config_default(netkey_client_config* c) {
-  if (c == nullptr) return;
-  std::memset(c, 0, sizeof *c);
-  c->server_host = "127.0.0.1";
+int netkey_client_config_init_sized(netkey_client_config* c, uint32_t struct_size) {
+  return init_sized(c, struct_size, NETKEY_CLIENT_CONFIG_MIN_SIZE, kClientFieldEnds, client_defaults);
 }
 
-int netkey_client_create(const netkey_client_config* c, netkey_client** out) try {
-  if (c == nullptr || out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+int netkey_client_create(const netkey_client_config* config, netkey_client** out) try {
+  if (out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
   *out = nullptr;
+  netkey_client_config c;
+  if (int rc = read_config(config, c, NETKEY_CLIENT_CONFIG_MIN_SIZE, kClientFieldEnds, client_defaults)) return rc;
+  if (int rc = check_client_settings(c)) return rc;
   Identity id;
-  if (int rc = load(c->charter_path, c->ca_public_path, c->certificate_path, c->key_path, id)) return rc;
+  if (int rc = load(c.charter_path, c.ca_public_path, c.certificate_path, c.key_path, id)) return rc;
   ParticipantConfig pc;
   pc.charter = std::move(id.charter);
   pc.ca_public_key = id.ca;
   pc.certificate = std::move(id.certificate);
   pc.signing_seed = std::move(id.seed);
   pc.unix_time_at_zero = unix_zero();
+  pc.handshake_timeout_ns = uint64_t{c.handshake_timeout_ms} * 1'000'000;
+  pc.traffic.max_payload = c.max_payload;
   enet::ClientOptions co;
-  co.server_host = c->server_host ? c->server_host : "127.0.0.1";
-  co.server_port = c->server_port;
+  co.server_host = c.server_host ? c.server_host : "127.0.0.1";
+  co.server_port = c.server_port;
+  co.peer_timeout_min_ms = c.peer_timeout_min_ms;
+  co.peer_timeout_max_ms = c.peer_timeout_max_ms;
+  co.peer_timeout_limit = c.peer_timeout_limit;
   auto host = enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
   if (!host) return code_of(host.code());
   auto* cl = new netkey_client;
   cl->host = std::move(host).value();
-  cl->cb = c->callbacks;
+  cl->cb = c.callbacks;
   *out = cl;
   return NETKEY_OK;
 } catch (...) {
@@ -311,7 +471,7 @@ int netkey_client_poll(netkey_client* c, uint32_t timeout_ms) {
 }
 
 int netkey_client_send(netkey_client* c, const uint8_t* data, size_t size) try {
-  if (c == nullptr || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (!usable(c) || (data == nullptr && size != 0)) return NETKEY_ERR_INVALID_ARGUMENT;
   if (!c->host->participant().has_net_key()) return NETKEY_ERR_NOT_READY;
   Status st = c->host->send({data, size});
   return st ? NETKEY_OK : code_of(st.code());
@@ -320,15 +480,17 @@ int netkey_client_send(netkey_client* c, const uint8_t* data, size_t size) try {
 }
 
 int netkey_client_leave(netkey_client* c) try {
-  if (c == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
+  if (!usable(c)) return NETKEY_ERR_INVALID_ARGUMENT;
   c->host->leave();
   return NETKEY_OK;
 } catch (...) {
   return NETKEY_ERR_INTERNAL;
 }
 
-uint64_t netkey_client_epoch(const netkey_client* c) { return c ? c->host->participant().epoch() : 0; }
-uint32_t netkey_client_member_id(const netkey_client* c) { return c ? c->host->participant().member_id() : 0; }
+uint64_t netkey_client_epoch(const netkey_client* c) { return usable(c) ? c->host->participant().epoch() : 0; }
+uint32_t netkey_client_member_id(const netkey_client* c) {
+  return usable(c) ? c->host->participant().member_id() : 0;
+}
 void netkey_client_destroy(netkey_client* c) { guarded_destroy(c); }
 
 }  // extern "C"

@@ -19,29 +19,24 @@ struct ServerHost::Impl {
   ServerOptions opts;
   ENetHost* host = nullptr;
   ServerStats stats;
-  // PeerIds exist only for ENet connections: the Root's Admission keys everything before
-  // a connection by address, so a datagram never spends an id.
-  std::unordered_map<std::string, PeerId> by_address;  // connected addresses
-  std::unordered_map<PeerId, std::string> address_of;
-  std::unordered_map<PeerId, ENetPeer*> enet_peer;
+  // The one map: PeerId <-> ENet connection. PeerIds exist only for ENet connections
+  // (the Root's Admission keys everything before a connection by address, so a datagram
+  // never spends an id). `member` follows the Root's Transmit::member_change stream:
+  // a To::kAllMembers transmit goes to the connections marked at that point.
+  struct Connection {
+    ENetPeer* peer = nullptr;
+    bool member = false;
+  };
+  std::unordered_map<PeerId, Connection> connections;
   detail::PeerIdAllocator ids;
   std::function<void(Channel, std::span<const uint8_t>)> tap;
   std::deque<RootEvent> events;
-
-  void forget(PeerId id) {
-    auto a = address_of.find(id);
-    if (a != address_of.end()) {
-      by_address.erase(a->second);
-      address_of.erase(a);
-    }
-    enet_peer.erase(id);
-  }
 
   // Raw pre-connection datagrams, and the gate for everything else.
   static int intercept(void* self, ENetHost* host) {
     auto* s = static_cast<Impl*>(self);
     const std::string addr = address_string(host->receivedAddress);
-    const bool connected = s->by_address.count(addr) != 0;
+    const bool connected = s->root.has_connection(addr);
     if (detail::is_raw(host->receivedData, host->receivedDataLength)) {
       if (connected) {
         ++s->stats.raw_from_connected;  // a connected address has nothing to say raw: spoofed
@@ -72,17 +67,28 @@ struct ServerHost::Impl {
     return 0;
   }
 
-  void send_to(PeerId id, const Transmit& t) {
-    auto p = enet_peer.find(id);
-    if (p != enet_peer.end()) {
-      if (!t.bytes->empty()) {
-        ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
-        if (pkt && enet_peer_send(p->second, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
-        count(t.channel, t.bytes->size());
-      }
-      if (t.then_disconnect) enet_peer_disconnect_later(p->second, 0);
-      return;
+  void send_to(const Transmit& t) {
+    auto c = connections.find(t.peer);
+    if (c == connections.end()) return;
+    if (t.member_change != Transmit::MemberChange::kNone) {
+      c->second.member = t.member_change == Transmit::MemberChange::kAdded;
     }
+    if (!t.bytes->empty()) {
+      ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+      if (pkt && enet_peer_send(c->second.peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
+      count(t.channel, t.bytes->size());
+    }
+    if (t.then_disconnect) enet_peer_disconnect_later(c->second.peer, 0);
+  }
+  // One shared, reference-counted packet for every member.
+  void send_to_members(const Transmit& t) {
+    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+    if (!pkt) return;
+    for (const auto& [id, c] : connections) {
+      if (!c.member || t.excludes(id)) continue;
+      if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t.channel, pkt->dataLength);
+    }
+    if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
   }
   // A pre-connection reply (cookie, response, refusal) goes raw to its address.
   void send_to_address(const Transmit& t) {
@@ -101,81 +107,69 @@ struct ServerHost::Impl {
       if (tap && (t->channel == Channel::kState || t->channel == Channel::kMember || t->channel == Channel::kRekey)) {
         tap(t->channel, *t->bytes);
       }
-      if (t->to == Transmit::To::kPeer) {
-        send_to(t->peer, *t);
-        continue;
+      switch (t->to) {
+        case Transmit::To::kPeer: send_to(*t); break;
+        case Transmit::To::kAddress: send_to_address(*t); break;
+        case Transmit::To::kAllMembers: send_to_members(*t); break;
       }
-      if (t->to == Transmit::To::kAddress) {
-        send_to_address(*t);
-        continue;
-      }
-      // One shared, reference-counted packet for every member.
-      ENetPacket* pkt = enet_packet_create(t->bytes->data(), t->bytes->size(), detail::packet_flags(t->channel, t->reliable));
-      if (!pkt) continue;
-      for (PeerId id : root.member_peers()) {
-        if (t->excludes(id)) continue;
-        auto p = enet_peer.find(id);
-        if (p == enet_peer.end()) continue;
-        if (enet_peer_send(p->second, static_cast<enet_uint8>(t->channel), pkt) == 0) count(t->channel, pkt->dataLength);
-      }
-      if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
     }
     while (auto e = root.poll_event()) events.push_back(std::move(*e));
+  }
+
+  // One connection per answered handshake: a second CONNECT from a connected address,
+  // or one the Root holds no handshake for, is closed at once.
+  void on_connect(ENetPeer* peer, uint64_t now) {
+    const std::string addr = address_string(peer->address);
+    peer->data = nullptr;
+    if (root.has_connection(addr)) {
+      ++stats.connections_refused;
+      enet_peer_disconnect_now(peer, 0);
+      return;
+    }
+    const PeerId id = ids.allocate(connections);
+    ++stats.peer_ids_issued;
+    if (!root.peer_connected(id, addr, now)) {
+      ++stats.connections_refused;
+      enet_peer_disconnect_now(peer, 0);
+      return;
+    }
+    ++stats.connections;
+    enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
+    peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+    connections[id] = Connection{peer, false};
+  }
+
+  void on_receive(const ENetEvent& ev, uint64_t now) {
+    const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
+    std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
+    if (id != 0 && connections.count(id)) {
+      if (ev.channelID == static_cast<uint8_t>(Channel::kControl)) {
+        root.handle_control(id, data, now);
+      } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
+        root.handle_traffic(id, data, now);
+      } else {
+        ++stats.wrong_channel;  // rekey and state flow from the server only
+      }
+    }
+    enet_packet_destroy(ev.packet);
+  }
+
+  void on_disconnect(ENetPeer* peer, uint64_t now) {
+    const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(peer->data));
+    ++stats.disconnections;
+    if (id != 0) {
+      root.peer_disconnected(id, now);
+      connections.erase(id);
+    }
+    peer->data = nullptr;
   }
 
   void on_event(const ENetEvent& ev) {
     const uint64_t now = monotonic_ns();
     switch (ev.type) {
-      case ENET_EVENT_TYPE_CONNECT: {
-        const std::string addr = address_string(ev.peer->address);
-        ev.peer->data = nullptr;
-        // One connection per answered handshake: a second CONNECT from a connected
-        // address, or one the Root holds no handshake for, is closed at once.
-        if (by_address.count(addr)) {
-          ++stats.connections_refused;
-          enet_peer_disconnect_now(ev.peer, 0);
-          break;
-        }
-        const PeerId id = ids.allocate(enet_peer);
-        ++stats.peer_ids_issued;
-        if (!root.peer_connected(id, addr, now)) {
-          ++stats.connections_refused;
-          enet_peer_disconnect_now(ev.peer, 0);
-          break;
-        }
-        ++stats.connections;
-        enet_peer_timeout(ev.peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
-        ev.peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-        enet_peer[id] = ev.peer;
-        by_address[addr] = id;
-        address_of[id] = addr;
-        break;
-      }
-      case ENET_EVENT_TYPE_RECEIVE: {
-        const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
-        std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
-        if (id != 0 && enet_peer.count(id)) {
-          if (ev.channelID == static_cast<uint8_t>(Channel::kControl)) {
-            root.handle_control(id, data, now);
-          } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
-            root.handle_traffic(id, data, now);
-          } else {
-            ++stats.wrong_channel;  // rekey and state flow from the server only
-          }
-        }
-        enet_packet_destroy(ev.packet);
-        break;
-      }
-      case ENET_EVENT_TYPE_DISCONNECT: {
-        const PeerId id = static_cast<PeerId>(reinterpret_cast<uintptr_t>(ev.peer->data));
-        ++stats.disconnections;
-        if (id != 0) {
-          root.peer_disconnected(id, now);
-          forget(id);
-        }
-        ev.peer->data = nullptr;
-        break;
-      }
+      case ENET_EVENT_TYPE_CONNECT: on_connect(ev.peer, now); break;
+      case ENET_EVENT_TYPE_RECEIVE: on_receive(ev, now); break;
+      case ENET_EVENT_TYPE_DISCONNECT: on_disconnect(ev.peer, now); break;
       default: break;
     }
     pump();
@@ -253,9 +247,8 @@ void TestingAccess::broadcast_plaintext(ServerHost& server, std::span<const uint
   ServerHost::Impl& s = *server.impl_;
   ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), detail::packet_flags(Channel::kState, false));
   if (!pkt) return;
-  for (PeerId id : s.root.member_peers()) {
-    auto p = s.enet_peer.find(id);
-    if (p != s.enet_peer.end()) enet_peer_send(p->second, static_cast<enet_uint8>(Channel::kState), pkt);
+  for (const auto& [id, c] : s.connections) {
+    if (c.member) enet_peer_send(c.peer, static_cast<enet_uint8>(Channel::kState), pkt);
   }
   if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
 }
@@ -268,7 +261,7 @@ Status ServerHost::submit_control(std::span<const uint8_t> bytes) {
   return st;
 }
 
-Root& ServerHost::root() { return impl_->root; }
+const Root& ServerHost::root() const { return impl_->root; }
 uint16_t ServerHost::port() const { return impl_->host->address.port; }
 const ServerStats& ServerHost::stats() const { return impl_->stats; }
 std::optional<RootEvent> ServerHost::poll_event() { return netkey::detail::pop_front(impl_->events); }

@@ -44,11 +44,11 @@ enum class RefusalReason : uint8_t {
 };
 std::string_view refusal_reason_name(RefusalReason reason);
 
-// One datagram to send.
+// One datagram to send, or (member_change) a change to the Root's member set.
 struct Transmit {
   enum class To : uint8_t {
     kPeer,        // `peer`
-    kAllMembers,  // every member peer (Root::member_peers()) for which !excludes(peer)
+    kAllMembers,  // every member peer (see member_change) for which !excludes(peer)
     kAddress,     // `address`: a raw datagram before any connection (Admission's replies)
   };
   To to = To::kPeer;
@@ -67,6 +67,21 @@ struct Transmit {
   std::shared_ptr<const std::vector<uint8_t>> bytes;
   // Set on a transmit that also asks the transport to disconnect `peer` once sent.
   bool then_disconnect = false;
+
+  // The member set, in stream order. Set only on a To::kPeer transmit with empty bytes
+  // (never nullptr) on Channel::kControl, which carries nothing else:
+  //   kAdded    `peer` holds the current epoch from here on (its Welcome follows)
+  //   kRemoved  it no longer does: it left, was removed, or its connection is gone
+  //             (a then_disconnect for it may follow)
+  // A kAllMembers transmit is for the peers added and not removed before it in the
+  // stream. A transport that fans kAllMembers out keeps its own member set from these
+  // and never asks the Root (ServerHost does). Root::member_peers() is the same set
+  // after everything queued so far; a transport that drains the Root after every call
+  // into it may use either, as the Root queues no kAllMembers transmit whose recipients
+  // would differ (a Whole's `skip` names the batch's joiners, added after it). A
+  // transport that uses member_peers() skips these transmits: no bytes, no disconnect.
+  enum class MemberChange : uint8_t { kNone, kAdded, kRemoved };
+  MemberChange member_change = MemberChange::kNone;
 };
 
 }  // namespace netkey

@@ -25,6 +25,29 @@
 // request, when it reaches the charter's maximum size, or at once for a security
 // removal (the List Controller's). poll_timeout() gives the next deadline.
 //
+// The transport seam (what a host such as enet::ServerHost or tests/sim implements):
+//   in   handle_datagram(address)         a raw datagram before any connection
+//        peer_connected(peer, address)    the transport accepted a connection: a PeerId
+//                                         now names it (false: close it)
+//        handle_control / handle_traffic  bytes on that connection's channels
+//        peer_disconnected(peer)          the connection is gone
+//        handle_timeout(now)              at or after poll_timeout()
+//   out  poll_transmit(), in order:
+//        To::kAddress     a raw reply to an address (no connection exists)
+//        To::kPeer        bytes for one connection; then_disconnect: close it after
+//        To::kAllMembers  the same bytes for every peer in the member set, but
+//                         `except` and `skip`: one shared buffer, fanned out by the
+//                         transport
+//        member_change    kAdded / kRemoved: the member set (the peers that hold the
+//                         current epoch) changes here, in stream order
+//                         (Transmit::member_change). A transport keeps its member set
+//                         from these alone; it never needs member_peers() per send.
+//        poll_event()     RootEvents for the game.
+//   The transport keeps one map, PeerId <-> its connection, and its member set; the
+//   Root keeps everything about who the peers are. Its const queries
+//   (accepts_connection_from, connect_tag, has_connection) let a transport gate
+//   datagrams before a connection without a second copy of the Root's books.
+//
 // Single-threaded: call everything from one thread (the game's network tick).
 #ifndef NETKEY_ROOT_H_
 #define NETKEY_ROOT_H_
@@ -168,8 +191,15 @@ class Root {
   std::optional<RootEvent> poll_event();
   std::optional<uint64_t> poll_timeout() const;
 
-  // The peers that hold the current epoch: where a Transmit::To::kAllMembers goes.
+  // The peers that hold the current epoch, after everything queued so far: where a
+  // Transmit::To::kAllMembers goes when the transport drains the queue after every call
+  // (Transmit::member_change gives the same set as a stream; a transport should keep
+  // that instead of calling this per send, which copies the set).
   std::vector<PeerId> member_peers() const;
+  // True while a connection from `address` is bound (from peer_connected until
+  // peer_disconnected). The Root drops raw datagrams from such an address, and a
+  // transport's gate may drop them, and any new connection attempt from it, earlier.
+  bool has_connection(std::string_view address) const;
   // True when `address` may open a transport connection: its handshake was answered and
   // no connection is bound to it yet (for the ENet intercept hook).
   bool accepts_connection_from(std::string_view address) const;

@@ -85,16 +85,7 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
   }
   X25519PublicKey member_eph;
   std::memcpy(member_eph.bytes.data(), m.ephemeral()->data(), 32);
-  auto existing = pending_.find(std::string(address));
-  if (existing != pending_.end()) {
-    // A retransmitted Init (its Response was lost): the same answer again, no new work.
-    if (existing->second.peer == 0 && existing->second.member_eph == member_eph) {
-      host_.send_to_address(address, existing->second.response);
-    } else {
-      ++stats_.malformed_control;
-    }
-    return;
-  }
+  if (answered_before(address, member_eph)) return;
   // 1. The cookie, before any state or public-key work.
   if (!check_cookie(cookie_secret_, address, {m.cookie()->data(), m.cookie()->size()}, now,
                     config_.cookie_lifetime_ns)) {
@@ -121,12 +112,7 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
     refuse(address, RefusalReason::kRateLimited, cert->subject_id);
     return;
   }
-  if (auto old = by_subject_.find(cert->subject_id); old != by_subject_.end()) {
-    const std::string old_address = old->second;
-    auto o = pending_.find(old_address);
-    if (o != pending_.end() && o->second.peer != 0) host_.close_peer(o->second.peer);
-    drop(old_address);
-  }
+  replace_handshake_of(cert->subject_id);
   // 7. Room: members and pending joins only; unfinished handshakes hold no place.
   if (!host_.has_room(cert->subject_id)) {
     refuse(address, RefusalReason::kGroupFull, cert->subject_id);
@@ -138,6 +124,27 @@ void Admission::on_init(std::string_view address, const wire::HandshakeInit& m, 
     return;
   }
   answer(address, *cert, {m.certificate()->data(), m.certificate()->size()}, member_eph, *id, now);
+}
+
+bool Admission::answered_before(std::string_view address, const X25519PublicKey& member_eph) {
+  auto existing = pending_.find(std::string(address));
+  if (existing == pending_.end()) return false;
+  // A retransmitted Init (its Response was lost): the same answer again, no new work.
+  if (existing->second.peer == 0 && existing->second.member_eph == member_eph) {
+    host_.send_to_address(address, existing->second.response);
+  } else {
+    ++stats_.malformed_control;
+  }
+  return true;
+}
+
+void Admission::replace_handshake_of(const std::string& subject) {
+  auto old = by_subject_.find(subject);
+  if (old == by_subject_.end()) return;
+  const std::string old_address = old->second;
+  auto o = pending_.find(old_address);
+  if (o != pending_.end() && o->second.peer != 0) host_.close_peer(o->second.peer);
+  drop(old_address);
 }
 
 std::optional<CertificateFields> Admission::authenticate(std::string_view address, const wire::HandshakeInit& m,

@@ -114,6 +114,11 @@ class Admission {
   void on_hello(std::string_view address, const wire::Hello& h, size_t size, uint64_t now);
   void on_init(std::string_view address, const wire::HandshakeInit& m, uint64_t now);
   bool init_shape_ok(const wire::HandshakeInit& m) const;
+  // True when `address` has a handshake already: a retransmitted Init is answered again
+  // (the same Response), anything else is dropped and counted.
+  bool answered_before(std::string_view address, const X25519PublicKey& member_eph);
+  // A newer Init of `subject` replaces its handshake in flight (closing its connection).
+  void replace_handshake_of(const std::string& subject);
   // Checks 3-5 of the Init (charter, certificate, proof, ACL, clearance); the subject and
   // key on success, after refusing on failure.
   std::optional<CertificateFields> authenticate(std::string_view address, const wire::HandshakeInit& m,

@@ -4,28 +4,20 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <unordered_map>
 
 #include "netkey/kdf.h"
 #include "netkey/replay_window.h"
+#include "src/traffic/framing.h"
 #include "src/util/queue.h"
 #include "src/util/testing_access.h"
 
 namespace netkey {
 namespace {
 
-constexpr uint32_t kNonceDomain = 0x66617274;  // "traf"
-
-void put_le64(uint8_t* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-// AD = header (8) || le64(group id) (8).
-void make_ad(uint8_t ad[16], const uint8_t* header, uint64_t group_id) {
-  std::memcpy(ad, header, kTrafficHeaderSize);
-  put_le64(ad + 8, group_id);
-}
+constexpr uint32_t kNonceDomain = detail::kTrafficNonceDomain;
+using detail::put_le64;
+void make_ad(uint8_t ad[16], const uint8_t* header, uint64_t group_id) { detail::traffic_ad(ad, header, group_id); }
 
 SymmetricKey sender_key(const SymmetricKey& net_key, SenderId id) {
   return kdf_derive(net_key, kdf_ctx::kTraffic, id);
@@ -58,6 +50,10 @@ std::string_view drop_reason_name(DropReason r) {
     case DropReason::kUnsignedRoot: return "unsigned_root";
     case DropReason::kSpoofedSender: return "spoofed_sender";
     case DropReason::kBufferFull: return "buffer_full";
+    case DropReason::kOtherTeam: return "other_team";
+    case DropReason::kWrongChannel: return "wrong_channel";
+    case DropReason::kWrongDirection: return "wrong_direction";
+    case DropReason::kWrongMember: return "wrong_member";
     case DropReason::kCount: break;
   }
   return "unknown";
@@ -77,7 +73,11 @@ Status drop_status(DropReason r) {
     case DropReason::kBadTag: code = Errc::kBadTag; break;
     case DropReason::kBadSignature:
     case DropReason::kUnsignedRoot: code = Errc::kBadSignature; break;
-    case DropReason::kSpoofedSender: code = Errc::kWrongRole; break;
+    case DropReason::kSpoofedSender:
+    case DropReason::kOtherTeam:
+    case DropReason::kWrongChannel:
+    case DropReason::kWrongDirection:
+    case DropReason::kWrongMember: code = Errc::kWrongRole; break;
   }
   return Status(code, std::string(drop_reason_name(r)));
 }
@@ -164,6 +164,53 @@ void TestingAccess::advance_seq(TrafficSender& sender, uint64_t seq) {
 }
 void testing::advance_seq(TrafficSender& sender, uint64_t seq) { TestingAccess::advance_seq(sender, seq); }
 
+// ---------------------------------------------------------------- TeamSender
+
+Result<TeamSender> TeamSender::create(const TrafficConfig& config) {
+  auto aead = Aead::create(config.suite);
+  if (!aead) return aead.status();
+  return TeamSender(config, *aead);
+}
+
+void TeamSender::set_epoch(uint64_t epoch) {
+  epoch_ = epoch;
+  teams_.clear();
+  ready_ = true;
+}
+
+void TeamSender::set_team_key(TeamId team, const SymmetricKey& team_key) {
+  NETKEY_CHECK(ready_);
+  for (const Team& t : teams_) NETKEY_CHECK(t.id != team);  // would restart its sequence
+  teams_.push_back(Team{team, 0, team_key.clone()});
+}
+
+Result<size_t> TeamSender::seal(TeamId team, std::span<const uint8_t> payload, std::span<uint8_t> out) {
+  Team* t = nullptr;
+  for (Team& x : teams_) {
+    if (x.id == team) t = &x;
+  }
+  if (!t) return Status(Errc::kInvalidArgument, "no key for this team in this epoch");
+  if (payload.size() > config_.max_payload) {
+    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
+                                              " bytes exceeds max_payload " + std::to_string(config_.max_payload));
+  }
+  const size_t size = payload.size() + kTrafficOverhead;
+  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
+  if (t->next_seq > kMaxTrafficSeq) {
+    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
+  }
+  // (team key of this epoch, seq) is fresh: the team's seq only grows within the epoch,
+  // and its key is installed once per epoch (set_team_key refuses a second one).
+  TrafficHeader h{PacketType::kTeamBroadcast, static_cast<uint8_t>(epoch_), team, static_cast<uint32_t>(t->next_seq)};
+  const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, t->next_seq);
+  ++t->next_seq;
+  h.write(out.data());
+  uint8_t ad[16];
+  make_ad(ad, out.data(), config_.group_id);
+  aead_.seal(t->key, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
+  return size;
+}
+
 // ---------------------------------------------------------------- the shared opener
 
 namespace detail {
@@ -180,12 +227,17 @@ class EpochKeys {
     bool valid = false;
     uint64_t epoch = 0;
     SymmetricKey net_key;
-    uint64_t expires_ns = UINT64_MAX;
+    uint64_t retired_ns = 0;  // when it stopped being current (retained slots)
     std::unordered_map<SenderId, SenderState> senders;
+    bool has_team = false;    // this member's team in this epoch, and its key
+    TeamId team = 0;
+    SymmetricKey team_key;
+    ReplayWindow team_window;
   };
   struct Buffered {
     std::vector<uint8_t> bytes;
-    uint64_t at_ns = 0;  // arrival, for OpenedPacket::buffered_ns
+    Delivery delivery;
+    uint64_t arrived_ns;
   };
   enum class Outcome { kOpened, kBuffered, kDropped };
 
@@ -203,22 +255,36 @@ class EpochKeys {
   // connection sender; allow_buffer: receivers hold next-epoch packets.
   // Every drop is counted in `drops` before it is returned.
   OpenResult open(std::span<const uint8_t> packet, uint64_t now, std::span<uint8_t> out,
-                  std::optional<SenderId> relay_from, bool allow_buffer) {
+                  std::optional<SenderId> relay_from, bool allow_buffer, Delivery delivery) {
     Framed f;
     if (auto bad = frame(packet, relay_from, f)) return dropped(*bad);
     const TrafficHeader& h = f.header;
     Slot* slot = nullptr;
     if (current.valid && h.epoch_byte == static_cast<uint8_t>(current.epoch)) {
       slot = &current;
-    } else if (previous.valid && h.epoch_byte == static_cast<uint8_t>(previous.epoch)) {
-      if (now > previous.expires_ns) return dropped(DropReason::kEpochExpired);
-      slot = &previous;
+    } else if (Slot* r = retained_slot(h.epoch_byte)) {
+      const size_t index = static_cast<size_t>(r - retained.data());
+      const uint64_t any = relay_from ? config_.relay_retained_grace_ns : 0;
+      if (!retained_admits(config_, index, r->retired_ns, now, delivery, any)) {
+        return dropped(DropReason::kEpochExpired);
+      }
+      slot = r;
     } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
-      return hold(h.sender, packet, now);
+      return hold(h.sender, packet, delivery, now);
     } else {
       return dropped(DropReason::kUnknownEpoch);
     }
+    if (h.type == PacketType::kTeamBroadcast && (!slot->has_team || slot->team != h.sender)) {
+      return dropped(DropReason::kOtherTeam);  // no key tried
+    }
     return decrypt(*slot, f, packet, out);
+  }
+
+  Slot* retained_slot(uint8_t epoch_byte) {
+    for (Slot& r : retained) {
+      if (static_cast<uint8_t>(r.epoch) == epoch_byte) return &r;
+    }
+    return nullptr;
   }
 
   // A packet's header, and how many of its bytes are header + ciphertext + tag.
@@ -238,11 +304,11 @@ class EpochKeys {
     const uint8_t* p = packet.data();
     if ((p[0] >> 4) != kTrafficVersion) return DropReason::kBadVersion;
     const uint8_t type = p[0] & 0x0f;
-    uint32_t seq = 0;
-    for (int i = 3; i >= 0; --i) seq = seq << 8 | p[4 + i];
-    const TrafficHeader h{static_cast<PacketType>(type), p[1], static_cast<SenderId>(p[2] | p[3] << 8), seq};
+    const TrafficHeader h = read_traffic_header(p);
     const bool root = h.sender == kRootSender;
-    if (type < 1 || type > 3 || (type == 1) == root) return DropReason::kMalformed;
+    if (is_private_type(type)) return DropReason::kWrongChannel;  // never relayed nor opened here
+    // Types 1-3: the sender rule; type 4: the sender field is a team index (any value).
+    if (type < 1 || type > 4 || (type <= 3 && (type == 1) == root)) return DropReason::kMalformed;
     size_t sealed_len = packet.size();
     if (h.type == PacketType::kRootSignedBroadcast) {
       if (packet.size() < kTrafficOverhead + kTrafficSignatureSize) return DropReason::kMalformed;
@@ -251,7 +317,9 @@ class EpochKeys {
     if (relay_from) {
       if (h.type != PacketType::kMemberData) return DropReason::kMalformed;
       if (h.sender != *relay_from) return DropReason::kSpoofedSender;
-    } else if (root && config_.signed_broadcasts && h.type != PacketType::kRootSignedBroadcast) {
+    } else if (config_.signed_broadcasts && (h.type == PacketType::kTeamBroadcast ||
+                                             (root && h.type != PacketType::kRootSignedBroadcast))) {
+      // Team broadcasts are not signed: in signed mode the Root's word must be.
       return DropReason::kUnsignedRoot;
     }
     f = Framed{h, sealed_len};
@@ -262,34 +330,37 @@ class EpochKeys {
   // Bounded overall and per claimed sender: the sender id is not authenticated until
   // the key arrives, so one sender (or someone posing as one) can take only its share,
   // and the Root's own packets (sender 0) always have room.
-  OpenResult hold(SenderId sender, std::span<const uint8_t> packet, uint64_t now) {
+  OpenResult hold(SenderId sender, std::span<const uint8_t> packet, Delivery delivery, uint64_t now) {
     if (!buffer_admits(sender, packet.size())) return dropped(DropReason::kBufferFull);
     ++buffered_by_sender[sender];
     if (sender != kRootSender) {
       ++member_buffered;
       member_buffered_bytes += packet.size();
     }
-    buffer.push_back({{packet.begin(), packet.end()}, now});
+    buffer.push_back({{packet.begin(), packet.end()}, delivery, now});
     buffer_bytes += packet.size();
     OpenResult res;
     res.outcome = Outcome::kBuffered;
     return res;
   }
 
+  // The key and replay window a packet of `h` opens under in `slot`; the key is
+  // derived into `fresh` when the sender has no state yet (nothing is stored).
+  std::pair<const SymmetricKey*, ReplayWindow*> state_for(Slot& slot, const TrafficHeader& h, SymmetricKey& fresh) {
+    if (h.type == PacketType::kTeamBroadcast) return {&slot.team_key, &slot.team_window};
+    auto it = slot.senders.find(h.sender);
+    if (it != slot.senders.end()) return {&it->second.key, &it->second.window};
+    fresh = sender_key(slot.net_key, h.sender);
+    return {&fresh, nullptr};
+  }
+
   // Replay check, AEAD open into `out`, then the Root's signature if there is one. The
   // replay window advances only after all of these pass.
   OpenResult decrypt(Slot& slot, const Framed& f, std::span<const uint8_t> packet, std::span<uint8_t> out) {
     const TrafficHeader& h = f.header;
-    auto it = slot.senders.find(h.sender);
-    if (it != slot.senders.end() && !it->second.window.is_fresh(h.seq)) return dropped(DropReason::kReplay);
     SymmetricKey fresh_key;
-    const SymmetricKey* key = nullptr;
-    if (it != slot.senders.end()) {
-      key = &it->second.key;
-    } else {
-      fresh_key = sender_key(slot.net_key, h.sender);
-      key = &fresh_key;
-    }
+    auto [key, window] = state_for(slot, h, fresh_key);
+    if (window && !window->is_fresh(h.seq)) return dropped(DropReason::kReplay);
     const size_t len = f.sealed_len - kTrafficOverhead;
     if (out.size() < len) return dropped(DropReason::kTooLarge);
     uint8_t ad[16];
@@ -307,10 +378,10 @@ class EpochKeys {
         return dropped(DropReason::kBadSignature);
       }
     }
-    if (it == slot.senders.end()) {
-      it = slot.senders.emplace(h.sender, SenderState{std::move(fresh_key), ReplayWindow()}).first;
+    if (!window) {
+      window = &slot.senders.emplace(h.sender, SenderState{std::move(fresh_key), ReplayWindow()}).first->second.window;
     }
-    it->second.window.mark(h.seq);
+    window->mark(h.seq);
     return OpenResult{Outcome::kOpened, h, slot.epoch, len, DropReason::kCount};
   }
 
@@ -322,17 +393,40 @@ class EpochKeys {
     return res;
   }
 
-  // Returns false when `epoch` is not newer than the current one (ignored).
-  bool install(uint64_t epoch, const SymmetricKey& net_key, uint64_t now) {
+  // Returns false when `epoch` is not newer than the current one (ignored). The old
+  // current epoch is retained (newest first); retained epochs past every grace, beyond
+  // kRetainedEpochs, or whose epoch byte equals a newer held epoch's or the next
+  // epoch's are forgotten, so an epoch byte names at most one held epoch.
+  bool install(uint64_t epoch, const SymmetricKey& net_key, uint64_t now, std::optional<TeamId> team,
+               const SymmetricKey* team_key, uint64_t any_grace_ns) {
     if (current.valid && epoch <= current.epoch) return false;
+    std::vector<Slot> kept;
+    bool seen[256] = {};
+    seen[static_cast<uint8_t>(epoch)] = seen[static_cast<uint8_t>(epoch + 1)] = true;
     if (current.valid) {
-      previous = std::move(current);
-      previous.expires_ns = now + config_.previous_epoch_grace_ns;
+      current.retired_ns = now;
+      retained.insert(retained.begin(), std::move(current));
     }
+    for (size_t i = 0; i < retained.size(); ++i) {
+      Slot& r = retained[i];
+      const uint8_t b = static_cast<uint8_t>(r.epoch);
+      // The previous epoch stays for its unreliable grace even when it is long dead
+      // for the other rules (it reports kEpochExpired rather than kUnknownEpoch).
+      const bool dead = i > 0 && retained_dead(config_, r.retired_ns, now, any_grace_ns);
+      if (kept.size() >= kRetainedEpochs || seen[b] || dead) continue;
+      seen[b] = true;
+      kept.push_back(std::move(r));
+    }
+    retained = std::move(kept);
     current = Slot();
     current.valid = true;
     current.epoch = epoch;
     current.net_key = net_key.clone();
+    if (team && team_key) {
+      current.has_team = true;
+      current.team = *team;
+      current.team_key = team_key->clone();
+    }
     return true;
   }
 
@@ -359,28 +453,31 @@ class EpochKeys {
     buffered_by_sender.clear();
     member_buffered = 0;
     member_buffered_bytes = 0;
-    for (Buffered& b : held) deliver(b.bytes, now, b.at_ns);
+    for (Buffered& b : held) deliver(b.bytes, now, b.delivery, b.arrived_ns, true);
   }
 
-  // arrived_ns: when a buffered packet arrived (none: it arrives now).
-  void deliver(std::span<const uint8_t> packet, uint64_t now, std::optional<uint64_t> arrived_ns = std::nullopt) {
+  void deliver(std::span<const uint8_t> packet, uint64_t now, Delivery delivery, uint64_t arrived,
+               bool was_buffered) {
     std::vector<uint8_t> payload(packet.size() >= kTrafficOverhead ? packet.size() - kTrafficOverhead : 0);
-    const OpenResult r = open(packet, now, payload, std::nullopt, true);
+    const OpenResult r = open(packet, now, payload, std::nullopt, true, delivery);
     if (r.outcome == Outcome::kOpened) {
       payload.resize(r.length);
-      const uint64_t waited = arrived_ns && now > *arrived_ns ? now - *arrived_ns : 0;
+      const uint64_t waited = was_buffered && now > arrived ? now - arrived : 0;
+      if (was_buffered) ++opened_after_buffering;
       ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited});
     }
   }
 
   const TrafficConfig config_;
   Aead aead_;
-  Slot current, previous;
+  Slot current;
+  std::vector<Slot> retained;  // newest first: retained[0] is the previous epoch
   std::deque<Buffered> buffer;
   size_t buffer_bytes = 0;
   std::unordered_map<SenderId, uint32_t> buffered_by_sender;
   size_t member_buffered = 0, member_buffered_bytes = 0;  // all senders but the Root
   std::deque<OpenedPacket> ready;
+  uint64_t opened_after_buffering = 0;
   DropCounters drops;
 };
 
@@ -400,15 +497,23 @@ Result<TrafficReceiver> TrafficReceiver::create(const TrafficConfig& config) {
 }
 
 void TrafficReceiver::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64_t now_ns) {
-  if (k_->install(epoch, net_key, now_ns)) k_->drain(now_ns);
+  if (k_->install(epoch, net_key, now_ns, std::nullopt, nullptr, 0)) k_->drain(now_ns);
 }
 
-void TrafficReceiver::handle(std::span<const uint8_t> packet, uint64_t now_ns) { k_->deliver(packet, now_ns); }
+void TrafficReceiver::set_epoch(uint64_t epoch, const SymmetricKey& net_key, TeamId team,
+                                const SymmetricKey& team_key, uint64_t now_ns) {
+  if (k_->install(epoch, net_key, now_ns, team, &team_key, 0)) k_->drain(now_ns);
+}
+
+void TrafficReceiver::handle(std::span<const uint8_t> packet, uint64_t now_ns, Delivery delivery) {
+  k_->deliver(packet, now_ns, delivery, now_ns, false);
+}
 
 Result<size_t> TrafficReceiver::open_into(std::span<const uint8_t> packet, uint64_t now_ns,
-                                          std::span<uint8_t> out, TrafficHeader* header, DropReason* reason) {
+                                          std::span<uint8_t> out, TrafficHeader* header, DropReason* reason,
+                                          Delivery delivery) {
   using Outcome = detail::EpochKeys::Outcome;
-  const auto r = k_->open(packet, now_ns, out, std::nullopt, true);
+  const auto r = k_->open(packet, now_ns, out, std::nullopt, true, delivery);
   if (r.outcome == Outcome::kOpened) {
     if (header) *header = r.header;
     return r.length;
@@ -422,6 +527,7 @@ std::optional<OpenedPacket> TrafficReceiver::poll() { return detail::pop_front(k
 
 const DropCounters& TrafficReceiver::drops() const { return k_->drops; }
 size_t TrafficReceiver::buffered() const { return k_->buffer.size(); }
+uint64_t TrafficReceiver::opened_after_buffering() const { return k_->opened_after_buffering; }
 bool TrafficReceiver::has_epoch() const { return k_->current.valid; }
 uint64_t TrafficReceiver::epoch() const { return k_->current.epoch; }
 
@@ -439,13 +545,13 @@ Result<TrafficRelay> TrafficRelay::create(const TrafficConfig& config) {
 }
 
 void TrafficRelay::set_epoch(uint64_t epoch, const SymmetricKey& net_key, uint64_t now_ns) {
-  k_->install(epoch, net_key, now_ns);
+  k_->install(epoch, net_key, now_ns, std::nullopt, nullptr, k_->config_.relay_retained_grace_ns);
 }
 
 Status TrafficRelay::check(std::span<const uint8_t> packet, SenderId from, uint64_t now_ns,
-                           std::vector<uint8_t>* plaintext) {
+                           std::vector<uint8_t>* plaintext, Delivery delivery) {
   if (scratch_.size() < packet.size()) scratch_.resize(packet.size());
-  const auto r = k_->open(packet, now_ns, scratch_, from, false);
+  const auto r = k_->open(packet, now_ns, scratch_, from, false, delivery);
   if (r.outcome != detail::EpochKeys::Outcome::kOpened) return drop_status(r.reason);
   if (plaintext) plaintext->assign(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(r.length));
   return Status::ok();

@@ -20,7 +20,9 @@
 //
 // A broadcast is encrypted once by the Root and sent as one shared, reference-counted
 // ENetPacket to every peer that holds the current epoch; a peer not yet welcomed gets
-// nothing it cannot read.
+// nothing it cannot read. The host keeps one map, PeerId <-> ENet peer, with a member
+// flag it sets from the Root's Transmit::member_change stream (netkey/root.h, "The
+// transport seam"); it never asks the Root for its member list.
 #ifndef NETKEY_ENET_H_
 #define NETKEY_ENET_H_
 
@@ -96,7 +98,11 @@ class ServerHost {
   // network are never taken.
   Status submit_control(std::span<const uint8_t> bytes);
 
-  Root& root();
+  // The Root, for its queries (epoch, members, stats, group id). Read-only: everything
+  // that feeds it or drains it (datagrams, connections, timers, broadcasts, ACL updates,
+  // poll_transmit, poll_event) goes through the host, which must see every transmit to
+  // keep its connections and member set right.
+  const Root& root() const;
   uint16_t port() const;
   const ServerStats& stats() const;
   std::optional<RootEvent> poll_event();

@@ -1,0 +1,136 @@
+// The Root's RekeyDispatch. See src/group/rekey_dispatch.h.
+#include "src/group/rekey_dispatch.h"
+
+#include <algorithm>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "netkey/rekey_codec.h"
+
+namespace netkey::detail {
+
+RekeyDispatch::RekeyDispatch(const RootConfig& config, const CharterFields& charter, uint64_t group_id,
+                             const SigningKey& key, Rng& rng, RootStats& stats, Membership& membership,
+                             RootOutput& out)
+    : config_(config),
+      charter_(charter),
+      key_(key),
+      rng_(rng),
+      stats_(stats),
+      membership_(membership),
+      out_(out),
+      tree_(group_id, TreePolicy{charter.degree, charter.hash_forward_joins, charter.member_cap}),
+      planner_(tree_) {}
+
+void RekeyDispatch::join(MemberId id, SymmetricKey member_secret, uint64_t now_ns) {
+  Status s = planner_.join({id, std::move(member_secret)});
+  NETKEY_CHECK(s.is_ok());
+  if (!batch_started_) batch_started_ = now_ns;
+}
+
+bool RekeyDispatch::leave(MemberId id, uint64_t now_ns) {
+  if (!tree_.contains(id) || !planner_.leave(id).is_ok()) return false;
+  if (!batch_started_) batch_started_ = now_ns;
+  return true;
+}
+
+std::optional<uint64_t> RekeyDispatch::deadline() const {
+  if (!batch_started_) return std::nullopt;
+  return *batch_started_ + uint64_t{charter_.batch_window_ms} * 1'000'000;
+}
+
+std::optional<RekeyPlan> RekeyDispatch::commit_batch() {
+  batch_started_.reset();
+  if (planner_.empty()) return std::nullopt;
+  auto plan = tree_.commit(planner_.take(), rng_);
+  NETKEY_CHECK(plan.is_ok());  // the planner validated every request
+  ++stats_.commits;
+  return std::move(plan).value();
+}
+
+void RekeyDispatch::send_rekey(const RekeyPlan& plan) {
+  if (use_slices(plan)) {
+    send_slices(plan);
+  } else if (tree_.has_net_key() && tree_.member_count() > plan.joined.size()) {  // someone to send it to
+    send_whole(plan);
+  }
+  send_welcomes(plan);
+}
+
+bool RekeyDispatch::use_slices(const RekeyPlan& plan) const {
+  // The Whole's size is known before encoding: entries, moves, and ~200 bytes of
+  // header and signature.
+  const size_t whole_estimate = plan.entries.size() * 56 + plan.moves.size() * 8 + 200;
+  return config_.rekey_encoding == RootConfig::RekeyEncoding::kSlices ||
+         (config_.rekey_encoding == RootConfig::RekeyEncoding::kAuto && whole_estimate > config_.auto_whole_max_bytes);
+}
+
+void RekeyDispatch::send_slices(const RekeyPlan& plan) {
+  const std::unordered_set<MemberId> joined(plan.joined.begin(), plan.joined.end());
+  SliceEncoder slicer(plan);
+  for (const auto& [id, rec] : membership_.members()) {
+    if (joined.count(id) || rec.peer == 0 || !tree_.contains(id)) continue;
+    auto sl = slicer.encode(tree_, id);
+    if (!sl) continue;
+    send_rekey_bytes(rec.peer, std::move(sl).value());
+  }
+}
+
+void RekeyDispatch::send_whole(const RekeyPlan& plan) {
+  auto whole = std::make_shared<const std::vector<uint8_t>>(encode_whole(plan, key_));
+  stats_.rekey_bytes_sent += whole->size() * (tree_.member_count() - plan.joined.size());
+  // Not to this batch's joiners: their Welcome follows, and a Whole before it is bytes
+  // they cannot use. They join the member set after it (send_welcomes); `skip` says so
+  // to a transport that asks Root::member_peers() later.
+  auto skip = std::make_shared<std::vector<PeerId>>();
+  for (MemberId id : plan.joined) {
+    const MemberRec* rec = membership_.member(id);
+    if (rec->peer != 0) skip->push_back(rec->peer);
+  }
+  std::sort(skip->begin(), skip->end());
+  out_.to_members(Channel::kRekey, true, whole, 0, std::move(skip));
+}
+
+void RekeyDispatch::send_welcomes(const RekeyPlan& plan) {
+  for (MemberId id : plan.joined) {
+    const MemberRec& rec = *membership_.member(id);
+    auto w = encode_welcome(tree_, id);
+    NETKEY_CHECK(w.is_ok());
+    if (rec.peer != 0 && membership_.peer(rec.peer) != nullptr) {
+      membership_.promote(rec.peer);
+      send_rekey_bytes(rec.peer, std::move(w).value());
+    } else {
+      stats_.rekey_bytes_sent += w->size();
+    }
+    RootEvent e{RootEvent::Kind::kJoined};
+    e.member = id;
+    e.subject = rec.subject;
+    e.epoch = plan.epoch;
+    out_.event(std::move(e));
+  }
+}
+
+void RekeyDispatch::send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes) {
+  stats_.rekey_bytes_sent += bytes.size();
+  out_.to_peer(peer, Channel::kRekey, true, std::make_shared<const std::vector<uint8_t>>(std::move(bytes)));
+}
+
+void RekeyDispatch::resync(MemberPeer& p, PeerId peer, uint64_t now_ns) {
+  if (p.stage != MemberPeer::Stage::kMember) {
+    ++stats_.malformed_control;
+    return;
+  }
+  if (p.resynced && now_ns - p.last_resync_ns < config_.resync_min_interval_ns) {
+    ++stats_.resyncs_rate_limited;
+    return;
+  }
+  auto r = encode_resync(tree_, p.member);
+  if (!r) return;
+  p.resynced = true;
+  p.last_resync_ns = now_ns;
+  ++stats_.resyncs_sent;
+  send_rekey_bytes(peer, std::move(r).value());
+}
+
+}  // namespace netkey::detail

@@ -1,0 +1,86 @@
+// Internal: the Root's RekeyDispatch: the key tree, the batch, and what reaches members
+// after a commit.
+//
+//   batching   joins and leaves collect in a BatchPlanner. A batch is due when the
+//              charter's window has passed since its first request (deadline()), when
+//              it holds the charter's max_batch requests (full()), or at once for a
+//              security removal (the caller commits).
+//   encoding   RootConfig::rekey_encoding: one signed Whole to every member who stays
+//              (To::kAllMembers, skipping the batch's joiners), or one sealed Slice per
+//              member; kAuto picks the Whole while its estimate is at most
+//              auto_whole_max_bytes.
+//   Welcomes   each joiner of the batch: promoted into the member set
+//              (MemberChange::kAdded), then its Welcome, then a kJoined event.
+//   Resyncs    a member that missed a rekey asks; at most one per resync_min_interval_ns.
+//
+// A commit is two steps so that the coordinator can end the leavers' membership between
+// them: commit_batch() changes the tree, send_rekey() sends what the plan says.
+#ifndef NETKEY_SRC_GROUP_REKEY_DISPATCH_H_
+#define NETKEY_SRC_GROUP_REKEY_DISPATCH_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "netkey/batch_planner.h"
+#include "netkey/charter.h"
+#include "netkey/keytree.h"
+#include "netkey/random.h"
+#include "netkey/root.h"
+#include "netkey/sign.h"
+#include "src/group/membership.h"
+#include "src/group/root_output.h"
+
+namespace netkey::detail {
+
+class RekeyDispatch {
+ public:
+  // Every reference must outlive the RekeyDispatch.
+  RekeyDispatch(const RootConfig& config, const CharterFields& charter, uint64_t group_id, const SigningKey& key,
+                Rng& rng, RootStats& stats, Membership& membership, RootOutput& out);
+
+  const KeyTree& tree() const { return tree_; }
+  const BatchPlanner& planner() const { return planner_; }
+
+  // --- batching ---
+  // Queues the join of an admitted member (the caller checked the room).
+  void join(MemberId id, SymmetricKey member_secret, uint64_t now_ns);
+  bool is_pending_join(MemberId id) const { return planner_.is_pending_join(id); }
+  void cancel_join(MemberId id) { (void)planner_.leave(id); }
+  // Queues the leave of a member in the tree; false when there is nothing to queue.
+  bool leave(MemberId id, uint64_t now_ns);
+  bool full() const { return planner_.size() >= charter_.max_batch; }
+  // When the batch window closes, if a batch is open.
+  std::optional<uint64_t> deadline() const;
+
+  // --- commit ---
+  // Closes the batch and commits it to the tree; nullopt when it was empty.
+  std::optional<RekeyPlan> commit_batch();
+  // The plan's rekey to the members who stay (Whole or Slices), then the joiners'
+  // Welcomes and kJoined events. Call it once the leavers' membership has ended.
+  void send_rekey(const RekeyPlan& plan);
+
+  // A member's ResyncRequest: its current path, rate limited per member.
+  void resync(MemberPeer& p, PeerId peer, uint64_t now_ns);
+
+ private:
+  bool use_slices(const RekeyPlan& plan) const;
+  void send_slices(const RekeyPlan& plan);
+  void send_whole(const RekeyPlan& plan);
+  void send_welcomes(const RekeyPlan& plan);
+  void send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes);
+
+  const RootConfig& config_;
+  const CharterFields& charter_;
+  const SigningKey& key_;
+  Rng& rng_;
+  RootStats& stats_;
+  Membership& membership_;
+  RootOutput& out_;
+  KeyTree tree_;
+  BatchPlanner planner_;
+  std::optional<uint64_t> batch_started_;
+};
+
+}  // namespace netkey::detail
+
+#endif  // NETKEY_SRC_GROUP_REKEY_DISPATCH_H_
