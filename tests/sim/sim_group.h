@@ -128,6 +128,7 @@ class SimGroup {
   std::vector<RootEvent> root_events_;
   std::function<void(Channel, std::span<const uint8_t>)> root_tap_;
   std::set<PeerId> stream_members_;  // from Transmit::member_change only
+  std::map<PeerId, TeamId> stream_team_;  // the same stream's teams (kAdded, kTeamChanged)
   bool removal_ignored_ = false;
   SeamCounters seam_;
   uint32_t next_node_ = 1;
