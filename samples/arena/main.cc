@@ -9,7 +9,7 @@
 // (removed bots keeping every key; common/adversary.h) tried keys and opened nothing.
 //
 //   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
-//                [--loss PCT | --faults] [--insecure] [--plots DIR]
+//                [--loss PCT | --faults] [--insecure] [--plots DIR] [--teams N] [--switch R]
 //   netkey-arena --listen PORT [--seconds S]        the server alone
 //   netkey-arena --connect HOST:PORT [--bots N] ...  bots alone
 //   netkey-arena --help | -h | --version
@@ -22,6 +22,23 @@
 // (loss, duplication, 5-25 ms jitter; no partition). --insecure runs the same game over
 // plain ENet (common/insecure.h) as a baseline. The report carries a time series (one
 // sample a second) that --plots DIR draws with tools/plots/plots.py.
+//
+// Game messaging (issue 12), embedded mode: the charter has --teams N teams (tree_teams,
+// default 2); the server puts joiners in the smallest team and switches --switch R
+// random players a second to the next team (Root::assign_team, batched with the churn).
+// The public snapshot goes to everyone; each team's positions go to that team only
+// (broadcast_to_team, 10 Hz: fog of war); each bot gets a private message every second
+// with its member id, health and ammo; kills go to everyone and chat to the chatter's
+// team as reliable events (Delivery::kReliableOrdered). The messaging adversary
+// (common/message_adversary.h) tries, by trial decryption with the keys bots hold, to
+// read the other team's broadcasts, other bots' private messages, and (switched or
+// removed bots) their old team's later broadcasts. The report's `adversary` object has
+// attempts and decryptions for removed, other_team, other_private and switched_team;
+// --check wants attempts > 0 and 0 decryptions for each (other_team and switched_team
+// need 2 teams, switched_team a --switch above 0), and that bots received team
+// positions, their own private messages (never another's) and reliable events.
+// --adversary-leak KIND (test-only) hands the adversary keys it must not have: --check
+// must then fail (the positive control).
 //
 // A usage error is one line on stderr and exit 2 (tools/cli/cli.h).
 //
@@ -41,6 +58,7 @@
 #include "common/adversary.h"
 #include "common/faulty_proxy.h"
 #include "common/insecure.h"
+#include "common/message_adversary.h"
 #include "common/report.h"
 #include "cli/cli.h"
 #include "common/swarm.h"
@@ -72,13 +90,16 @@ struct Options {
   double loss = -1;            // --loss PCT (0..50): a lossy proxy without partition
   bool insecure = false;       // plain ENet, no netkey (a baseline to measure against)
   std::string plots;           // --plots DIR
+  int teams = -1;              // --teams N: the charter's tree_teams (default 2 embedded, 0 otherwise)
+  double switch_rate = 0.5;    // --switch R: team switches per second
+  std::string leak = "none";   // --adversary-leak KIND (test-only positive control)
 };
 
 constexpr const char* kTool = "netkey-arena";
 constexpr const char* kUsage =
     "usage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]\n"
     "                    [--quiet] [--rekey auto|slices|whole] [--faults | --loss PCT] [--insecure]\n"
-    "                    [--join-policy rekey|hash-forward] [--plots DIR]\n"
+    "                    [--join-policy rekey|hash-forward] [--plots DIR] [--teams N] [--switch R]\n"
     "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P] [--insecure]\n"
     "                    [--report FILE] [--plots DIR]\n"
     "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P] [--loss PCT]\n"
@@ -90,6 +111,8 @@ constexpr const char* kUsage =
     "--insecure: the same game over plain ENet: no handshake, no rekeys, plaintext (a baseline).\n"
     "--plots DIR: SVG plots of the run (python3-matplotlib; the report goes to DIR/report.json\n"
     "             unless --report is given).\n"
+    "--teams N: the charter's teams (embedded default 2; 0: none); --switch R: team switches per second\n"
+    "           (default 0.5). Positions go to the own team, private messages to each bot, events reliably.\n"
     "exit status: 0 done, 1 --check failed, 2 usage error\n";
 
 [[noreturn]] void usage(const std::string& msg) { netkey::cli::usage_error(kTool, msg); }
@@ -112,6 +135,9 @@ Options parse(int argc, char** argv) {
       .number("--loss", &o.loss)
       .set("--insecure", &o.insecure)
       .text("--plots", &o.plots)
+      .number("--teams", &o.teams)
+      .number("--switch", &o.switch_rate)
+      .text("--adversary-leak", &o.leak)
       .value("--join-policy", [&](const std::string& p) {
         if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
         o.hash_forward = p == "hash-forward";
@@ -132,6 +158,12 @@ Options parse(int argc, char** argv) {
   // Only the embedded mode has both the bots' keys and the server's traffic for the
   // adversary; separate processes are judged by netkey-loadbots --check.
   if (o.check && (o.listen >= 0 || !o.connect.empty())) usage("--check is for the embedded mode");
+  const bool embedded = o.listen < 0 && o.connect.empty();
+  if (o.teams < 0) o.teams = embedded && !o.insecure ? 2 : 0;
+  if (o.teams > o.degree) usage("--teams must be 0..degree");
+  if (o.teams > 0 && (!embedded || o.insecure)) usage("--teams is for the embedded secure mode");
+  if (o.switch_rate < 0) usage("--switch must be >= 0");
+  if (!demo::parse_leak(o.leak)) usage("--adversary-leak must be none, other_team, other_private or switched_team");
   return o;
 }
 
@@ -147,12 +179,15 @@ void raise_fd_limit() {
 struct Player {
   int16_t x = 500, y = 500;
   uint16_t score = 0;
+  int team = -1;
+  uint8_t health = 100, ammo = 30;
 };
 
 class Arena {
  public:
-  void on_input(MemberId id, std::span<const uint8_t> in) {
-    if (in.size() < 3) return;
+  // Returns true when the input was a shot that hit (a kill event).
+  bool on_input(MemberId id, std::span<const uint8_t> in) {
+    if (in.size() < 3) return false;
     Player& p = players_[id];
     p.x = static_cast<int16_t>(std::clamp(p.x + (static_cast<int>(in[0]) - 1) * 5, 0, 1000));
     p.y = static_cast<int16_t>(std::clamp(p.y + (static_cast<int>(in[1]) - 1) * 5, 0, 1000));
@@ -160,12 +195,42 @@ class Arena {
       for (auto& [other, q] : players_) {
         if (other != id && std::abs(q.x - p.x) + std::abs(q.y - p.y) < 60) {
           ++p.score;
-          break;
+          p.ammo = static_cast<uint8_t>(p.ammo == 0 ? 30 : p.ammo - 1);
+          q.health = static_cast<uint8_t>(q.health <= 10 ? 100 : q.health - 10);
+          return true;
         }
       }
     }
+    return false;
   }
-  void join(MemberId id) { players_[id]; }
+  void join(MemberId id, int team) { players_[id].team = team; }
+  void set_team(MemberId id, int team) {
+    auto it = players_.find(id);
+    if (it != players_.end()) it->second.team = team;
+  }
+  // 'T', team, count u16, then up to 120 of that team's players: id u16, x i16, y i16.
+  std::vector<uint8_t> team_positions(int team) const {
+    std::vector<uint8_t> s = {'T', static_cast<uint8_t>(team), 0, 0};
+    uint16_t n = 0;
+    for (const auto& [id, p] : players_) {
+      if (p.team != team || n == 120) continue;
+      ++n;
+      for (uint32_t v : {uint32_t{id}, uint32_t(uint16_t(p.x)), uint32_t(uint16_t(p.y))}) {
+        s.push_back(static_cast<uint8_t>(v));
+        s.push_back(static_cast<uint8_t>(v >> 8));
+      }
+    }
+    s[2] = static_cast<uint8_t>(n);
+    s[3] = static_cast<uint8_t>(n >> 8);
+    return s;
+  }
+  // 'P', le32 member, health, ammo: what only that player may see.
+  std::vector<uint8_t> private_status(MemberId id) const {
+    const Player& p = players_.at(id);
+    return {'P', static_cast<uint8_t>(id), static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id >> 16),
+            static_cast<uint8_t>(id >> 24), p.health, p.ammo};
+  }
+  const std::map<MemberId, Player>& players() const { return players_; }
   void leave(MemberId id) { players_.erase(id); }
   // tick u32, count u16, then up to 120 players: id u16, x i16, y i16, score u16.
   std::vector<uint8_t> snapshot(uint32_t tick) const {
@@ -271,6 +336,9 @@ class Run {
   int make_server();
   void make_swarm(uint16_t port);
   void serve(uint64_t now);
+  void messaging(uint64_t now);
+  void switch_teams(uint64_t now);
+  void on_message(const RootEvent& e);
   void on_event(const RootEvent& e, uint64_t now);
   void faults(uint64_t now);
   void bots(uint64_t now);
@@ -278,6 +346,12 @@ class Run {
   void status_line(uint64_t now);
   void report(bool converged, const std::string& path);
   bool check(bool converged);
+  // Issue 12: the adversary's four kinds (removed includes common/adversary.h's net-key
+  // trials), and whether each applies to this run.
+  std::map<std::string, demo::Tally> adversary_kinds() const;
+  bool kind_applies(const std::string& kind) const;
+  bool messaging_check();
+  void messaging_summary();
   uint64_t undecryptable();
   double member_seconds() const { return member_seconds_; }
 
@@ -289,6 +363,7 @@ class Run {
   std::string host_ = "127.0.0.1";
   uint16_t port_ = 0;
   std::unique_ptr<demo::Adversary> adversary_;
+  std::unique_ptr<demo::MessageAdversary> messages_;  // issue 12: other team, other private, switched
   std::unique_ptr<demo::Mirror> mirror_;
   std::unique_ptr<demo::FaultyProxy> proxy_;
   std::unique_ptr<demo::Swarm> swarm_;
@@ -299,6 +374,12 @@ class Run {
   size_t last_stall_ = 0;
   double member_seconds_ = 0;
   bool kicked_ = false, partitioned_ = false;
+  // Issue 12: the messaging game's clocks and counts (server side).
+  uint64_t next_team_tick_ = 0, next_private_ = 0, last_switch_ns_ = 0;
+  double switch_credit_ = 0;
+  uint64_t switches_asked_ = 0, switches_done_ = 0, team_broadcasts_ = 0, privates_sent_ = 0;
+  uint64_t kills_sent_ = 0, chats_relayed_ = 0, privates_received_ = 0;
+  uint64_t kill_budget_ = 0;  // kill events left this second
   std::map<uint64_t, uint64_t> commit_at_;  // epoch -> time
   std::vector<double> commit_latency_ms_;
   Series series_;
@@ -336,8 +417,11 @@ int Run::make_server() {
   server_.secure = std::move(s).value();
   if (o_.mirror > 0) mirror_ = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o_.mirror)));
   adversary_ = std::make_unique<demo::Adversary>(server_.secure->root().group_id(), AeadSuite::kChaCha20Poly1305);
+  messages_ = std::make_unique<demo::MessageAdversary>(server_.secure->root().group_id(), AeadSuite::kChaCha20Poly1305,
+                                                       static_cast<uint8_t>(o_.teams), *demo::parse_leak(o_.leak));
   netkey::testing::set_tap(*server_.secure, [this](Channel ch, std::span<const uint8_t> b) {
     adversary_->observe(ch, b);
+    messages_->observe(ch, b, enet::monotonic_ns());
     if (mirror_) mirror_->send_packet(ch, b);
   });
   return 0;
@@ -352,6 +436,7 @@ void Run::make_swarm(uint16_t port) {
   so.seed = 0xb075;
   so.last_subject = demo::kDemoSubjects;
   so.insecure = o_.insecure;
+  so.chat_every_s = o_.insecure ? 0 : 2;
   swarm_ = std::make_unique<demo::Swarm>(so, &ids_, charter_, ids_.ca().public_key(), unix_zero_);
   // A departing bot hands every key it holds to the adversary (it keeps them forever).
   swarm_->set_on_departure([this](MemberId, const Participant& p) {
@@ -362,7 +447,8 @@ void Run::make_swarm(uint16_t port) {
 int Run::setup() {
   // The elected Root and List Controller of the demo charter.
   ids_.get("root", Role::kRoot, 9);
-  charter_ = demo::demo_charter(ids_, static_cast<uint8_t>(o_.degree), false, o_.hash_forward);
+  charter_ = demo::demo_charter(ids_, static_cast<uint8_t>(o_.degree), false, o_.hash_forward,
+                               static_cast<uint8_t>(o_.teams));
   unix_zero_ = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
   if (run_server()) {
     if (int rc = make_server()) return rc;
@@ -395,15 +481,43 @@ int Run::setup() {
   return 0;
 }
 
+// A member's message: input (a shot may be a kill: a reliable event to everyone), a
+// chat line (relayed reliably to the chatter's team), or a private message.
+void Run::on_message(const RootEvent& e) {
+  if (e.type == PacketType::kPrivateToRoot) {
+    ++privates_received_;
+    return;
+  }
+  if (!e.payload.empty() && e.payload[0] == 'C') {
+    const auto team = server_.secure ? server_.secure->root().team_of(e.member) : std::nullopt;
+    if (!team) return;
+    std::vector<uint8_t> line = {'C', static_cast<uint8_t>(e.member), static_cast<uint8_t>(e.member >> 8)};
+    line.insert(line.end(), e.payload.begin() + 1, e.payload.end());
+    if (server_.secure->broadcast_to_team(*team, line, Delivery::kReliableOrdered)) ++chats_relayed_;
+    return;
+  }
+  if (arena_.on_input(e.member, e.payload) && server_.secure && kill_budget_ > 0) {
+    --kill_budget_;
+    const uint8_t kill[] = {'K', static_cast<uint8_t>(e.member), static_cast<uint8_t>(e.member >> 8)};
+    if (server_.secure->broadcast(kill, Delivery::kReliableOrdered)) ++kills_sent_;
+  }
+}
+
 void Run::on_event(const RootEvent& e, uint64_t now) {
   switch (e.kind) {
-    case RootEvent::Kind::kJoined: arena_.join(e.member); break;
+    case RootEvent::Kind::kJoined: arena_.join(e.member, e.team == kNoTeam ? -1 : e.team); break;
+    case RootEvent::Kind::kTeamChanged:
+      arena_.set_team(e.member, e.team);
+      ++switches_done_;
+      if (messages_) messages_->switched(e.member, e.epoch, now);
+      break;
     case RootEvent::Kind::kLeft:
       arena_.leave(e.member);
+      if (messages_) messages_->removed(e.member, e.epoch, now);
       adversary_->removed(e.member, e.epoch);
       if (mirror_) mirror_->send_removal(e.member, e.epoch);
       break;
-    case RootEvent::Kind::kMessage: arena_.on_input(e.member, e.payload); break;
+    case RootEvent::Kind::kMessage: on_message(e); break;
     case RootEvent::Kind::kRekeyed:
       ++rekeys_this_second_;
       commit_at_[e.epoch] = now;
@@ -419,6 +533,7 @@ void Run::serve(uint64_t now) {
     next_snapshot_ += 33'333'333;
     server_.broadcast(arena_.snapshot(static_cast<uint32_t>(tick_++)));
   }
+  if (server_.secure) messaging(now);
   // Halfway: the matchmaker kicks a player (a security removal: rekeyed at once).
   if (!kicked_ && server_.secure && swarm_ && now > start_ + static_cast<uint64_t>(o_.seconds * 5e8)) {
     if (auto victim = swarm_->random_member_subject()) {
@@ -426,6 +541,44 @@ void Run::serve(uint64_t now) {
       (void)server_.secure->submit_control(*lc_->remove({*victim}).value());
       if (!o_.quiet) std::printf("  [%4.1fs] list controller kicks %s\n", static_cast<double>(now - start_) / 1e9, victim->c_str());
     }
+  }
+}
+
+// Issue 12: team positions at 10 Hz to each team alone, a private status to every player
+// each second, and the team switches.
+void Run::messaging(uint64_t now) {
+  enet::ServerHost& host = *server_.secure;
+  const Root& root = host.root();
+  if (o_.teams > 0 && now >= next_team_tick_) {
+    next_team_tick_ = now + 100'000'000;
+    for (int t = 0; t < o_.teams; ++t) {
+      if (root.team_size(static_cast<TeamId>(t)) == 0) continue;
+      if (host.broadcast_to_team(static_cast<TeamId>(t), arena_.team_positions(t))) ++team_broadcasts_;
+    }
+  }
+  if (now >= next_private_) {
+    next_private_ = now + 1'000'000'000;
+    kill_budget_ = 20;
+    for (const auto& [id, p] : arena_.players()) {
+      if (host.send_private(id, arena_.private_status(id), Delivery::kReliableOrdered)) ++privates_sent_;
+    }
+  }
+  if (o_.teams >= 2 && o_.switch_rate > 0 && swarm_) switch_teams(now);
+}
+
+// --switch R: R players a second move to the next team (batched into the next commit).
+void Run::switch_teams(uint64_t now) {
+  if (last_switch_ns_ == 0) last_switch_ns_ = now;
+  switch_credit_ += static_cast<double>(now - last_switch_ns_) / 1e9 * o_.switch_rate;
+  last_switch_ns_ = now;
+  enet::ServerHost& host = *server_.secure;
+  while (switch_credit_ >= 1) {
+    switch_credit_ -= 1;
+    const auto subject = swarm_->pick_member_subject();
+    const auto member = subject ? host.root().member_of(*subject) : std::nullopt;
+    const auto team = member ? host.root().team_of(*member) : std::nullopt;
+    if (!team) continue;
+    if (host.assign_team(*subject, static_cast<TeamId>((*team + 1) % o_.teams))) ++switches_asked_;
   }
 }
 
@@ -440,6 +593,10 @@ void Run::faults(uint64_t now) {
 
 void Run::bots(uint64_t now) {
   swarm_->tick(now);
+  if (messages_) {
+    swarm_->for_each_member([this](const Participant& p) { messages_->harvest(p); });
+    messages_->pump(now);
+  }
   // Commit-to-convergence latency (embedded): every bot in the group past the epoch.
   const uint64_t lo = swarm_->min_epoch();
   for (auto it = commit_at_.begin(); it != commit_at_.end() && it->first <= lo;) {
@@ -572,7 +729,10 @@ void Run::summary(bool converged) {
               static_cast<unsigned long long>(st.state_lost_rekey), static_cast<unsigned long long>(st.state_expected),
               static_cast<unsigned long long>(server_.exists() ? server_.inputs_dropped_epoch() : 0),
               static_cast<unsigned long long>(st.inputs_sent));
-  if (!o_.insecure) demo::print_adversary(*adversary_);
+  if (!o_.insecure) {
+    demo::print_adversary(*adversary_);
+    messaging_summary();
+  }
 }
 
 void Run::report(bool converged, const std::string& path) {
@@ -603,6 +763,29 @@ void Run::report(bool converged, const std::string& path) {
   r.counts("undecryptable", st.undecryptable);
   r.counts("transitions", st.transitions);
   demo::report_adversary(r, *adversary_);
+  if (!o_.insecure) {
+    // Issue 12: by kind; adversary_decryptions stays the total over every kind.
+    nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
+    uint64_t total = 0;
+    for (const char* kind : {"removed", "other_team", "other_private", "switched_team"}) {
+      const demo::Tally t = adversary_kinds()[kind];
+      kinds[kind] = {{"attempts", t.attempts}, {"decryptions", t.decryptions}};
+      total += t.decryptions;
+    }
+    r.json("adversary", std::move(kinds));
+    r.number("adversary_decryptions", static_cast<double>(total));
+  }
+  r.number("teams", o_.teams);
+  r.number("switch_per_s", o_.switch_rate);
+  r.number("team_switches", static_cast<double>(switches_done_));
+  r.number("team_broadcasts_sent", static_cast<double>(team_broadcasts_));
+  r.number("private_sent", static_cast<double>(privates_sent_));
+  r.number("kills_sent", static_cast<double>(kills_sent_));
+  r.number("chats_relayed", static_cast<double>(chats_relayed_));
+  r.number("bot_team_messages", static_cast<double>(st.team_messages));
+  r.number("bot_private_messages", static_cast<double>(st.private_messages));
+  r.number("bot_private_not_theirs", static_cast<double>(st.private_not_mine));
+  r.number("bot_reliable_events", static_cast<double>(st.events));
   r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
   r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
   r.number("bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes + st.state_bytes) / bot_s);
@@ -624,6 +807,69 @@ void Run::report(bool converged, const std::string& path) {
   if (!r.write(path)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", path.c_str());
 }
 
+std::map<std::string, demo::Tally> Run::adversary_kinds() const {
+  std::map<std::string, demo::Tally> k;
+  demo::Tally removed{adversary_->attempts(), adversary_->decryptions()};
+  if (messages_) {
+    removed.attempts += messages_->removed_team().attempts;
+    removed.decryptions += messages_->removed_team().decryptions;
+    k["other_team"] = messages_->other_team();
+    k["other_private"] = messages_->other_private();
+    k["switched_team"] = messages_->switched_team();
+  }
+  k["removed"] = removed;
+  return k;
+}
+
+bool Run::kind_applies(const std::string& kind) const {
+  if (kind == "other_team") return o_.teams >= 2;
+  if (kind == "switched_team") return o_.teams >= 2 && o_.switch_rate > 0;
+  return true;
+}
+
+// Every kind that applies: tried (attempts > 0) and opened nothing; and the honest side
+// received what it should: team positions, its own private messages, reliable events.
+bool Run::messaging_check() {
+  bool ok = true;
+  for (const auto& [kind, t] : adversary_kinds()) {
+    if (t.decryptions != 0) {
+      std::fprintf(stderr, "netkey-arena: adversary %s opened %llu packets it must not read\n", kind.c_str(),
+                   static_cast<unsigned long long>(t.decryptions));
+      ok = false;
+    }
+    if (kind_applies(kind) && t.attempts == 0) {
+      std::fprintf(stderr, "netkey-arena: adversary %s made no attempt, so it proved nothing\n", kind.c_str());
+      ok = false;
+    }
+  }
+  const demo::SwarmStats& st = stats();
+  const bool honest = (o_.teams == 0 || st.team_messages > 0) && st.private_messages > 0 && st.events > 0 &&
+                      st.private_not_mine == 0 && (o_.teams < 2 || o_.switch_rate == 0 || switches_done_ > 0);
+  if (!honest) {
+    std::fprintf(stderr, "netkey-arena: bots received %llu team messages, %llu private (%llu not theirs), %llu events; "
+                 "%llu switches\n", static_cast<unsigned long long>(st.team_messages),
+                 static_cast<unsigned long long>(st.private_messages), static_cast<unsigned long long>(st.private_not_mine),
+                 static_cast<unsigned long long>(st.events), static_cast<unsigned long long>(switches_done_));
+  }
+  return ok && honest;
+}
+
+void Run::messaging_summary() {
+  const demo::SwarmStats& st = stats();
+  std::printf("         messaging: %d teams, %llu switches; server sent %llu team broadcasts, %llu private, %llu kills, "
+              "%llu chats (got %llu private); bots got %llu team, %llu private (%llu not theirs), %llu reliable\n",
+              o_.teams, static_cast<unsigned long long>(switches_done_), static_cast<unsigned long long>(team_broadcasts_),
+              static_cast<unsigned long long>(privates_sent_), static_cast<unsigned long long>(kills_sent_),
+              static_cast<unsigned long long>(chats_relayed_), static_cast<unsigned long long>(privates_received_),
+              static_cast<unsigned long long>(st.team_messages), static_cast<unsigned long long>(st.private_messages),
+              static_cast<unsigned long long>(st.private_not_mine), static_cast<unsigned long long>(st.events));
+  std::string line;
+  for (const auto& [kind, t] : adversary_kinds()) {
+    line += " " + kind + " " + std::to_string(t.decryptions) + "/" + std::to_string(t.attempts);
+  }
+  std::printf("         adversary by kind (decryptions/attempts):%s\n", line.c_str());
+}
+
 bool Run::check(bool converged) {
   const demo::SwarmStats& st = stats();
   // Insecure: nothing to attack, so no adversary; the bots must still have played.
@@ -632,7 +878,8 @@ bool Run::check(bool converged) {
   const bool adversary_ok = demo::adversary_check(*adversary_, "netkey-arena");
   const bool faults_ok = !proxy_ || o_.loss == 0 ||
                          (proxy_->dropped() > 0 && (!o_.faults || proxy_->partitioned() > 0));
-  return converged && undecryptable() == 0 && adversary_ok && (!swarm_ || st.joins > 0) && faults_ok;
+  const bool messaging_ok = messaging_check();
+  return converged && undecryptable() == 0 && adversary_ok && messaging_ok && (!swarm_ || st.joins > 0) && faults_ok;
 }
 
 int Run::finish(bool converged) {

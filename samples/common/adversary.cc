@@ -96,7 +96,8 @@ void Adversary::observe(Channel channel, std::span<const uint8_t> bytes) {
     pool_.log_rekey(bytes);
     return;
   }
-  if (active_ == 0 || (channel != Channel::kState && channel != Channel::kMember)) return;
+  // kEvents: reliable traffic (issue 12) is tried like the rest.
+  if (active_ == 0 || (channel != Channel::kState && channel != Channel::kMember && channel != Channel::kEvents)) return;
   try_packet(bytes);
 }
 

@@ -37,6 +37,14 @@ SymmetricKey split_key(const SymmetricKey& secret, uint64_t epoch, uint32_t node
   return extract(secret, "nk-split", info);
 }
 
+SymmetricKey private_key(const SymmetricKey& member_secret, uint64_t epoch, uint8_t direction) {
+  const SymmetricKey base = kdf(member_secret, "nk-privb", 0);
+  uint8_t info[9];
+  put_le(info, epoch, 8);
+  info[8] = direction;
+  return extract(base, "nk-privk", info);
+}
+
 SymmetricKey split_key_unbound(const SymmetricKey& secret, uint64_t epoch) { return kdf(secret, "nk-split", epoch); }
 
 std::optional<SymmetricKey> unwrap(const Wrapped& w, const SymmetricKey& key, uint64_t group_id, uint64_t epoch) {

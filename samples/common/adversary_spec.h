@@ -31,6 +31,13 @@ inline SymmetricKey forward_key(const SymmetricKey& node_key, uint64_t epoch) {
 }
 inline SymmetricKey net_key(const SymmetricKey& root_key, uint64_t epoch) { return kdf(root_key, "nk-netky", epoch); }
 inline SymmetricKey traffic_key(const SymmetricKey& net, uint16_t sender) { return kdf(net, "nk-trafk", sender); }
+// Issue 12. A team's key of `epoch` from its team node's key (node t + 1 for team t):
+// KDF(node key, "nk-teamk", epoch); a type-4 packet is sealed under it directly.
+inline SymmetricKey team_key(const SymmetricKey& node_key, uint64_t epoch) { return kdf(node_key, "nk-teamk", epoch); }
+// A private channel's key of `epoch` and direction (0: Root -> member, type 5; 1: member
+// -> Root, type 6) from the member's secret: extract(KDF(secret, "nk-privb", 0),
+// "nk-privk", le64(epoch) || u8(direction)); a type-5/6 packet is sealed under it.
+SymmetricKey private_key(const SymmetricKey& member_secret, uint64_t epoch, uint8_t direction);
 
 // The key of node `node`, created by splitting the leaf of the member with `secret` in
 // the LKH+ batch of `epoch`. The spec's derivation binds the node:

@@ -36,6 +36,7 @@ nlohmann::ordered_json json_number(double v) {
 }  // namespace
 
 void JsonReport::number(const std::string& key, double v) { fields_[key] = json_number(v); }
+void JsonReport::json(const std::string& key, nlohmann::ordered_json v) { fields_[key] = std::move(v); }
 void JsonReport::boolean(const std::string& key, bool v) { fields_[key] = v; }
 void JsonReport::counts(const std::string& key, const std::map<std::string, uint64_t>& m) {
   nlohmann::ordered_json o = nlohmann::ordered_json::object();

@@ -30,6 +30,7 @@ class JsonReport {
   void counts(const std::string& key, const std::map<std::string, uint64_t>& m);
   void latency(const std::string& key, const std::vector<double>& ms);  // {"p50","p99","max","samples"}
   void text(const std::string& key, const std::string& v);
+  void json(const std::string& key, nlohmann::ordered_json v);  // any value, e.g. a nested object
   void null(const std::string& key);  // a value this run could not know
   // cdf.<key>: the 0th, 1st, ..., 100th percentiles of `ms` (101 values; empty when
   // there are no samples), for tools/plots/plots.py's CDF.

@@ -32,7 +32,8 @@ void Swarm::tally(const Bot& b, SwarmStats& into) const {
   }
 }
 
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward) {
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward,
+                                  uint8_t teams) {
   CharterFields f = Identities::default_fields(kDemoSession, kDemoBaseUnix, kDemoValidSeconds);
   f.degree = degree;
   f.batch_window_ms = 50;
@@ -41,6 +42,7 @@ std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_b
   f.classification = 1;
   f.signed_broadcasts = signed_broadcasts;
   f.hash_forward_joins = hash_forward;
+  f.teams = teams;
   std::vector<std::string> acl;
   for (size_t i = 1; i <= kDemoSubjects; ++i) acl.push_back(bot_subject(i));
   return ids.charter(f, acl);
@@ -113,7 +115,7 @@ void Swarm::collect(Bot& b) {
     if (!e) return;
     if (e->kind == ParticipantEvent::Kind::kMessage) {
       ++stats_.messages;
-      if (e->sender == kRootSender) on_snapshot(b, *e);
+      on_message(b, *e);
     }
     if (e->kind == ParticipantEvent::Kind::kRefused) {
       hand_over(b);
@@ -124,6 +126,29 @@ void Swarm::collect(Bot& b) {
       }
       b.gone = true;
     }
+  }
+}
+
+// A message by its type: the Root's unreliable broadcasts are snapshots; team
+// broadcasts, private messages and reliable events are counted (issue 12).
+void Swarm::on_message(Bot& b, const ParticipantEvent& e) {
+  if (e.delivery == Delivery::kReliableOrdered) ++stats_.events;
+  switch (e.type) {
+    case PacketType::kRootBroadcast:
+    case PacketType::kRootSignedBroadcast:
+      if (e.delivery != Delivery::kReliableOrdered) on_snapshot(b, e);
+      break;
+    case PacketType::kTeamBroadcast: ++stats_.team_messages; break;
+    case PacketType::kPrivateToMember: {
+      ++stats_.private_messages;
+      uint32_t to = 0;
+      for (size_t i = 4; i >= 1 && i < e.payload.size(); --i) to = to << 8 | e.payload[i];
+      if (e.payload.size() < 5 || e.payload[0] != 'P' || to != b.host->participant().member_id()) {
+        ++stats_.private_not_mine;
+      }
+      break;
+    }
+    default: break;
   }
 }
 
@@ -207,6 +232,10 @@ void Swarm::send_input(Bot& b, uint64_t now) {
     (void)b.host->send(input);
   }
   ++stats_.inputs_sent;
+  if (!b.plain && opts_.chat_every_s > 0 && rng_.uniform(static_cast<uint64_t>(opts_.chat_every_s * opts_.input_hz)) == 0) {
+    const uint8_t chat[] = {'C', 'g', 'g'};
+    if (b.host->send(chat, Delivery::kReliableOrdered)) ++stats_.chat_sent;
+  }
 }
 
 // Churn: half joins, half leaves; leaves alternate between a goodbye and a crash.
@@ -314,6 +343,21 @@ bool Swarm::converged(uint64_t epoch, const SymmetricKey* net) const {
     if (p.epoch() != epoch || (net && !(p.net_key() == *net))) return false;
   }
   return true;
+}
+
+std::optional<std::string> Swarm::pick_member_subject() {
+  std::vector<size_t> members;
+  for (size_t i = 0; i < bots_.size(); ++i) {
+    if (!bots_[i].gone && bots_[i].in_group()) members.push_back(i);
+  }
+  if (members.empty()) return std::nullopt;
+  return bots_[members[rng_.uniform(members.size())]].subject;
+}
+
+void Swarm::for_each_member(const std::function<void(const Participant&)>& fn) const {
+  for (const auto& b : bots_) {
+    if (!b.gone && !b.plain && b.in_group()) fn(b.host->participant());
+  }
 }
 
 std::optional<std::string> Swarm::random_member_subject() {

@@ -30,6 +30,9 @@ struct SwarmOptions {
   // Plain ENet bots (common/insecure.h) against an InsecureServer: no handshake, no
   // keys, no rekeys; the same churn, input and measurements where they apply.
   bool insecure = false;
+  // Issue 12: each bot also sends a chat line ('C', then text) as a reliable event about
+  // this often (0: never); the arena relays it to the sender's team.
+  double chat_every_s = 0;
 };
 
 struct SwarmStats {
@@ -49,6 +52,11 @@ struct SwarmStats {
   uint64_t state_delayed = 0;       // opened after waiting for their epoch key
   uint64_t state_lost_rekey = 0;    // dropped for an epoch reason (sum of `transitions`)
   uint64_t inputs_sent = 0;
+  // Issue 12, what bots received besides snapshots: team broadcasts (type 4), private
+  // messages (type 5), and reliable events (Delivery::kReliableOrdered, any type).
+  // private_not_mine: a private message whose payload names another member id (the
+  // arena's 'P' le32(member) ...): must stay 0.
+  uint64_t team_messages = 0, private_messages = 0, private_not_mine = 0, events = 0, chat_sent = 0;
   // (state_delayed + state_lost_rekey) / state_expected; 0 when nothing was expected.
   double state_delayed_fraction() const;
 };
@@ -76,8 +84,13 @@ class Swarm {
     account();
     return stats_;
   }
-  // A random bot in the group (for kicks); empty when none.
+  // A random bot in the group (for kicks); empty when none. It is handed over (the
+  // departure callback) as it is about to be removed.
   std::optional<std::string> random_member_subject();
+  // A random bot in the group, not handed over (a team switch); empty when none.
+  std::optional<std::string> pick_member_subject();
+  // Every secure bot in the group (the messaging adversary's insiders).
+  void for_each_member(const std::function<void(const Participant&)>& fn) const;
 
  private:
   struct Bot {
@@ -105,6 +118,7 @@ class Swarm {
   void remove_bot(size_t i, bool goodbye);
   void collect(Bot& b);
   void on_snapshot(Bot& b, const ParticipantEvent& e);
+  void on_message(Bot& b, const ParticipantEvent& e);
   void hand_over(Bot& b);
   void tally(const Bot& b, SwarmStats& into) const;
   // Pieces of tick().
@@ -144,8 +158,10 @@ inline constexpr uint64_t kDemoSession = 0xa7e7a;
 inline constexpr size_t kDemoSubjects = 10000;
 std::string bot_subject(size_t i);
 // The arena's charter (degree, batch window, broadcast auth, join policy: LKH+
-// hash-forward for join-only batches when `hash_forward`) over bot1..bot10000.
-std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward = false);
+// hash-forward for join-only batches when `hash_forward`, tree_teams `teams`) over
+// bot1..bot10000.
+std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward = false,
+                                  uint8_t teams = 0);
 
 }  // namespace netkey::demo
 
