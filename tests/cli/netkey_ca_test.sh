@@ -68,6 +68,14 @@ expect 0 "broadcast auth:  signed by the Root" "$CA_BIN" verify --ca ca match.ch
 expect 1 "expected initiator" "$CA_BIN" charter --ca ca --initiator ca/alice --in "$SAMPLES/match.charter.txt" --out x.charter
 sed 's/^degree: 4/degree: 40/' "$SAMPLES/match.charter.txt" > bad-degree.txt
 expect 1 "degree: 40 is more than 16" "$CA_BIN" charter --ca ca --initiator ca/lobby --in bad-degree.txt --out y.charter
+# teams: the charter's tree_teams (issue 12), shown by verify; more teams than the degree
+# allows is refused.
+{ cat "$SAMPLES/match.charter.txt"; echo "teams: 2"; } > teams.txt
+expect 0 "signed charter for session" "$CA_BIN" charter --ca ca --initiator ca/lobby --in teams.txt --out teams.charter
+expect 0 "teams:           2" "$CA_BIN" verify --ca ca teams.charter
+expect 0 "teams:           none" "$CA_BIN" verify --ca ca match.charter
+{ cat "$SAMPLES/match.charter.txt"; echo "teams: 5"; } > bad-teams.txt
+expect 1 "teams" "$CA_BIN" charter --ca ca --initiator ca/lobby --in bad-teams.txt --out t.charter
 sed 's|^root: ca/game-server.cert|root: ca/alice.cert|' "$SAMPLES/match.charter.txt" > bad-root.txt
 expect 1 "is a participant certificate" "$CA_BIN" charter --ca ca --initiator ca/lobby --in bad-root.txt --out z.charter
 cp match.charter tampered.charter
