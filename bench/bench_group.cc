@@ -173,9 +173,9 @@ BENCHMARK_CAPTURE(BM_ChurnBatch, n:1000/encoding:slices, RootConfig::RekeyEncodi
 BENCHMARK_CAPTURE(BM_ChurnBatch, n:1000/encoding:whole, RootConfig::RekeyEncoding::kWhole)
     ->Unit(benchmark::kMicrosecond)->Iterations(500);
 
+BENCHMARK(BM_TeamBroadcast)->ArgNames({"peers", "teams"})->Args({1000, 2})->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 }  // namespace netkey::testing
-
-BENCHMARK(BM_TeamBroadcast)->ArgNames({"peers", "teams"})->Args({1000, 2})->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
