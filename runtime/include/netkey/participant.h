@@ -10,6 +10,9 @@
 // It applies rekeys in either encoding, asks for a Resync on an epoch gap, and can leave
 // with a LeaveRequest. After the Response, control with the Root is Authenticated under
 // a key from the member secret, both ways; raw datagrams are ignored from then on.
+// With teams it holds its team's key per epoch (team(), kTeamChanged); it has its own
+// private channel with the Root (send_private, type-5 packets); every send takes a
+// Delivery class (netkey/traffic.h).
 #ifndef NETKEY_PARTICIPANT_H_
 #define NETKEY_PARTICIPANT_H_
 

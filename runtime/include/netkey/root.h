@@ -18,6 +18,15 @@
 // The member secret is KDF(X25519 secret, transcript); the join enters the batch, and at
 // commit the participant gets its Welcome. Refusals are typed and counted.
 //
+// Teams, private messages, delivery (issue 12; docs/PROTOCOL.md "Team broadcasts",
+// "Private messages", "Transport: ENet"): with a charter that has teams (tree_teams),
+// the game places subjects with assign_team (joins, or switches batched like joins and
+// leaves); each commit installs the teams' keys of the new epoch into a TeamSender, so
+// broadcast_to_team is one seal per call. Every member has a PrivateChannel from its
+// admission to its removal (send_private; type-6 packets from its connection only).
+// Every send takes a Delivery, carried on the Transmit; handle_traffic takes the class
+// the packet came with, and reliable ones get the reliable grace.
+//
 // Every run of a Root draws a boot nonce: group_id() = H(session, boot nonce) is bound
 // into every rekey, traffic AD and ACL update, so nothing replays across a restart.
 //

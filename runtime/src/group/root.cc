@@ -2,6 +2,7 @@
 // docs/STATE-MACHINE.md "Root" for the transitions.
 #include "netkey/root.h"
 
+#include <deque>
 #include <unordered_map>
 
 #include "netkey/certificate.h"
@@ -57,13 +58,19 @@ struct Root::Impl final : detail::AdmissionHost {
   TrafficRelay relay;
   TeamSender team_sender;  // type 4: one seal per team broadcast, keys set per commit
   // A member's private channel (types 5, 6): created at admission (its member secret is
-  // known), set to every epoch at commit while it is in the tree, destroyed with its
-  // membership (finish_leave), so nothing is sealed for or opened from it afterwards.
+  // known), brought to every epoch since its join when it is next used (sync_private:
+  // a commit costs nothing per member), destroyed with its membership (finish_leave),
+  // so nothing is sealed for or opened from it afterwards.
   struct Private {
     PrivateChannel channel;
-    SymmetricKey base;  // private_base_key(member secret)
+    SymmetricKey base;       // private_base_key(member secret)
+    uint64_t first_epoch = 0;  // the epoch of its Welcome (0 while the join is pending)
   };
   std::unordered_map<MemberId, Private> privates;
+  // The start (commit time) of the last epochs, oldest first: a channel catching up
+  // enters each with the time it really started, so every retained epoch's grace runs
+  // from its true end, as if the channel had been set at each commit.
+  std::deque<std::pair<uint64_t, uint64_t>> epoch_starts;
   DropCounters private_drops;
   // Teams the game assigned by subject (assign_team): joins go there, and a joiner whose
   // assignment changed while its join was pending switches in the next batch.
@@ -242,7 +249,11 @@ struct Root::Impl final : detail::AdmissionHost {
       sender.set_epoch(tree().epoch(), tree().net_key());
       relay.set_epoch(tree().epoch(), tree().net_key(), now);
       set_team_keys();
-      set_private_epochs(now);
+      epoch_starts.emplace_back(tree().epoch(), now);
+      if (epoch_starts.size() > kRetainedEpochs + 1) epoch_starts.pop_front();
+      for (MemberId id : plan->joined) {
+        if (auto it = privates.find(id); it != privates.end()) it->second.first_epoch = tree().epoch();
+      }
     }
     report_rekey(*plan);
     switch_reassigned(plan->joined, now);
@@ -285,11 +296,15 @@ struct Root::Impl final : detail::AdmissionHost {
     }
   }
 
-  // One private-channel epoch per commit for every member in the tree, so a reliable
-  // private packet of any retained epoch still opens (the reliable grace).
-  void set_private_epochs(uint64_t now) {
-    for (auto& [id, p] : privates) {
-      if (tree().contains(id)) p.channel.set_epoch(tree().epoch(), p.base, now);
+  // Brings a member's channel through every epoch since it was last used (from its
+  // Welcome's on), each entered at its own start time, so a reliable private packet of
+  // any retained epoch still opens (the reliable grace) and no other does.
+  void sync_private(Private& p) {
+    if (p.first_epoch == 0) return;  // its join has not committed
+    for (const auto& [epoch, start] : epoch_starts) {
+      if (epoch >= p.first_epoch && (!p.channel.ready() || epoch > p.channel.epoch())) {
+        p.channel.set_epoch(epoch, p.base, start);
+      }
     }
   }
 
@@ -320,6 +335,7 @@ struct Root::Impl final : detail::AdmissionHost {
       private_drops.add(DropReason::kUnknownEpoch);  // no channel (cannot happen for a member)
       return;
     }
+    sync_private(it->second);
     std::vector<uint8_t> payload(bytes.size());
     DropReason why = DropReason::kMalformed;
     auto n = it->second.channel.open(bytes, now, payload, delivery, &why);
@@ -514,6 +530,7 @@ Status Root::send_private(MemberId member, std::span<const uint8_t> payload, uin
   (void)now_ns;
   Impl& s = *impl_;
   auto it = s.privates.find(member);
+  if (it != s.privates.end()) s.sync_private(it->second);
   const detail::MemberRec* rec = s.membership.member(member);
   const detail::MemberPeer* p = rec != nullptr && rec->peer != 0 ? s.membership.peer(rec->peer) : nullptr;
   if (it == s.privates.end() || !it->second.channel.ready() || p == nullptr ||
