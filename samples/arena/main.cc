@@ -763,8 +763,9 @@ void Run::report(bool converged, const std::string& path) {
   r.counts("undecryptable", st.undecryptable);
   r.counts("transitions", st.transitions);
   demo::report_adversary(r, *adversary_);
-  if (!o_.insecure) {
-    // Issue 12: by kind; adversary_decryptions stays the total over every kind.
+  {
+    // Issue 12: by kind; adversary_decryptions stays the total over every kind. The
+    // insecure baseline has the same keys (zeros: there is nothing to attack).
     nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
     uint64_t total = 0;
     for (const char* kind : {"removed", "other_team", "other_private", "switched_team"}) {
@@ -808,7 +809,7 @@ void Run::report(bool converged, const std::string& path) {
 }
 
 std::map<std::string, demo::Tally> Run::adversary_kinds() const {
-  std::map<std::string, demo::Tally> k;
+  std::map<std::string, demo::Tally> k = {{"other_team", {}}, {"other_private", {}}, {"switched_team", {}}};
   demo::Tally removed{adversary_->attempts(), adversary_->decryptions()};
   if (messages_) {
     removed.attempts += messages_->removed_team().attempts;
