@@ -74,11 +74,11 @@ class PrivateChannel {
   // all retained ones for reliable_grace_ns); the sealing sequence restarts at 0.
   // An epoch not newer than the current one is ignored (returns false).
   bool set_epoch(uint64_t epoch, const SymmetricKey& private_base, uint64_t now_ns);
-  bool ready() const { return ready_; }
-  uint64_t epoch() const { return epoch_; }
+  bool ready() const { return sealing_.ready; }
+  uint64_t epoch() const { return sealing_.epoch; }
   SenderId member() const { return member_; }
   PrivateSide side() const { return side_; }
-  uint64_t next_seq() const { return next_seq_; }
+  uint64_t next_seq() const { return sealing_.next_seq; }
 
   // Seals `payload` into `out` (type 5 at the Root, 6 at the member) under the current
   // epoch; returns its size (payload + 24). Errors: kInvalidArgument when no epoch is
@@ -125,14 +125,11 @@ class PrivateChannel {
   SenderId member_;
   PrivateSide side_;
   Aead aead_;
-  bool ready_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t next_seq_ = 0;
+  detail::SealingKey sealing_;  // the current epoch (which current_ opens) and its seal_type() key
   SymmetricKey base_;
-  SymmetricKey seal_key_;
   Slot current_;
   std::vector<Slot> retained_;  // newest first, at most kRetainedEpochs
-  bool has_next_ = false;       // member side: next_ holds epoch_ + 1's incoming key
+  bool has_next_ = false;       // member side: next_ holds sealing_.epoch + 1's incoming key
   Slot next_;
   DropCounters drops_;
 };

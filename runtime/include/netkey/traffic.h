@@ -166,6 +166,18 @@ struct TrafficHeader {
   void write(uint8_t* out) const;  // 8 bytes
 };
 
+namespace detail {
+// One sealing key and its sequence: what TrafficSender, TeamSender (per team) and
+// PrivateChannel keep to seal under the current epoch. src/traffic/framing.h
+// (detail::seal_traffic) seals with it and advances next_seq.
+struct SealingKey {
+  bool ready = false;     // a key is set
+  uint64_t epoch = 0;     // the epoch the key belongs to
+  uint64_t next_seq = 0;  // the sequence the next packet carries
+  SymmetricKey key;
+};
+}  // namespace detail
+
 class TrafficSender {
  public:
   // Errors: kUnsupported for an AEAD suite this CPU lacks (aes256gcm without AES-NI).
@@ -173,8 +185,8 @@ class TrafficSender {
 
   // Starts `epoch`: derives this sender's key from the net key; the sequence restarts.
   void set_epoch(uint64_t epoch, const SymmetricKey& net_key);
-  bool ready() const { return ready_; }
-  uint64_t epoch() const { return epoch_; }
+  bool ready() const { return sealing_.ready; }
+  uint64_t epoch() const { return sealing_.epoch; }
   SenderId id() const { return id_; }
 
   // Seals `payload` into `out` as one packet; returns its size (payload + 24).
@@ -189,7 +201,7 @@ class TrafficSender {
   // Allocating convenience over seal().
   Result<std::vector<uint8_t>> seal(std::span<const uint8_t> payload);
   // The sequence the next packet will carry.
-  uint64_t next_seq() const { return next_seq_; }
+  uint64_t next_seq() const { return sealing_.next_seq; }
 
  private:
   friend struct TestingAccess;  // netkey/testing.h: testing::advance_seq
@@ -199,10 +211,7 @@ class TrafficSender {
   TrafficConfig config_;
   SenderId id_;
   Aead aead_;
-  bool ready_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t next_seq_ = 0;
-  SymmetricKey key_;
+  detail::SealingKey sealing_;
 };
 
 struct OpenedPacket {
@@ -242,8 +251,7 @@ class TeamSender {
  private:
   struct Team {
     TeamId id;
-    uint64_t next_seq;
-    SymmetricKey key;
+    detail::SealingKey sealing;  // epoch = the TeamSender's
   };
   TeamSender(const TrafficConfig& c, Aead aead) : config_(c), aead_(aead) {}
   TrafficConfig config_;

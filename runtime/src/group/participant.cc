@@ -220,6 +220,7 @@ struct Participant::Impl {
       m.type = p->type;
       m.delivery = p->delivery;
       m.payload = std::move(p->payload);
+      m.buffered_ns = p->buffered_ns;
       events.push_back(std::move(m));
     }
     return any;
