@@ -259,16 +259,19 @@ TEST(Private, NonMemberAndOversizeAreClearErrors) {
   // A joiner before its Welcome is not a member yet.
   auto& b = d.start("p2", 2);
   ASSERT_NE(b.p->member_id(), 0u);
-  EXPECT_EQ(d.root->send_private(b.p->member_id(), bytes_of("x"), d.now).code(), Errc::kInvalidArgument);
+  EXPECT_EQ(d.root->send_private(b.p->member_id(), bytes_of("x"), d.now).code(),
+            Errc::kInvalidArgument);
 }
 
 TEST(Private, ARemovedMembersChannelIsDead) {
   Direct d;
   auto& a = d.join("p1", 1);
   const MemberId old_id = a.p->member_id();
-  ASSERT_TRUE(a.p->send_private(bytes_of("late"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(
+      a.p->send_private(bytes_of("late"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
   const auto late = take_sent(a);
-  ListController lc(d.root->charter().session_id, d.root->group_id(), d.ids.get("lc", Role::kListController, 9).seed,
+  ListController lc(d.root->charter().session_id, d.root->group_id(),
+                    d.ids.get("lc", Role::kListController, 9).seed,
                     d.ids.get("lc", Role::kListController, 9).certificate);
   ASSERT_TRUE(d.root->submit_acl_update(*lc.remove({"p1"}).value(), d.now).is_ok());
   d.pump();
@@ -300,7 +303,10 @@ TEST(Delivery, TransmitsCarryTheClassAndChannel) {
   EXPECT_EQ(t.channel, Channel::kState);
   EXPECT_EQ(t.delivery, netkey::Delivery::kUnreliable);
   EXPECT_FALSE(t.reliable);
-  ASSERT_TRUE(d.root->send_private(a.p->member_id(), bytes_of("p"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(
+      d.root
+          ->send_private(a.p->member_id(), bytes_of("p"), d.now, netkey::Delivery::kReliableOrdered)
+          .is_ok());
   t = sent(d);
   EXPECT_EQ(t.channel, Channel::kEvents);
   Heard h = drain(*a.p);
@@ -325,9 +331,11 @@ TEST(Delivery, AReliableSendBeforeTheWelcomeIsAClearError) {
   Status st = a.p->send(bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered);
   EXPECT_EQ(st.code(), Errc::kInvalidArgument);
   EXPECT_NE(st.message().find("Welcome"), std::string::npos) << st.message();
-  EXPECT_EQ(a.p->send_private(bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).code(), Errc::kInvalidArgument);
+  EXPECT_EQ(a.p->send_private(bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).code(),
+            Errc::kInvalidArgument);
   d.commit();
-  EXPECT_TRUE(a.p->send(bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).is_ok());  // control
+  EXPECT_TRUE(
+      a.p->send(bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).is_ok());  // control
 }
 
 // Reliable packets of an epoch two rekeys and more than the previous-epoch grace old
@@ -336,11 +344,16 @@ TEST(Delivery, AReliableMessageAcrossEpochChangesOpens) {
   Direct d;
   auto& a = d.join("p1", 1);
   drain(*a.p);
-  ASSERT_TRUE(d.root->broadcast(bytes_of("kill"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(
+      d.root->broadcast(bytes_of("kill"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
   const auto bcast = capture(d);
-  ASSERT_TRUE(d.root->send_private(a.p->member_id(), bytes_of("loot"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(d.root
+                  ->send_private(a.p->member_id(), bytes_of("loot"), d.now,
+                                 netkey::Delivery::kReliableOrdered)
+                  .is_ok());
   const auto down = capture(d);
-  ASSERT_TRUE(a.p->send_private(bytes_of("chat"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(
+      a.p->send_private(bytes_of("chat"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
   const auto up = take_sent(a);
   ASSERT_FALSE(bcast.empty());
   ASSERT_FALSE(down.empty());
@@ -384,10 +397,12 @@ TEST(Delivery, AReliableMessageNeverOpensForAMemberRemovedBeforeIt) {
   ASSERT_EQ(d.root->member_count(), 1u);
   drain(*a.p);
   drain(*b.p);
-  ASSERT_TRUE(d.root->broadcast(bytes_of("after"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
+  ASSERT_TRUE(
+      d.root->broadcast(bytes_of("after"), d.now, netkey::Delivery::kReliableOrdered).is_ok());
   const auto packet = last_traffic(d);
-  EXPECT_EQ(d.root->send_private(bid, bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).code(),
-            Errc::kInvalidArgument);
+  EXPECT_EQ(
+      d.root->send_private(bid, bytes_of("x"), d.now, netkey::Delivery::kReliableOrdered).code(),
+      Errc::kInvalidArgument);
   d.pump();
   ASSERT_EQ(drain(*a.p).messages.size(), 1u);  // control: a member opens it
   d.inject(b, packet, netkey::Delivery::kReliableOrdered);

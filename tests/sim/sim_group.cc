@@ -132,6 +132,7 @@ void SimGroup::pump(uint32_t node) {
   }
   NodeCounters& c = counters_.at(node);
   while (auto e = p.poll_event()) {
+    if (event_tap_) event_tap_(node, *e);
     switch (e->kind) {
       case ParticipantEvent::Kind::kWelcomed: ++c.welcomed; break;
       case ParticipantEvent::Kind::kRekeyed: ++c.rekeyed; break;

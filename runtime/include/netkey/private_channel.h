@@ -24,10 +24,12 @@
 // removes the member, so nothing is sealed for it afterwards, and it never receives the
 // keys of later epochs of anything else.
 //
-// Wiring (the lead): Root: on admission `PrivateChannel::create(cfg, member, kRoot)` +
-// set_epoch(epoch, private_base_key(member secret), now); on every commit set_epoch for
-// each remaining member; send seal() on that member's connection only; on receipt of a
-// type-6 packet from that connection call open(). Participant: the same with kMember
+// Wiring (src/group/root.cc): Root: on admission `PrivateChannel::create(cfg, member,
+// kRoot)` and private_base_key(member secret); before each use (seal, or open of a
+// type-6 packet from that member's connection only) set_epoch for every epoch since
+// the channel's last one (from the member's Welcome epoch), each with the time that
+// epoch started, which is the same as setting it at every commit without the per-member
+// cost at commit; destroyed when the membership ends. Participant: the same with kMember
 // after the Welcome, set_epoch on each applied rekey. Route by the type nibble
 // (packet[0] & 0x0f): 5 and 6 here, 1 to 4 to TrafficRelay / TrafficReceiver.
 //
