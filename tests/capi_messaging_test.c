@@ -25,8 +25,8 @@ static netkey_server* teams_server(const char* dir, server_state* ss, int with_e
 }
 
 /* A client on teams.charter; struct_size as given (0: the full struct). */
-static netkey_client* teams_client(const char* dir, const char* who, uint16_t port, client_state* st,
-                                   uint32_t struct_size) {
+static netkey_client* teams_client(const char* dir, const char* who, uint16_t port,
+                                   client_state* st, uint32_t struct_size) {
   netkey_client_config cc;
   netkey_client* c = NULL;
   netkey_client_config_init(&cc);
@@ -56,7 +56,8 @@ static void sentinel(netkey_server* s, netkey_client** cl, client_state* st) {
   const uint8_t tick[] = "sentinel";
   int want[PLAYERS], k;
   for (k = 0; k < PLAYERS; ++k) want[k] = st[k].by_kind[NETKEY_MESSAGE_BROADCAST] + 1;
-  CHECK(netkey_server_broadcast_ex(s, tick, sizeof tick, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_broadcast_ex(s, tick, sizeof tick, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
   for (k = 0; k < 3000; ++k) {
     int done = 1, i;
     run(s, cl, PLAYERS, 1);
@@ -82,21 +83,27 @@ static void errors_before_join(netkey_server* s, netkey_client* alice) {
   memset(big, 1, sizeof big);
   CHECK(netkey_server_broadcast_team(s, 2, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_ERR_NO_SUCH_TEAM);
-  CHECK(netkey_server_broadcast_team(s, 0, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_NOT_READY);
-  CHECK(netkey_server_broadcast_team(s, 0, big, sizeof big, NETKEY_DELIVERY_UNRELIABLE) == NETKEY_ERR_TOO_LARGE);
+  CHECK(netkey_server_broadcast_team(s, 0, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_NOT_READY);
+  CHECK(netkey_server_broadcast_team(s, 0, big, sizeof big, NETKEY_DELIVERY_UNRELIABLE) ==
+        NETKEY_ERR_TOO_LARGE);
   CHECK(netkey_server_broadcast_team(s, 0, hi, sizeof hi, 3) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_server_broadcast_ex(s, hi, sizeof hi, -1) == NETKEY_ERR_INVALID_ARGUMENT);
-  CHECK(netkey_server_send_private(s, 1, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_NOT_A_MEMBER);
+  CHECK(netkey_server_send_private(s, 1, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_NOT_A_MEMBER);
   CHECK(netkey_server_assign_team(s, "alice", 2) == NETKEY_ERR_NO_SUCH_TEAM);
   CHECK(netkey_server_assign_team(s, NULL, 0) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_server_assign_team(s, "", 0) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_server_member_team(s, 1) == NETKEY_NO_TEAM);
   /* A reliable send before the Welcome: no key to seal under yet. */
-  CHECK(netkey_client_send_ex(alice, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_NOT_READY);
-  CHECK(netkey_client_send_private(alice, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_NOT_READY);
+  CHECK(netkey_client_send_ex(alice, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_NOT_READY);
+  CHECK(netkey_client_send_private(alice, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_NOT_READY);
   CHECK(netkey_client_send_ex(alice, hi, sizeof hi, 9) == NETKEY_ERR_INVALID_ARGUMENT);
   CHECK(netkey_client_team(alice) == NETKEY_NO_TEAM);
-  CHECK(netkey_client_team(NULL) == NETKEY_NO_TEAM && netkey_server_member_team(NULL, 1) == NETKEY_NO_TEAM);
+  CHECK(netkey_client_team(NULL) == NETKEY_NO_TEAM &&
+        netkey_server_member_team(NULL, 1) == NETKEY_NO_TEAM);
   CHECK(strstr(netkey_strerror(NETKEY_ERR_NO_SUCH_TEAM), "team") != NULL);
   CHECK(strstr(netkey_strerror(NETKEY_ERR_NOT_A_MEMBER), "member") != NULL);
   CHECK(strstr(netkey_strerror(NETKEY_ERR_TOO_LARGE), "max_payload") != NULL);
@@ -107,11 +114,12 @@ static void errors_before_join(netkey_server* s, netkey_client* alice) {
 static void team_broadcasts(netkey_server* s, netkey_client** cl, client_state* st) {
   const uint8_t t0[] = "team 0 only", t1[] = "team 1 only";
   int want[PLAYERS] = {st[ALICE].ex_calls + 1, st[BOB].ex_calls, st[CAROL].ex_calls + 1};
-  CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
   run_until(s, cl, st, want);
   CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[CAROL].by_kind[NETKEY_MESSAGE_TEAM] == 1);
-  CHECK(st[ALICE].ex_kind == NETKEY_MESSAGE_TEAM && st[ALICE].ex_team == 0 && st[ALICE].ex_sender == 0 &&
-        st[ALICE].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
+  CHECK(st[ALICE].ex_kind == NETKEY_MESSAGE_TEAM && st[ALICE].ex_team == 0 &&
+        st[ALICE].ex_sender == 0 && st[ALICE].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
   CHECK(st[ALICE].ex_size == sizeof t0 && memcmp(st[ALICE].ex_payload, t0, sizeof t0) == 0);
   CHECK(st[CAROL].ex_team == 0 && memcmp(st[CAROL].ex_payload, t0, sizeof t0) == 0);
   sentinel(s, cl, st);
@@ -119,7 +127,8 @@ static void team_broadcasts(netkey_server* s, netkey_client** cl, client_state* 
   want[BOB] = st[BOB].ex_calls + 1;
   want[ALICE] = st[ALICE].ex_calls;
   want[CAROL] = st[CAROL].ex_calls;
-  CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_UNRELIABLE_SEQUENCED) == NETKEY_OK);
+  CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_UNRELIABLE_SEQUENCED) ==
+        NETKEY_OK);
   run_until(s, cl, st, want);
   CHECK(st[BOB].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].ex_team == 1 &&
         memcmp(st[BOB].ex_payload, t1, sizeof t1) == 0);
@@ -131,47 +140,58 @@ static void team_broadcasts(netkey_server* s, netkey_client** cl, client_state* 
 /* A private message reaches its member only; a member's private message reaches the
  * server only (with its kind and team), never relayed; a reliable member message is
  * relayed with its delivery. */
-static void private_messages(netkey_server* s, netkey_client** cl, client_state* st, server_state* ss) {
+static void private_messages(netkey_server* s, netkey_client** cl, client_state* st,
+                             server_state* ss) {
   const uint8_t hp[] = "health 80 ammo 12", secret[] = "bob to server", chat[] = "gg";
   uint8_t big[1201];
   int want[PLAYERS] = {st[ALICE].ex_calls + 1, st[BOB].ex_calls, st[CAROL].ex_calls};
   int i;
   memset(big, 2, sizeof big);
-  CHECK(netkey_server_send_private(s, st[ALICE].member, big, sizeof big, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
-        NETKEY_ERR_TOO_LARGE);
+  CHECK(netkey_server_send_private(s, st[ALICE].member, big, sizeof big,
+                                   NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_TOO_LARGE);
   CHECK(netkey_server_send_private(s, 4242, hp, sizeof hp, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_ERR_NOT_A_MEMBER);
-  CHECK(netkey_server_send_private(s, st[ALICE].member, hp, sizeof hp, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_send_private(s, st[ALICE].member, hp, sizeof hp,
+                                   NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
   run_until(s, cl, st, want);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_PRIVATE] == 1 && st[ALICE].ex_kind == NETKEY_MESSAGE_PRIVATE &&
-        st[ALICE].ex_sender == 0 && st[ALICE].ex_team == NETKEY_NO_TEAM);
+  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_PRIVATE] == 1 &&
+        st[ALICE].ex_kind == NETKEY_MESSAGE_PRIVATE && st[ALICE].ex_sender == 0 &&
+        st[ALICE].ex_team == NETKEY_NO_TEAM);
   CHECK(st[ALICE].ex_size == sizeof hp && memcmp(st[ALICE].ex_payload, hp, sizeof hp) == 0);
   sentinel(s, cl, st);
-  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_PRIVATE] == 0 && st[CAROL].by_kind[NETKEY_MESSAGE_PRIVATE] == 0);
+  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_PRIVATE] == 0 &&
+        st[CAROL].by_kind[NETKEY_MESSAGE_PRIVATE] == 0);
 
-  CHECK(netkey_client_send_private(cl[BOB], big, sizeof big, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_TOO_LARGE);
-  CHECK(netkey_client_send_ex(cl[BOB], big, sizeof big, NETKEY_DELIVERY_UNRELIABLE) == NETKEY_ERR_TOO_LARGE);
-  CHECK(netkey_client_send_private(cl[BOB], secret, sizeof secret, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_client_send_private(cl[BOB], big, sizeof big, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_TOO_LARGE);
+  CHECK(netkey_client_send_ex(cl[BOB], big, sizeof big, NETKEY_DELIVERY_UNRELIABLE) ==
+        NETKEY_ERR_TOO_LARGE);
+  CHECK(netkey_client_send_private(cl[BOB], secret, sizeof secret,
+                                   NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
   for (i = 0; i < 3000 && ss->by_kind[NETKEY_MESSAGE_PRIVATE] < 1; ++i) run(s, cl, PLAYERS, 1);
-  CHECK(ss->by_kind[NETKEY_MESSAGE_PRIVATE] == 1 && ss->ex_sender == st[BOB].member && ss->ex_team == 1 &&
-        ss->ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
+  CHECK(ss->by_kind[NETKEY_MESSAGE_PRIVATE] == 1 && ss->ex_sender == st[BOB].member &&
+        ss->ex_team == 1 && ss->ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
   CHECK(ss->ex_size == sizeof secret && memcmp(ss->ex_payload, secret, sizeof secret) == 0);
   CHECK(ss->messages == 0); /* message_ex set: the ABI 1 callback stays quiet */
   sentinel(s, cl, st);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_MEMBER] == 0 && st[CAROL].by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
+  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
+        st[CAROL].by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
         st[ALICE].by_kind[NETKEY_MESSAGE_PRIVATE] == 1); /* never relayed */
 
   /* The control: a member message (relay on by default) does reach the others. */
-  CHECK(netkey_client_send_ex(cl[ALICE], chat, sizeof chat, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_client_send_ex(cl[ALICE], chat, sizeof chat, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
   want[ALICE] = st[ALICE].ex_calls;
   want[BOB] = st[BOB].ex_calls + 1;
   want[CAROL] = st[CAROL].ex_calls + 1;
   run_until(s, cl, st, want);
   CHECK(st[BOB].by_kind[NETKEY_MESSAGE_MEMBER] == 1 && st[BOB].ex_sender == st[ALICE].member &&
-        st[BOB].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED && memcmp(st[BOB].ex_payload, chat, sizeof chat) == 0);
+        st[BOB].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED &&
+        memcmp(st[BOB].ex_payload, chat, sizeof chat) == 0);
   CHECK(st[CAROL].by_kind[NETKEY_MESSAGE_MEMBER] == 1);
   for (i = 0; i < 3000 && ss->by_kind[NETKEY_MESSAGE_MEMBER] < 1; ++i) run(s, cl, PLAYERS, 1);
-  CHECK(ss->by_kind[NETKEY_MESSAGE_MEMBER] == 1 && ss->ex_sender == st[ALICE].member && ss->ex_team == 0);
+  CHECK(ss->by_kind[NETKEY_MESSAGE_MEMBER] == 1 && ss->ex_sender == st[ALICE].member &&
+        ss->ex_team == 0);
 }
 
 /* Carol switches from team 0 to team 1 at the next rekey: from then on she gets team
@@ -181,7 +201,8 @@ static void switch_team(netkey_server* s, netkey_client** cl, client_state* st) 
   const uint64_t before = netkey_server_epoch(s);
   int i, want[PLAYERS];
   CHECK(netkey_server_assign_team(s, "carol", 1) == NETKEY_OK);
-  for (i = 0; i < 3000 && !(netkey_server_epoch(s) > before && all_at_epoch(s, cl)); ++i) run(s, cl, PLAYERS, 1);
+  for (i = 0; i < 3000 && !(netkey_server_epoch(s) > before && all_at_epoch(s, cl)); ++i)
+    run(s, cl, PLAYERS, 1);
   CHECK(netkey_server_epoch(s) > before && all_at_epoch(s, cl));
   CHECK(netkey_client_team(cl[CAROL]) == 1 && netkey_server_member_team(s, st[CAROL].member) == 1);
   CHECK(netkey_client_team(cl[ALICE]) == 0 && netkey_client_team(cl[BOB]) == 1);
@@ -190,8 +211,10 @@ static void switch_team(netkey_server* s, netkey_client** cl, client_state* st) 
   want[ALICE] = st[ALICE].ex_calls + 1;
   want[BOB] = st[BOB].ex_calls + 1;
   want[CAROL] = st[CAROL].ex_calls + 1;
-  CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
-  CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
+  CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
   run_until(s, cl, st, want);
   sentinel(s, cl, st);
   CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].by_kind[NETKEY_MESSAGE_TEAM] == 1 &&
@@ -209,18 +232,23 @@ static void teams_match(const char* dir) {
   memset(st, 0, sizeof st);
   s = teams_server(dir, &ss, 1);
   if (s == NULL) return;
-  for (k = 0; k < PLAYERS; ++k) cl[k] = teams_client(dir, kNames[k], netkey_server_port(s), &st[k], 0);
+  for (k = 0; k < PLAYERS; ++k)
+    cl[k] = teams_client(dir, kNames[k], netkey_server_port(s), &st[k], 0);
   errors_before_join(s, cl[ALICE]);
   /* Assigned before they join: alice and carol in team 0, bob in team 1. */
   CHECK(netkey_server_assign_team(s, "alice", 0) == NETKEY_OK);
   CHECK(netkey_server_assign_team(s, "bob", 1) == NETKEY_OK);
   CHECK(netkey_server_assign_team(s, "carol", 0) == NETKEY_OK);
-  for (i = 0; i < 3000 && !(st[ALICE].joined && st[BOB].joined && st[CAROL].joined && all_at_epoch(s, cl)); ++i) {
+  for (i = 0;
+       i < 3000 && !(st[ALICE].joined && st[BOB].joined && st[CAROL].joined && all_at_epoch(s, cl));
+       ++i) {
     run(s, cl, PLAYERS, 1);
   }
   CHECK(st[ALICE].joined && st[BOB].joined && st[CAROL].joined && all_at_epoch(s, cl));
-  CHECK(netkey_client_team(cl[ALICE]) == 0 && netkey_client_team(cl[BOB]) == 1 && netkey_client_team(cl[CAROL]) == 0);
-  CHECK(netkey_server_member_team(s, st[ALICE].member) == 0 && netkey_server_member_team(s, st[BOB].member) == 1);
+  CHECK(netkey_client_team(cl[ALICE]) == 0 && netkey_client_team(cl[BOB]) == 1 &&
+        netkey_client_team(cl[CAROL]) == 0);
+  CHECK(netkey_server_member_team(s, st[ALICE].member) == 0 &&
+        netkey_server_member_team(s, st[BOB].member) == 1);
   team_broadcasts(s, cl, st);
   private_messages(s, cl, st, &ss);
   switch_team(s, cl, st);
@@ -248,15 +276,19 @@ static void old_struct_keeps_old_callback(const char* dir) {
   cl[0] = teams_client(dir, "alice", netkey_server_port(s), &st[0], abi1);
   cl[1] = teams_client(dir, "bob", netkey_server_port(s), &st[1], 0);
   CHECK(join_two(s, cl, &st[0], &st[1]));
-  CHECK(netkey_server_broadcast_team(s, 0, team, sizeof team, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
-  CHECK(netkey_server_send_private(s, st[0].member, priv, sizeof priv, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
-  CHECK(netkey_server_send_private(s, st[1].member, priv, sizeof priv, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_broadcast_team(s, 0, team, sizeof team, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
+  CHECK(netkey_server_send_private(s, st[0].member, priv, sizeof priv,
+                                   NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_server_send_private(s, st[1].member, priv, sizeof priv,
+                                   NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
   for (i = 0; i < 3000 && (st[0].messages < 2 || st[1].ex_calls < 2); ++i) run(s, cl, 2, 1);
   CHECK(st[0].messages == 2 && st[0].last_sender == 0 && st[0].ex_calls == 0);
   CHECK(st[1].ex_calls == 2 && st[1].messages == 0); /* the control */
   CHECK(st[1].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[1].by_kind[NETKEY_MESSAGE_PRIVATE] == 1);
   /* The server without message_ex: the old callback gets a member's private message. */
-  CHECK(netkey_client_send_private(cl[0], priv, sizeof priv, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
+  CHECK(netkey_client_send_private(cl[0], priv, sizeof priv, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK);
   for (i = 0; i < 3000 && ss.messages < 1; ++i) run(s, cl, 2, 1);
   CHECK(ss.messages == 1 && ss.last_sender == st[0].member && ss.ex_calls == 0);
   for (i = 0; i < 2; ++i) netkey_client_destroy(cl[i]);
@@ -280,9 +312,12 @@ static void no_teams(const char* dir) {
   cl[0] = make_client(dir, "alice", netkey_server_port(s), &a);
   cl[1] = make_client(dir, "bob", netkey_server_port(s), &b);
   CHECK(join_two(s, cl, &a, &b));
-  CHECK(netkey_server_broadcast_team(s, 0, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_ERR_NO_SUCH_TEAM);
-  CHECK(netkey_client_team(cl[0]) == NETKEY_NO_TEAM && netkey_server_member_team(s, a.member) == NETKEY_NO_TEAM);
-  CHECK(netkey_server_broadcast_ex(s, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK); /* control */
+  CHECK(netkey_server_broadcast_team(s, 0, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_ERR_NO_SUCH_TEAM);
+  CHECK(netkey_client_team(cl[0]) == NETKEY_NO_TEAM &&
+        netkey_server_member_team(s, a.member) == NETKEY_NO_TEAM);
+  CHECK(netkey_server_broadcast_ex(s, hi, sizeof hi, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
+        NETKEY_OK); /* control */
   netkey_client_destroy(cl[0]);
   netkey_client_destroy(cl[1]);
   netkey_server_destroy(s);

@@ -33,7 +33,8 @@ void MessageAdversary::harvest(const Participant& p) {
   ks.nodes.emplace_back(mk->leaf(), mk->leaf_key().clone());
   for (const auto& [node, key] : mk->held_keys()) ks.nodes.emplace_back(node, key->clone());
   for (const auto& [node, key] : ks.nodes) {
-    if (node >= 1 && node <= teams_) ks.team = static_cast<int>(node) - 1;  // team t lives under node t + 1
+    if (node >= 1 && node <= teams_)
+      ks.team = static_cast<int>(node) - 1;  // team t lives under node t + 1
   }
   ks.secret = netkey::testing::member_secret(*mk).clone();
   in.history.push_back(std::move(ks));
@@ -66,7 +67,8 @@ void MessageAdversary::observe(Channel channel, std::span<const uint8_t> bytes, 
   if (channel != Channel::kState && channel != Channel::kEvents) return;
   if (bytes.size() < kTrafficOverhead) return;
   const uint8_t type = bytes[0] & 0x0f;
-  if (type != static_cast<uint8_t>(PacketType::kTeamBroadcast) && type != static_cast<uint8_t>(PacketType::kPrivateToMember)) {
+  if (type != static_cast<uint8_t>(PacketType::kTeamBroadcast) &&
+      type != static_cast<uint8_t>(PacketType::kPrivateToMember)) {
     return;
   }
   queue_.push_back({now_ns, std::vector<uint8_t>(bytes.begin(), bytes.end())});
@@ -85,7 +87,8 @@ void MessageAdversary::pump(uint64_t now_ns) {
   std::erase_if(formers_, [now_ns](const Former& f) { return f.until_ns + kDelayNs < now_ns; });
 }
 
-const MessageAdversary::KeySet* MessageAdversary::at_byte(const Insider& in, uint8_t epoch_byte) const {
+const MessageAdversary::KeySet* MessageAdversary::at_byte(const Insider& in,
+                                                          uint8_t epoch_byte) const {
   for (auto it = in.history.rbegin(); it != in.history.rend(); ++it) {
     if (static_cast<uint8_t>(it->epoch) == epoch_byte) return &*it;
   }
@@ -100,7 +103,8 @@ bool MessageAdversary::open(std::span<const uint8_t> packet, const SymmetricKey&
   return true;
 }
 
-bool MessageAdversary::open_with_nodes(const KeySet& ks, uint64_t epoch, std::span<const uint8_t> packet, Tally& t) {
+bool MessageAdversary::open_with_nodes(const KeySet& ks, uint64_t epoch,
+                                       std::span<const uint8_t> packet, Tally& t) {
   for (const auto& [node, key] : ks.nodes) {
     if (open(packet, spec::team_key(key, epoch), t)) return true;
   }
@@ -114,7 +118,8 @@ void MessageAdversary::try_team(std::span<const uint8_t> packet, uint64_t sent_n
   const uint8_t b = packet[1];
   // other_team: bots of the other teams, round robin.
   if (!insiders_.empty()) {
-    auto it = std::next(insiders_.begin(), static_cast<std::ptrdiff_t>(cursor_++ % insiders_.size()));
+    auto it =
+        std::next(insiders_.begin(), static_cast<std::ptrdiff_t>(cursor_++ % insiders_.size()));
     size_t tried = 0;
     for (size_t n = 0; n < insiders_.size() && tried < kMaxInsiders; ++n, ++it) {
       if (it == insiders_.end()) it = insiders_.begin();
@@ -131,8 +136,10 @@ void MessageAdversary::try_team(std::span<const uint8_t> packet, uint64_t sent_n
   size_t tried = 0;
   for (const Former& f : formers_) {
     if (f.team != team || sent_ns > f.until_ns || tried >= 2 * kMaxInsiders) continue;
-    const uint64_t epoch = f.from_epoch + static_cast<uint8_t>(b - static_cast<uint8_t>(f.from_epoch));
-    if (epoch >= f.from_epoch + kHistory) continue;  // an older epoch's packet: it was entitled to it
+    const uint64_t epoch =
+        f.from_epoch + static_cast<uint8_t>(b - static_cast<uint8_t>(f.from_epoch));
+    if (epoch >= f.from_epoch + kHistory)
+      continue;  // an older epoch's packet: it was entitled to it
     ++tried;
     Tally& t = f.removed ? removed_team_ : switched_team_;
     bool opened = false;
@@ -140,7 +147,8 @@ void MessageAdversary::try_team(std::span<const uint8_t> packet, uint64_t sent_n
     if (f.removed) continue;
     auto in = insiders_.find(f.member);
     const KeySet* now = in == insiders_.end() ? nullptr : at_byte(in->second, b);
-    if (!opened && now != nullptr && now->epoch == epoch) opened = open_with_nodes(*now, epoch, packet, t);
+    if (!opened && now != nullptr && now->epoch == epoch)
+      opened = open_with_nodes(*now, epoch, packet, t);
     if (opened || leak_ != Leak::kSwitchedTeam) continue;
     // The leak: the keys of a bot still in the team it left.
     for (const auto& [m, other] : insiders_) {

@@ -53,10 +53,11 @@ enum class Leak : uint8_t { kNone, kOtherTeam, kOtherPrivate, kSwitchedTeam };
 
 class MessageAdversary {
  public:
-  static constexpr size_t kHistory = 8;           // epochs of keys kept per bot
+  static constexpr size_t kHistory = 8;  // epochs of keys kept per bot
   static constexpr uint64_t kDelayNs = 150'000'000;
-  static constexpr size_t kMaxInsiders = 8;       // bots tried per packet and kind
-  static constexpr uint64_t kFormerNs = 3'000'000'000;  // how long a switched/removed bot keeps trying
+  static constexpr size_t kMaxInsiders = 8;  // bots tried per packet and kind
+  static constexpr uint64_t kFormerNs =
+      3'000'000'000;  // how long a switched/removed bot keeps trying
 
   MessageAdversary(uint64_t group_id, AeadSuite suite, uint8_t teams, Leak leak);
 
@@ -65,8 +66,12 @@ class MessageAdversary {
   // The Root moved `member` to another team in the batch of `epoch` (RootEvent
   // kTeamChanged), or removed it (kLeft): its keys before `epoch` become a former
   // member's of its team then.
-  void switched(MemberId member, uint64_t epoch, uint64_t now_ns) { former(member, epoch, now_ns, false); }
-  void removed(MemberId member, uint64_t epoch, uint64_t now_ns) { former(member, epoch, now_ns, true); }
+  void switched(MemberId member, uint64_t epoch, uint64_t now_ns) {
+    former(member, epoch, now_ns, false);
+  }
+  void removed(MemberId member, uint64_t epoch, uint64_t now_ns) {
+    former(member, epoch, now_ns, true);
+  }
   // Everything the server sends (the tap): type 4 and 5 packets are queued.
   void observe(Channel channel, std::span<const uint8_t> bytes, uint64_t now_ns);
   // Tries the packets queued at least kDelayNs ago.
