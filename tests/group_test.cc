@@ -137,17 +137,15 @@ TEST(Group, TeamBroadcastsAndSwitchesUnderLoss) {
     }
   }
   // Every private message and, in each round, the team broadcast of the team it was in
-  // (each goes to its team at that moment) was opened, or dropped as unknown_epoch: a
-  // member whose rekeys lag two epochs behind the Root (lost, retransmitted after the
-  // RTO) holds no key for it yet, and only the next epoch is buffered (reported to the
-  // lead: reliable delivery does not bridge that gap today). Nothing else: no bad tag,
-  // no other_team (the fan-out follows the stream), no replay.
-  EXPECT_EQ(private_opened + pd[DropReason::kUnknownEpoch], 30u * 12u);
-  EXPECT_EQ(team_opened + td[DropReason::kUnknownEpoch], 30u * 12u);
-  EXPECT_EQ(pd.total(), pd[DropReason::kUnknownEpoch]);
-  EXPECT_EQ(td.total(), td[DropReason::kUnknownEpoch]);
-  EXPECT_GE(private_opened, 30u * 12u * 9 / 10);
-  EXPECT_GE(team_opened, 30u * 12u * 9 / 10);
+  // (each goes to its team at that moment) was opened: all are reliable, and a member
+  // whose rekeys lag behind the Root (lost, retransmitted after the RTO) holds them (or,
+  // private, derives their key) up to kReliableEpochsAhead epochs ahead. Nothing is
+  // dropped: no unknown_epoch, no bad tag, no other_team (the fan-out follows the
+  // stream), no replay.
+  EXPECT_EQ(private_opened, 30u * 12u);
+  EXPECT_EQ(team_opened, 30u * 12u);
+  EXPECT_EQ(pd.total(), 0u);
+  EXPECT_EQ(td.total(), 0u);
   EXPECT_EQ(g.disagreeing(), 0u);
 }
 

@@ -172,6 +172,30 @@ TEST_F(DeliveryTest, ReliablePacketsCrossSeveralRekeysWithinTheirGrace) {
             DropReason::kCount);
 }
 
+// A member whose rekeys lag two epochs behind the Root: a reliable packet of epoch 3
+// at a receiver on epoch 1 is held, held again when epoch 2 comes, and opens with
+// epoch 3; the same bytes unreliably are unknown_epoch; a reliable packet past
+// kReliableEpochsAhead is unknown_epoch too.
+TEST_F(DeliveryTest, AReceiverWhoseRekeysLagHoldsReliablePacketsSeveralEpochsAhead) {
+  auto rx = TrafficReceiver::create(cfg_).value();
+  rx.set_epoch(1, net(1), 0);
+  const Bytes ahead = member_packet(3, 3, "kill: 3 -> 7");
+  EXPECT_EQ(handled(rx, ahead, 1 * kMs, Delivery::kUnreliableSequenced), DropReason::kUnknownEpoch);
+  EXPECT_EQ(handled(rx, ahead, 1 * kMs, Delivery::kReliableOrdered), DropReason::kCount);
+  EXPECT_EQ(rx.buffered(), 1u);
+  rx.set_epoch(2, net(2), 2 * kMs);
+  EXPECT_FALSE(rx.poll().has_value());
+  EXPECT_EQ(rx.buffered(), 1u);
+  rx.set_epoch(3, net(3), 3 * kMs);
+  auto got = rx.poll();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->epoch, 3u);
+  EXPECT_EQ(got->payload, bytes("kill: 3 -> 7"));
+  EXPECT_EQ(rx.buffered(), 0u);
+  const Bytes too_far = member_packet(3, 3 + kReliableEpochsAhead + 1, "too far");
+  EXPECT_EQ(handled(rx, too_far, 4 * kMs, Delivery::kReliableOrdered), DropReason::kUnknownEpoch);
+}
+
 TEST_F(DeliveryTest, TheRingIsBoundedAndEpochBytesStayUnambiguous) {
   const Bytes e1 = member_packet(3, 1, "epoch 1");
   const Bytes e2 = member_packet(3, 2, "epoch 2");
@@ -215,10 +239,14 @@ TEST_F(DeliveryTest, AMemberRemovedBeforeAReliableMessageNeverOpensIt) {
     EXPECT_TRUE(stays.poll().has_value());
   }
   EXPECT_EQ(attempts, 6);
-  // Even the epoch after (the member is gone for good): no key, no open.
+  // Even the epoch after (the member is gone for good): no key, no open. Unreliable, it
+  // is unknown_epoch; reliable, it is held (a lagging member's reliable stream, up to
+  // kReliableEpochsAhead ahead) for a key that never comes.
   root.set_epoch(3, net(3));
-  EXPECT_EQ(handled(removed, *root.seal(bytes("epoch 3")), 30, Delivery::kReliableOrdered),
-            DropReason::kUnknownEpoch);
+  const Bytes epoch3 = *root.seal(bytes("epoch 3"));
+  EXPECT_EQ(handled(removed, epoch3, 30, Delivery::kUnreliableSequenced), DropReason::kUnknownEpoch);
+  EXPECT_EQ(handled(removed, epoch3, 30, Delivery::kReliableOrdered), DropReason::kCount);
+  EXPECT_FALSE(removed.poll().has_value());
   EXPECT_EQ(removed.opened_after_buffering(), 0u);
 }
 

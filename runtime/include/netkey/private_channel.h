@@ -117,7 +117,7 @@ class PrivateChannel {
   PacketType open_type() const;
   std::optional<DropReason> frame(std::span<const uint8_t> packet) const;
   // The slot whose key opens epoch byte `b`, or nullptr and the drop reason in `why`.
-  // At the member side it may derive next_ (a key only, its window empty).
+  // At the member side it may derive a slot ahead (a key only, its window empty).
   Slot* find_slot(uint8_t b, uint64_t now, Delivery delivery, DropReason& why);
   Result<size_t> drop(DropReason r, DropReason* out);
 
@@ -129,8 +129,10 @@ class PrivateChannel {
   SymmetricKey base_;
   Slot current_;
   std::vector<Slot> retained_;  // newest first, at most kRetainedEpochs
-  bool has_next_ = false;       // member side: next_ holds sealing_.epoch + 1's incoming key
-  Slot next_;
+  // Member side: incoming keys of epochs after the current one (the next for every
+  // class, up to kReliableEpochsAhead for reliable packets), derived from the base when a
+  // packet needs one; their windows carry into set_epoch. At most kReliableEpochsAhead.
+  std::vector<Slot> ahead_;
   DropCounters drops_;
 };
 

@@ -67,6 +67,11 @@ inline constexpr uint64_t kMaxTrafficSeq = 0xffffffffu;
 // the current and the next epoch that is 10 distinct epoch bytes (< 256): a byte never
 // names two held epochs (install() also drops a retained epoch whose byte would).
 inline constexpr size_t kRetainedEpochs = 8;
+// A receiver whose rekeys lag behind holds (or, for a private channel, opens) a reliable
+// packet up to this many epochs ahead of its current one, an unreliable one only the
+// next epoch's. Behind (kRetainedEpochs) + current + ahead stay far below the 256
+// values of the epoch byte, so a byte names one epoch.
+inline constexpr size_t kReliableEpochsAhead = 8;
 
 using TeamId = uint16_t;  // the team index carried in a type-4 packet's sender field
 

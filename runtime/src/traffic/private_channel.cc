@@ -59,14 +59,18 @@ bool PrivateChannel::set_epoch(uint64_t epoch, const SymmetricKey& private_base,
     kept.push_back(std::move(retained_[i]));
   }
   retained_ = std::move(kept);
-  if (has_next_ && next_.epoch == epoch) {
-    current_ = std::move(next_);  // keeps the sequences already accepted in it
-  } else {
-    current_ = Slot();
-    current_.epoch = epoch;
-    current_.key = private_epoch_key(private_base, epoch, open_type());
+  current_ = Slot();
+  current_.epoch = epoch;
+  current_.key = private_epoch_key(private_base, epoch, open_type());
+  std::vector<Slot> later;
+  for (Slot& a : ahead_) {
+    if (a.epoch == epoch) {
+      current_ = std::move(a);  // keeps the sequences already accepted in it
+    } else if (a.epoch > epoch && a.epoch <= epoch + kReliableEpochsAhead) {
+      later.push_back(std::move(a));
+    }
   }
-  has_next_ = false;
+  ahead_ = std::move(later);
   base_ = private_base.clone();
   sealing_.key = private_epoch_key(private_base, epoch, seal_type());
   sealing_.epoch = epoch;
@@ -114,16 +118,21 @@ PrivateChannel::Slot* PrivateChannel::find_slot(uint8_t b, uint64_t now, Deliver
     why = DropReason::kEpochExpired;
     return nullptr;
   }
-  // The member may see the Root's packets of the next epoch before its own rekey: it
+  // The member may see the Root's packets of the next epoch before its own rekey (a
+  // reliable one up to kReliableEpochsAhead epochs ahead, when its rekeys lag): it
   // derives that key from the base (the Root is never behind the member).
-  if (side_ == PrivateSide::kMember && b == static_cast<uint8_t>(sealing_.epoch + 1)) {
-    if (!has_next_) {
-      next_ = Slot();
-      next_.epoch = sealing_.epoch + 1;
-      next_.key = private_epoch_key(base_, sealing_.epoch + 1, open_type());
-      has_next_ = true;  // a key and an empty window: nothing accepted changes
+  const uint8_t ahead = static_cast<uint8_t>(b - static_cast<uint8_t>(sealing_.epoch));
+  const size_t reach = delivery == Delivery::kReliableOrdered ? kReliableEpochsAhead : 1;
+  if (side_ == PrivateSide::kMember && ahead >= 1 && ahead <= reach) {
+    const uint64_t epoch = sealing_.epoch + ahead;
+    for (Slot& a : ahead_) {
+      if (a.epoch == epoch) return &a;
     }
-    return &next_;
+    Slot fresh;
+    fresh.epoch = epoch;
+    fresh.key = private_epoch_key(base_, epoch, open_type());
+    ahead_.push_back(std::move(fresh));  // a key and an empty window: nothing accepted changes
+    return &ahead_.back();
   }
   why = DropReason::kUnknownEpoch;
   return nullptr;

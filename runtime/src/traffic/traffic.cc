@@ -237,7 +237,7 @@ class EpochKeys {
         return dropped(DropReason::kEpochExpired);
       }
       slot = r;
-    } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
+    } else if (allow_buffer && may_hold(h.epoch_byte, delivery)) {
       return hold(h.sender, packet, delivery, now);
     } else {
       return dropped(DropReason::kUnknownEpoch);
@@ -292,6 +292,17 @@ class EpochKeys {
     }
     f = Framed{h, sealed_len};
     return std::nullopt;
+  }
+
+  // Whether a receiver holds a packet of epoch byte `b` for later: any before its first
+  // key; then the next epoch's, and a reliable packet's up to kReliableEpochsAhead ahead
+  // (a member whose rekeys lag behind the Root's reliable stream; drain() holds it
+  // again until its own epoch comes).
+  bool may_hold(uint8_t b, Delivery delivery) const {
+    if (!current.valid) return true;
+    const uint8_t ahead = static_cast<uint8_t>(b - static_cast<uint8_t>(current.epoch));
+    const size_t reach = delivery == Delivery::kReliableOrdered ? kReliableEpochsAhead : 1;
+    return ahead >= 1 && ahead <= reach;
   }
 
   // Holds a packet of the next epoch until its key arrives (drain), or drops it.
