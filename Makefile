@@ -1,7 +1,8 @@
 # netkey: two commands on a fresh Debian 12 machine.
 #   make test   install missing packages, build the sanitizer preset, run the `quick` tests
 #   make demo   install missing packages, build the release preset, run the demo
-# Other targets: make demo-pki, make fuzz, make bench, make soak, make format, make clean.
+# Other targets: make demo-pki, make fuzz, make bench, make soak, make plots, make sweep,
+# make format, make clean.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
@@ -10,12 +11,15 @@ SHELL := /bin/bash
 # prints the exact apt-get line to run.
 DEB_PACKAGES := cmake g++ make pkg-config libsodium-dev libflatbuffers-dev flatbuffers-compiler \
                 libenet-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev clang libclang-rt-14-dev \
-                mono-mcs mono-runtime
+                mono-mcs mono-runtime python3-matplotlib
 
 # CI builds treat warnings as errors.
 WERROR := $(if $(CI),ON,OFF)
 
-.PHONY: deps test demo demo-pki fuzz bench soak format clean configure-dev configure-release
+.PHONY: deps test demo demo-pki fuzz bench soak plots sweep format clean configure-dev configure-release
+
+# Debian's python3, where python3-matplotlib installs (not a pyenv/venv python on PATH).
+PYTHON := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
 deps:
 	@missing=""; \
@@ -72,6 +76,19 @@ bench: configure-release
 soak: configure-release
 	cmake --build --preset release
 	ctest --preset release -L soak
+
+# docs/figures/*.svg from the committed reports in docs/data (tools/plots/plots.py).
+plots: deps
+	$(PYTHON) tools/plots/plots.py --docs docs/data --out docs/figures
+
+# The measurement runs behind those reports (long: run on a quiet machine), then the
+# figures. SWEEP_SECONDS and SWEEP_BOTS set the length and the size (60 s, 200 bots).
+SWEEP_SECONDS ?= 60
+SWEEP_BOTS ?= 200
+sweep: configure-release
+	cmake --build --preset release --target netkey-arena netkey-loadbots
+	tools/plots/sweep.sh build/release/samples $(SWEEP_SECONDS) $(SWEEP_BOTS) docs/data
+	$(MAKE) plots
 
 format:
 	git ls-files '*.h' '*.cc' '*.c' | xargs clang-format -i

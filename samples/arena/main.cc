@@ -9,9 +9,19 @@
 // (removed bots keeping every key; common/adversary.h) tried keys and opened nothing.
 //
 //   netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]
+//                [--loss PCT | --faults] [--insecure] [--plots DIR]
 //   netkey-arena --listen PORT [--seconds S]        the server alone
 //   netkey-arena --connect HOST:PORT [--bots N] ...  bots alone
 //   netkey-arena --help | -h | --version
+//
+// What players feel is measured per member (bot) and reported: stall_ms (how long a
+// snapshot waited in the next-epoch buffer for its key), state_delayed_fraction
+// (snapshots delayed, or dropped for an epoch reason, over all snapshots each bot should
+// have had) and inputs_dropped_epoch (the server's drops of member input as
+// unknown_epoch or epoch_expired). --loss PCT puts a lossy proxy between bots and server
+// (loss, duplication, 5-25 ms jitter; no partition). --insecure runs the same game over
+// plain ENet (common/insecure.h) as a baseline. The report carries a time series (one
+// sample a second) that --plots DIR draws with tools/plots/plots.py.
 //
 // A usage error is one line on stderr and exit 2 (tools/cli/cli.h).
 //
@@ -23,12 +33,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "common/adversary.h"
 #include "common/faulty_proxy.h"
+#include "common/insecure.h"
 #include "common/report.h"
 #include "cli/cli.h"
 #include "common/swarm.h"
@@ -57,16 +69,27 @@ struct Options {
   std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
   bool faults = false;         // bots reach the server through a lossy proxy, with a partition
   bool hash_forward = false;   // charter join policy: LKH+ hash-forward for join-only batches
+  double loss = -1;            // --loss PCT (0..50): a lossy proxy without partition
+  bool insecure = false;       // plain ENet, no netkey (a baseline to measure against)
+  std::string plots;           // --plots DIR
 };
 
 constexpr const char* kTool = "netkey-arena";
 constexpr const char* kUsage =
     "usage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]\n"
-    "                    [--quiet] [--rekey auto|slices|whole] [--faults] [--join-policy rekey|hash-forward]\n"
-    "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P]\n"
-    "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P]\n"
+    "                    [--quiet] [--rekey auto|slices|whole] [--faults | --loss PCT] [--insecure]\n"
+    "                    [--join-policy rekey|hash-forward] [--plots DIR]\n"
+    "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P] [--insecure]\n"
+    "                    [--report FILE] [--plots DIR]\n"
+    "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P] [--loss PCT]\n"
+    "                    [--insecure] [--report FILE] [--plots DIR]\n"
     "       netkey-arena --help | -h | --version\n"
     "With no flags: the server and 200 bots in one process for 30 s (make demo).\n"
+    "--loss PCT: PCT % loss and PCT/2 % duplication each way, 5-25 ms delay (reorders); no partition.\n"
+    "--faults: 5 % loss, 2 % duplication, 5-25 ms delay, and a 5 s partition of 10 % of the bots.\n"
+    "--insecure: the same game over plain ENet: no handshake, no rekeys, plaintext (a baseline).\n"
+    "--plots DIR: SVG plots of the run (python3-matplotlib; the report goes to DIR/report.json\n"
+    "             unless --report is given).\n"
     "exit status: 0 done, 1 --check failed, 2 usage error\n";
 
 [[noreturn]] void usage(const std::string& msg) { netkey::cli::usage_error(kTool, msg); }
@@ -86,6 +109,9 @@ Options parse(int argc, char** argv) {
       .number("--mirror", &o.mirror)
       .text("--rekey", &o.rekey)
       .set("--faults", &o.faults)
+      .number("--loss", &o.loss)
+      .set("--insecure", &o.insecure)
+      .text("--plots", &o.plots)
       .value("--join-policy", [&](const std::string& p) {
         if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
         o.hash_forward = p == "hash-forward";
@@ -96,6 +122,13 @@ Options parse(int argc, char** argv) {
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
   if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
   if (o.faults && (o.listen >= 0 || !o.connect.empty())) usage("--faults is for the embedded mode");
+  if (o.loss >= 0 && o.faults) usage("--loss and --faults exclude each other");
+  if (o.loss > 50) usage("--loss must be 0..50 (percent)");
+  if (o.loss >= 0 && o.listen >= 0) usage("--loss is for the bots' side (embedded or --connect)");
+  if (o.loss >= 0 && !o.connect.empty() && o.connect.rfind("127.0.0.1:", 0) != 0) {
+    usage("--loss with --connect needs a server on 127.0.0.1");
+  }
+  if (o.insecure && o.mirror > 0) usage("--mirror needs the secure mode (there is nothing to attack)");
   // Only the embedded mode has both the bots' keys and the server's traffic for the
   // adversary; separate processes are judged by netkey-loadbots --check.
   if (o.check && (o.listen >= 0 || !o.connect.empty())) usage("--check is for the embedded mode");
@@ -161,269 +194,481 @@ class Arena {
   std::map<MemberId, Player> players_;
 };
 
-}  // namespace
+// --- the server side: netkey's ServerHost, or the insecure baseline. -------------------
+struct Server {
+  std::unique_ptr<enet::ServerHost> secure;
+  std::unique_ptr<demo::InsecureServer> plain;
 
-int main(int argc, char** argv) {
-  Options o = parse(argc, argv);
-  raise_fd_limit();
-  Identities ids(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds);
-  // The elected Root and List Controller of the demo charter.
-  ids.get("root", Role::kRoot, 9);
-  const std::vector<uint8_t> charter = demo::demo_charter(ids, static_cast<uint8_t>(o.degree), false, o.hash_forward);
-  const uint64_t unix_zero = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
-  const bool run_server = o.connect.empty();
-  const bool run_bots = o.listen < 0;
+  bool exists() const { return secure || plain; }
+  bool service() { return plain ? plain->service(1) : secure->service(1).is_ok(); }
+  std::optional<RootEvent> poll_event() { return plain ? plain->poll_event() : secure->poll_event(); }
+  void broadcast(std::span<const uint8_t> b) {
+    if (plain) {
+      plain->broadcast(b);
+    } else {
+      (void)secure->broadcast(b);
+    }
+  }
+  uint16_t port() const { return plain ? plain->port() : secure->port(); }
+  size_t members() const { return plain ? plain->member_count() : secure->root().member_count(); }
+  uint64_t epoch() const { return plain ? 0 : secure->root().epoch(); }
+  uint64_t commits() const { return plain ? 0 : secure->root().stats().commits; }
+  uint64_t bytes_sent() const {
+    if (plain) return plain->bytes_sent();
+    uint64_t n = 0;
+    for (uint64_t b : secure->stats().bytes_sent) n += b;
+    return n;
+  }
+  // Member input the Root could not take for an epoch reason (sent under a key it no
+  // longer or never held): what a player feels as lost input around a rekey.
+  uint64_t inputs_dropped_epoch() const {
+    if (plain) return 0;
+    const DropCounters& d = secure->root().traffic_drops();
+    return d[DropReason::kUnknownEpoch] + d[DropReason::kEpochExpired];
+  }
+  std::string relay_drops() const {
+    std::string out;
+    if (plain) return out;
+    const DropCounters& d = secure->root().traffic_drops();
+    for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
+      if (d.by_reason[r]) out += " relay:" + std::string(drop_reason_name(static_cast<DropReason>(r))) + "=" + std::to_string(d.by_reason[r]);
+    }
+    return out;
+  }
+};
 
-  std::unique_ptr<enet::ServerHost> server;
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-  if (run_server) {
-    RootConfig rc = ids.root_config(charter, unix_zero);
-    // Embedded with many bots, every bot shares this process's two cores: verifying a
-    // signed Whole per bot per rekey would starve the loop, so the Root sends Slices
-    // (one AEAD open per bot). Separate machines would not need this.
-    const bool many_local_bots = run_bots && o.bots >= 300;
-    rc.rekey_encoding = o.rekey == "slices" || (o.rekey == "auto" && many_local_bots)
-                            ? RootConfig::RekeyEncoding::kSlices
-                            : o.rekey == "whole" ? RootConfig::RekeyEncoding::kWhole : RootConfig::RekeyEncoding::kAuto;
-    rc.relay_member_traffic = false;  // authoritative: inputs are for the server only
-    enet::ServerOptions so;
-    so.port = o.listen > 0 ? static_cast<uint16_t>(o.listen) : 0;
-    so.max_peers_per_ip = so.max_peers;  // every bot is on 127.0.0.1
-    auto s = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
-    if (!s) {
-      std::fprintf(stderr, "netkey-arena: %s\n", s.status().to_string().c_str());
+// One sample a second, for the report's series and the plots.
+struct Series {
+  std::vector<double> t_s, members, epoch, rekeys, server_bytes_per_s, bot_bytes_per_s, state_delayed, stall_p99_ms;
+};
+
+// CPU seconds of this process so far.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// --- one run: set up, loop, settle, summary, report. ---------------------------------
+class Run {
+ public:
+  explicit Run(Options o)
+      : o_(std::move(o)),
+        ids_(demo::kDemoPkiSeed, demo::kDemoBaseUnix, demo::kDemoValidSeconds),
+        adversary_(std::make_unique<demo::Adversary>(0, AeadSuite::kChaCha20Poly1305)) {}
+  // 0, or the exit status when the environment failed (a socket could not be opened).
+  int setup();
+  void loop();
+  bool settle();
+  void summary(bool converged);
+  // The exit status: the report, the plots and --check.
+  int finish(bool converged);
+
+ private:
+  bool run_server() const { return o_.connect.empty(); }
+  bool run_bots() const { return o_.listen < 0; }
+  int make_server();
+  void make_swarm(uint16_t port);
+  void serve(uint64_t now);
+  void on_event(const RootEvent& e, uint64_t now);
+  void faults(uint64_t now);
+  void bots(uint64_t now);
+  void second(uint64_t now);
+  void status_line(uint64_t now);
+  void report(bool converged, const std::string& path);
+  bool check(bool converged);
+  uint64_t undecryptable();
+  double member_seconds() const { return member_seconds_; }
+
+  Options o_;
+  Identities ids_;
+  std::vector<uint8_t> charter_;
+  uint64_t unix_zero_ = 0;
+  Server server_;
+  std::string host_ = "127.0.0.1";
+  uint16_t port_ = 0;
+  std::unique_ptr<demo::Adversary> adversary_;
+  std::unique_ptr<demo::Mirror> mirror_;
+  std::unique_ptr<demo::FaultyProxy> proxy_;
+  std::unique_ptr<demo::Swarm> swarm_;
+  std::unique_ptr<ListController> lc_;
+  Arena arena_;
+  uint64_t start_ = 0, next_snapshot_ = 0, next_second_ = 0, tick_ = 0;
+  uint64_t rekeys_this_second_ = 0, last_server_bytes_ = 0, last_bot_bytes_ = 0, last_delayed_ = 0;
+  size_t last_stall_ = 0;
+  double member_seconds_ = 0;
+  bool kicked_ = false, partitioned_ = false;
+  std::map<uint64_t, uint64_t> commit_at_;  // epoch -> time
+  std::vector<double> commit_latency_ms_;
+  Series series_;
+  demo::SwarmStats empty_;
+  demo::SwarmStats& stats() { return swarm_ ? swarm_->stats() : empty_; }
+  const std::vector<double>& latency() { return swarm_ ? stats().leave_latency_ms : commit_latency_ms_; }
+};
+
+int Run::make_server() {
+  if (o_.insecure) {
+    server_.plain = demo::InsecureServer::create(o_.listen > 0 ? static_cast<uint16_t>(o_.listen) : 0);
+    if (!server_.plain) {
+      std::fprintf(stderr, "netkey-arena: cannot open the server socket\n");
       return 1;
     }
-    server = std::move(s).value();
-    port = server->port();
-  } else {
-    auto colon = o.connect.rfind(':');
-    if (colon == std::string::npos) usage("--connect wants HOST:PORT");
-    host = o.connect.substr(0, colon);
-    port = static_cast<uint16_t>(std::atoi(o.connect.c_str() + colon + 1));
+    return 0;
   }
+  RootConfig rc = ids_.root_config(charter_, unix_zero_);
+  // Embedded with many bots, every bot shares this process's two cores: verifying a
+  // signed Whole per bot per rekey would starve the loop, so the Root sends Slices
+  // (one AEAD open per bot). Separate machines would not need this.
+  const bool many_local_bots = run_bots() && o_.bots >= 300;
+  rc.rekey_encoding = o_.rekey == "slices" || (o_.rekey == "auto" && many_local_bots)
+                          ? RootConfig::RekeyEncoding::kSlices
+                          : o_.rekey == "whole" ? RootConfig::RekeyEncoding::kWhole : RootConfig::RekeyEncoding::kAuto;
+  rc.relay_member_traffic = false;  // authoritative: inputs are for the server only
+  enet::ServerOptions so;
+  so.port = o_.listen > 0 ? static_cast<uint16_t>(o_.listen) : 0;
+  so.max_peers_per_ip = so.max_peers;  // every bot is on 127.0.0.1
+  auto s = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
+  if (!s) {
+    std::fprintf(stderr, "netkey-arena: %s\n", s.status().to_string().c_str());
+    return 1;
+  }
+  server_.secure = std::move(s).value();
+  if (o_.mirror > 0) mirror_ = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o_.mirror)));
+  adversary_ = std::make_unique<demo::Adversary>(server_.secure->root().group_id(), AeadSuite::kChaCha20Poly1305);
+  netkey::testing::set_tap(*server_.secure, [this](Channel ch, std::span<const uint8_t> b) {
+    adversary_->observe(ch, b);
+    if (mirror_) mirror_->send_packet(ch, b);
+  });
+  return 0;
+}
 
-  demo::Adversary adversary(server ? server->root().group_id() : 0, AeadSuite::kChaCha20Poly1305);
-  std::unique_ptr<demo::Mirror> mirror;
-  if (o.mirror > 0) mirror = std::make_unique<demo::Mirror>(demo::Mirror::sender(static_cast<uint16_t>(o.mirror)));
-  if (server) {
-    netkey::testing::set_tap(*server, [&](Channel ch, std::span<const uint8_t> b) {
-      adversary.observe(ch, b);
-      if (mirror) mirror->send_packet(ch, b);
-    });
+void Run::make_swarm(uint16_t port) {
+  demo::SwarmOptions so;
+  so.bots = o_.bots;
+  so.churn_per_s = o_.churn;
+  so.host = host_;
+  so.port = port;
+  so.seed = 0xb075;
+  so.last_subject = demo::kDemoSubjects;
+  so.insecure = o_.insecure;
+  swarm_ = std::make_unique<demo::Swarm>(so, &ids_, charter_, ids_.ca().public_key(), unix_zero_);
+  // A departing bot hands every key it holds to the adversary (it keeps them forever).
+  swarm_->set_on_departure([this](MemberId, const Participant& p) {
+    if (server_.secure) adversary_->absorb(p);
+  });
+}
+
+int Run::setup() {
+  // The elected Root and List Controller of the demo charter.
+  ids_.get("root", Role::kRoot, 9);
+  charter_ = demo::demo_charter(ids_, static_cast<uint8_t>(o_.degree), false, o_.hash_forward);
+  unix_zero_ = detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns());
+  if (run_server()) {
+    if (int rc = make_server()) return rc;
+    port_ = server_.port();
+  } else {
+    auto colon = o_.connect.rfind(':');
+    if (colon == std::string::npos) usage("--connect wants HOST:PORT");
+    host_ = o_.connect.substr(0, colon);
+    port_ = static_cast<uint16_t>(std::atoi(o_.connect.c_str() + colon + 1));
   }
-  // Fault injection: 5 % loss, 2 % duplication, 5 ms + up to 20 ms jitter each way, and
-  // at one third of the run a 5 s partition of 10 % of the bots.
-  std::unique_ptr<demo::FaultyProxy> proxy;
-  if (o.faults) {
-    proxy = std::make_unique<demo::FaultyProxy>(port, demo::Faults{}, 0xfa17);
-    if (!proxy->ok()) {  // the environment, not the command line: exit 1 like a failed server
+  // --faults: 5 % loss, 2 % duplication, 5 ms + up to 20 ms jitter each way, and at one
+  // third of the run a 5 s partition of 10 % of the bots. --loss: the same without the
+  // partition, at PCT % loss and PCT/2 % duplication.
+  if (o_.faults || o_.loss >= 0) {
+    demo::Faults f;
+    if (o_.loss >= 0) f.loss = o_.loss / 100, f.duplicate = o_.loss / 200;
+    proxy_ = std::make_unique<demo::FaultyProxy>(port_, f, 0xfa17);
+    if (!proxy_->ok()) {  // the environment, not the command line: exit 1 like a failed server
       std::fprintf(stderr, "netkey-arena: cannot open the fault-injection proxy socket\n");
       return 1;
     }
   }
-  std::unique_ptr<demo::Swarm> swarm;
-  if (run_bots) {
-    demo::SwarmOptions so;
-    so.bots = o.bots;
-    so.churn_per_s = o.churn;
-    so.host = host;
-    so.port = proxy ? proxy->port() : port;
-    so.seed = 0xb075;
-    so.last_subject = demo::kDemoSubjects;
-    swarm = std::make_unique<demo::Swarm>(so, &ids, charter, ids.ca().public_key(), unix_zero);
-    // A departing bot hands every key it holds to the adversary (it keeps them forever).
-    swarm->set_on_departure([&](MemberId, const Participant& p) {
-      if (server) adversary.absorb(p);
-    });
-  }
-  std::printf("netkey-arena: %s on 127.0.0.1:%u, %zu bots, %.0f s, churn %.0f/s (joins + leaves), degree %d\n",
-              run_server && run_bots ? "embedded server + bots" : run_server ? "server" : "bots", port, o.bots,
-              o.seconds, o.churn, o.degree);
+  if (run_bots()) make_swarm(proxy_ ? proxy_->port() : port_);
+  std::printf("netkey-arena: %s%s on 127.0.0.1:%u, %zu bots, %.0f s, churn %.0f/s (joins + leaves), degree %d\n",
+              run_server() && run_bots() ? "embedded server + bots" : run_server() ? "server" : "bots",
+              o_.insecure ? " (INSECURE baseline: plain ENet)" : "", port_, o_.bots, o_.seconds, o_.churn, o_.degree);
+  const demo::Identity& lc_id = ids_.get("lc", Role::kListController, 9);
+  lc_ = std::make_unique<ListController>(demo::kDemoSession, server_.secure ? server_.secure->root().group_id() : 0,
+                                         lc_id.seed, lc_id.certificate);
+  return 0;
+}
 
-  const demo::Identity& lc_id = ids.get("lc", Role::kListController, 9);
-  ListController lc(demo::kDemoSession, server ? server->root().group_id() : 0, lc_id.seed, lc_id.certificate);
-  Arena arena;
-  const uint64_t start = enet::monotonic_ns();
-  const uint64_t churn_stop = start + static_cast<uint64_t>(std::max(0.0, o.seconds - 3) * 1e9);
-  const uint64_t end = start + static_cast<uint64_t>(o.seconds * 1e9);
-  uint64_t next_snapshot = start, next_status = start + 1'000'000'000, last_bytes = 0;
-  uint64_t rekeys_this_second = 0, tick = 0;
-  bool kicked = false;
-  bool partitioned = false;
-  std::map<uint64_t, uint64_t> commit_at;  // epoch -> time
-  std::vector<double> commit_latency_ms;
-  while (enet::monotonic_ns() < end) {
-    const uint64_t now = enet::monotonic_ns();
-    if (server) {
-      if (!server->service(1)) break;
-      while (auto e = server->poll_event()) {
-        switch (e->kind) {
-          case RootEvent::Kind::kJoined: arena.join(e->member); break;
-          case RootEvent::Kind::kLeft:
-            arena.leave(e->member);
-            adversary.removed(e->member, e->epoch);
-            if (mirror) mirror->send_removal(e->member, e->epoch);
-            break;
-          case RootEvent::Kind::kMessage: arena.on_input(e->member, e->payload); break;
-          case RootEvent::Kind::kRekeyed:
-            ++rekeys_this_second;
-            commit_at[e->epoch] = now;
-            break;
-          default: break;
-        }
-      }
-      if (now >= next_snapshot) {
-        next_snapshot += 33'333'333;
-        (void)server->broadcast(arena.snapshot(static_cast<uint32_t>(tick++)));
-      }
-      // Halfway: the matchmaker kicks a player (a security removal: rekeyed at once).
-      if (!kicked && swarm && now > start + static_cast<uint64_t>(o.seconds * 5e8)) {
-        if (auto victim = swarm->random_member_subject()) {
-          kicked = true;
-          (void)server->submit_control(*lc.remove({*victim}).value());
-          if (!o.quiet) std::printf("  [%4.1fs] list controller kicks %s\n", static_cast<double>(now - start) / 1e9, victim->c_str());
-        }
-      }
+void Run::on_event(const RootEvent& e, uint64_t now) {
+  switch (e.kind) {
+    case RootEvent::Kind::kJoined: arena_.join(e.member); break;
+    case RootEvent::Kind::kLeft:
+      arena_.leave(e.member);
+      adversary_->removed(e.member, e.epoch);
+      if (mirror_) mirror_->send_removal(e.member, e.epoch);
+      break;
+    case RootEvent::Kind::kMessage: arena_.on_input(e.member, e.payload); break;
+    case RootEvent::Kind::kRekeyed:
+      ++rekeys_this_second_;
+      commit_at_[e.epoch] = now;
+      break;
+    default: break;
+  }
+}
+
+void Run::serve(uint64_t now) {
+  if (!server_.service()) return;
+  while (auto e = server_.poll_event()) on_event(*e, now);
+  if (now >= next_snapshot_) {
+    next_snapshot_ += 33'333'333;
+    server_.broadcast(arena_.snapshot(static_cast<uint32_t>(tick_++)));
+  }
+  // Halfway: the matchmaker kicks a player (a security removal: rekeyed at once).
+  if (!kicked_ && server_.secure && swarm_ && now > start_ + static_cast<uint64_t>(o_.seconds * 5e8)) {
+    if (auto victim = swarm_->random_member_subject()) {
+      kicked_ = true;
+      (void)server_.secure->submit_control(*lc_->remove({*victim}).value());
+      if (!o_.quiet) std::printf("  [%4.1fs] list controller kicks %s\n", static_cast<double>(now - start_) / 1e9, victim->c_str());
+    }
+  }
+}
+
+void Run::faults(uint64_t now) {
+  proxy_->pump(now);
+  if (o_.faults && !partitioned_ && now > start_ + static_cast<uint64_t>(o_.seconds * 1e9 / 3)) {
+    partitioned_ = true;
+    const size_t cut = proxy_->partition(0.1, now, 5'000'000'000);
+    if (!o_.quiet) std::printf("  [%4.1fs] partition: %zu bots cut off for 5 s\n", static_cast<double>(now - start_) / 1e9, cut);
+  }
+}
+
+void Run::bots(uint64_t now) {
+  swarm_->tick(now);
+  // Commit-to-convergence latency (embedded): every bot in the group past the epoch.
+  const uint64_t lo = swarm_->min_epoch();
+  for (auto it = commit_at_.begin(); it != commit_at_.end() && it->first <= lo;) {
+    commit_latency_ms_.push_back(static_cast<double>(now - it->second) / 1e6);
+    it = commit_at_.erase(it);
+  }
+}
+
+void Run::loop() {
+  start_ = next_snapshot_ = enet::monotonic_ns();
+  next_second_ = start_ + 1'000'000'000;
+  const uint64_t churn_stop = start_ + static_cast<uint64_t>(std::max(0.0, o_.seconds - 3) * 1e9);
+  const uint64_t end = start_ + static_cast<uint64_t>(o_.seconds * 1e9);
+  for (uint64_t now = start_; now < end; now = enet::monotonic_ns()) {
+    if (server_.exists()) {
+      serve(now);
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (proxy) {
-      proxy->pump(now);
-      if (!partitioned && now > start + static_cast<uint64_t>(o.seconds * 1e9 / 3)) {
-        partitioned = true;
-        const size_t cut = proxy->partition(0.1, now, 5'000'000'000);
-        if (!o.quiet) std::printf("  [%4.1fs] partition: %zu bots cut off for 5 s\n", static_cast<double>(now - start) / 1e9, cut);
-      }
+    if (proxy_) faults(now);
+    if (swarm_) {
+      if (now >= churn_stop) swarm_->set_churn(false);
+      bots(now);
     }
-    if (swarm) {
-      if (now >= churn_stop) swarm->set_churn(false);
-      swarm->tick(now);
-      // Commit-to-convergence latency (embedded): every bot in the group past the epoch.
-      const uint64_t lo = swarm->min_epoch();
-      for (auto it = commit_at.begin(); it != commit_at.end() && it->first <= lo;) {
-        commit_latency_ms.push_back(static_cast<double>(now - it->second) / 1e6);
-        it = commit_at.erase(it);
-      }
-    }
-    if (now >= next_status) {
-      next_status += 1'000'000'000;
-      const uint64_t epoch = server ? server->root().epoch() : (swarm ? swarm->max_epoch() : 0);
-      uint64_t bytes = 0;
-      if (server) for (uint64_t b : server->stats().bytes_sent) bytes += b;
-      std::string drops;
-      if (swarm) {
-        for (const auto& [r, n] : swarm->stats().undecryptable) drops += " " + r + "=" + std::to_string(n);
-        for (const auto& [r, n] : swarm->stats().transitions) drops += " " + r + "=" + std::to_string(n);
-      }
-      if (server) {
-        const DropCounters& d = server->root().traffic_drops();
-        for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
-          if (d.by_reason[r]) drops += " relay:" + std::string(drop_reason_name(static_cast<DropReason>(r))) + "=" + std::to_string(d.by_reason[r]);
-        }
-      }
-      const auto& lat = swarm ? swarm->stats().leave_latency_ms : commit_latency_ms;
-      if (!o.quiet) {
-        std::printf("  [%4.1fs] members %4zu  epoch %5llu  rekeys/s %3llu  rekey latency p50 %5.1f ms p99 %6.1f ms  "
-                    "%7.1f KB/s  drops:%s\n",
-                    static_cast<double>(now - start) / 1e9, server ? server->root().member_count() : swarm->in_group(),
-                    static_cast<unsigned long long>(epoch), static_cast<unsigned long long>(rekeys_this_second),
-                    percentile(lat, 50), percentile(lat, 99), static_cast<double>(bytes - last_bytes) / 1024.0,
-                    drops.empty() ? " none" : drops.c_str());
-        std::fflush(stdout);
-      }
-      last_bytes = bytes;
-      rekeys_this_second = 0;
-    }
+    if (now >= next_second_) second(now);
   }
+}
 
-  // Let the last rekeys land before judging convergence.
-  bool converged = true;
-  if (swarm) {
-    swarm->set_churn(false);
-    const uint64_t settle_end = enet::monotonic_ns() + 5'000'000'000;
-    for (;;) {
-      const uint64_t now = enet::monotonic_ns();
-      if (server) (void)server->service(1);
-      if (proxy) proxy->pump(now);
-      swarm->tick(now);
-      converged = server ? swarm->converged(server->root().epoch(), server->root().has_net_key() ? &netkey::testing::root_net_key(server->root()) : nullptr)
-                         : swarm->min_epoch() == swarm->max_epoch();
-      if (converged || now > settle_end) break;
+// Once a second: the time series and the status line.
+void Run::second(uint64_t now) {
+  next_second_ += 1'000'000'000;
+  const demo::SwarmStats& st = stats();
+  const uint64_t server_bytes = server_.exists() ? server_.bytes_sent() : 0;
+  const uint64_t bot_bytes = st.rekey_bytes + st.state_bytes;
+  const size_t members = server_.exists() ? server_.members() : swarm_->in_group();
+  member_seconds_ += static_cast<double>(members);
+  series_.t_s.push_back(static_cast<double>(now - start_) / 1e9);
+  series_.members.push_back(static_cast<double>(members));
+  series_.epoch.push_back(static_cast<double>(server_.exists() ? server_.epoch() : swarm_->max_epoch()));
+  series_.rekeys.push_back(static_cast<double>(rekeys_this_second_));
+  series_.server_bytes_per_s.push_back(static_cast<double>(server_bytes - last_server_bytes_));
+  series_.bot_bytes_per_s.push_back(static_cast<double>(bot_bytes - last_bot_bytes_));
+  series_.state_delayed.push_back(static_cast<double>(st.state_delayed - last_delayed_));
+  const std::vector<double> recent(st.stall_ms.begin() + static_cast<std::ptrdiff_t>(last_stall_), st.stall_ms.end());
+  series_.stall_p99_ms.push_back(demo::percentile(recent, 99));
+  if (!o_.quiet) status_line(now);
+  if (mirror_) mirror_->send_inputs_dropped(server_.inputs_dropped_epoch());  // for netkey-loadbots
+  last_server_bytes_ = server_bytes;
+  last_bot_bytes_ = bot_bytes;
+  last_delayed_ = st.state_delayed;
+  last_stall_ = st.stall_ms.size();
+  rekeys_this_second_ = 0;
+}
+
+void Run::status_line(uint64_t now) {
+  demo::SwarmStats& st = stats();
+  std::string drops;
+  for (const auto& [r, n] : st.undecryptable) drops += " " + r + "=" + std::to_string(n);
+  for (const auto& [r, n] : st.transitions) drops += " " + r + "=" + std::to_string(n);
+  if (server_.exists()) drops += server_.relay_drops();
+  const auto& lat = latency();
+  std::printf("  [%4.1fs] members %4.0f  epoch %5.0f  rekeys/s %3llu  rekey latency p50 %5.1f ms p99 %6.1f ms  "
+              "%7.1f KB/s  stall p99 %5.1f ms  delayed %5.2f %%  inputs dropped (epoch) %llu  drops:%s\n",
+              static_cast<double>(now - start_) / 1e9, series_.members.back(), series_.epoch.back(),
+              static_cast<unsigned long long>(rekeys_this_second_), demo::percentile(lat, 50),
+              demo::percentile(lat, 99),
+              (server_.exists() ? series_.server_bytes_per_s.back() : series_.bot_bytes_per_s.back()) / 1024.0,
+              demo::percentile(st.stall_ms, 99), 100.0 * st.state_delayed_fraction(),
+              static_cast<unsigned long long>(server_.exists() ? server_.inputs_dropped_epoch() : 0),
+              drops.empty() ? " none" : drops.c_str());
+  std::fflush(stdout);
+}
+
+// Lets the last rekeys land before judging convergence.
+bool Run::settle() {
+  if (!swarm_) return true;
+  swarm_->set_churn(false);
+  const uint64_t settle_end = enet::monotonic_ns() + 5'000'000'000;
+  for (;;) {
+    const uint64_t now = enet::monotonic_ns();
+    if (server_.exists()) (void)server_.service();
+    if (proxy_) proxy_->pump(now);
+    swarm_->tick(now);
+    bool converged = false;
+    if (server_.secure) {
+      const Root& root = server_.secure->root();
+      converged = swarm_->converged(root.epoch(), root.has_net_key() ? &netkey::testing::root_net_key(root) : nullptr);
+    } else {
+      converged = server_.plain ? swarm_->converged(0, nullptr) : swarm_->min_epoch() == swarm_->max_epoch();
     }
+    if (converged || now > settle_end) return converged;
   }
+}
 
-  // Summary and report. CPU is this process's (in --listen mode: the server alone).
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  const double cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  const double wall_s = static_cast<double>(enet::monotonic_ns() - start) / 1e9;
-  demo::SwarmStats empty;
-  demo::SwarmStats& st = swarm ? swarm->stats() : empty;
-  const auto& lat = swarm ? st.leave_latency_ms : commit_latency_ms;
-  uint64_t undecryptable = 0;
-  for (const auto& [r, n] : st.undecryptable) undecryptable += n;
-  const double bot_s = std::max(1.0, st.bot_seconds);
-  uint64_t server_bytes = 0;
-  if (server) for (uint64_t b : server->stats().bytes_sent) server_bytes += b;
-  if (!run_bots) {
-    std::printf("summary: server epoch %llu after %llu rekeys; %llu refusals; %llu bytes sent\n",
-                static_cast<unsigned long long>(server->root().epoch()),
-                static_cast<unsigned long long>(server->root().stats().commits),
-                static_cast<unsigned long long>(server->root().stats().refusals_total()),
-                static_cast<unsigned long long>(server_bytes));
-  } else {
+uint64_t Run::undecryptable() {
+  uint64_t n = 0;
+  for (const auto& [r, c] : stats().undecryptable) n += c;
+  return n;
+}
+
+void Run::summary(bool converged) {
+  const demo::SwarmStats& st = stats();
+  const auto& lat = latency();
+  if (!run_bots()) {
+    std::printf("summary: server epoch %llu after %llu rekeys; %llu bytes sent; %llu inputs dropped for an epoch reason\n",
+                static_cast<unsigned long long>(server_.epoch()), static_cast<unsigned long long>(server_.commits()),
+                static_cast<unsigned long long>(server_.bytes_sent()),
+                static_cast<unsigned long long>(server_.inputs_dropped_epoch()));
+    return;
+  }
   std::printf("summary: %s, epoch %llu after %llu rekeys; %llu joins, %llu leaves, kick seen by %llu bot(s)\n",
-              converged ? "every bot holds the server's epoch and key" : "NOT CONVERGED",
-              static_cast<unsigned long long>(server ? server->root().epoch() : (swarm ? swarm->max_epoch() : 0)),
-              static_cast<unsigned long long>(server ? server->root().stats().commits : 0),
-              static_cast<unsigned long long>(st.joins), static_cast<unsigned long long>(st.leaves),
-              static_cast<unsigned long long>(st.kicks_seen));
+              converged ? (o_.insecure ? "every bot connected" : "every bot holds the server's epoch and key")
+                        : "NOT CONVERGED",
+              static_cast<unsigned long long>(server_.exists() ? server_.epoch() : swarm_->max_epoch()),
+              static_cast<unsigned long long>(server_.commits()), static_cast<unsigned long long>(st.joins),
+              static_cast<unsigned long long>(st.leaves), static_cast<unsigned long long>(st.kicks_seen));
   std::printf("         rekey latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples, %llu timeouts)\n",
-              percentile(lat, 50), percentile(lat, 99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()),
-              lat.size(), static_cast<unsigned long long>(st.latency_timeouts));
+              demo::percentile(lat, 50), demo::percentile(lat, 99),
+              lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()), lat.size(),
+              static_cast<unsigned long long>(st.latency_timeouts));
+  const double bot_s = std::max(1.0, st.bot_seconds);
   std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu\n",
               static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
-              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable));
-    demo::print_adversary(adversary);
-  }
-  if (proxy) {
+              static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable()));
+  std::printf("         players: stall p50 %.1f ms, p99 %.1f ms, max %.1f ms; %.3f %% of snapshots delayed or lost "
+              "to a rekey (%llu + %llu of %llu); %llu of %llu inputs dropped for an epoch reason\n",
+              demo::percentile(st.stall_ms, 50), demo::percentile(st.stall_ms, 99),
+              st.stall_ms.empty() ? 0.0 : *std::max_element(st.stall_ms.begin(), st.stall_ms.end()),
+              100.0 * st.state_delayed_fraction(), static_cast<unsigned long long>(st.state_delayed),
+              static_cast<unsigned long long>(st.state_lost_rekey), static_cast<unsigned long long>(st.state_expected),
+              static_cast<unsigned long long>(server_.exists() ? server_.inputs_dropped_epoch() : 0),
+              static_cast<unsigned long long>(st.inputs_sent));
+  if (!o_.insecure) demo::print_adversary(*adversary_);
+}
+
+void Run::report(bool converged, const std::string& path) {
+  const demo::SwarmStats& st = stats();
+  const double wall_s = static_cast<double>(enet::monotonic_ns() - start_) / 1e9;
+  const double bot_s = std::max(1.0, st.bot_seconds);
+  demo::JsonReport r;
+  r.text("tool", "netkey-arena");
+  r.text("mode", o_.insecure ? "insecure" : "secure");
+  r.text("role", run_server() && run_bots() ? "embedded" : run_server() ? "server" : "bots");
+  r.number("bots", static_cast<double>(o_.bots));
+  r.number("seconds", o_.seconds);
+  r.number("churn_per_s", o_.churn);
+  r.number("degree", o_.degree);
+  r.number("loss_pct", o_.loss >= 0 ? o_.loss : o_.faults ? 5 : 0);
+  r.boolean("faults", o_.faults);
+  r.number("epochs", static_cast<double>(server_.exists() ? server_.epoch() : 0));
+  r.number("rekeys", static_cast<double>(server_.commits()));
+  r.latency("rekey_latency_ms", latency());
+  r.latency("stall_ms", st.stall_ms);
+  r.number("state_delayed_fraction", st.state_delayed_fraction());
+  r.number("state_packets_expected", static_cast<double>(st.state_expected));
+  r.number("state_packets_received", static_cast<double>(st.state_received));
+  r.number("state_packets_delayed", static_cast<double>(st.state_delayed));
+  r.number("state_packets_lost_rekey", static_cast<double>(st.state_lost_rekey));
+  r.number("inputs_dropped_epoch", static_cast<double>(server_.exists() ? server_.inputs_dropped_epoch() : 0));
+  r.number("inputs_sent", static_cast<double>(st.inputs_sent));
+  r.counts("undecryptable", st.undecryptable);
+  r.counts("transitions", st.transitions);
+  demo::report_adversary(r, *adversary_);
+  r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
+  r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
+  r.number("bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes + st.state_bytes) / bot_s);
+  r.number("server_bytes", static_cast<double>(server_.exists() ? server_.bytes_sent() : 0));
+  r.number("server_bytes_per_member_per_s",
+           static_cast<double>(server_.exists() ? server_.bytes_sent() : 0) / std::max(1.0, member_seconds()));
+  r.number("process_cpu_ms_per_s", 1000.0 * cpu_seconds() / wall_s);
+  r.boolean("converged", converged);
+  r.cdf("rekey_latency_ms", latency());
+  r.cdf("stall_ms", st.stall_ms);
+  r.series("t_s", series_.t_s);
+  r.series("members", series_.members);
+  r.series("epoch", series_.epoch);
+  r.series("rekeys", series_.rekeys);
+  r.series("server_bytes_per_s", series_.server_bytes_per_s);
+  r.series("bot_bytes_per_s", series_.bot_bytes_per_s);
+  r.series("state_delayed", series_.state_delayed);
+  r.series("stall_p99_ms", series_.stall_p99_ms);
+  if (!r.write(path)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", path.c_str());
+}
+
+bool Run::check(bool converged) {
+  const demo::SwarmStats& st = stats();
+  // Insecure: nothing to attack, so no adversary; the bots must still have played.
+  if (o_.insecure) return converged && st.joins > 0 && st.state_expected > 0;
+  // The adversary must have tried (0 attempts proves nothing) and opened nothing.
+  const bool adversary_ok = demo::adversary_check(*adversary_, "netkey-arena");
+  const bool faults_ok = !proxy_ || o_.loss == 0 ||
+                         (proxy_->dropped() > 0 && (!o_.faults || proxy_->partitioned() > 0));
+  return converged && undecryptable() == 0 && adversary_ok && (!swarm_ || st.joins > 0) && faults_ok;
+}
+
+int Run::finish(bool converged) {
+  summary(converged);
+  if (proxy_) {
     std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
                 "%llu bot connections timed out\n",
-                static_cast<unsigned long long>(proxy->forwarded()), static_cast<unsigned long long>(proxy->dropped()),
-                static_cast<unsigned long long>(proxy->duplicated()), static_cast<unsigned long long>(proxy->partitioned()),
-                static_cast<unsigned long long>(st.dropped_connections));
+                static_cast<unsigned long long>(proxy_->forwarded()), static_cast<unsigned long long>(proxy_->dropped()),
+                static_cast<unsigned long long>(proxy_->duplicated()),
+                static_cast<unsigned long long>(proxy_->partitioned()),
+                static_cast<unsigned long long>(stats().dropped_connections));
   }
+  // CPU is this process's (in --listen mode: the server alone).
+  const double wall_s = static_cast<double>(enet::monotonic_ns() - start_) / 1e9;
+  const double cpu_s = cpu_seconds();
   std::printf("         process CPU %.2f s over %.1f s (%.0f ms of CPU per second)%s\n", cpu_s, wall_s,
-              1000.0 * cpu_s / wall_s, run_bots ? ", bots included" : ", the server alone");
-  if (!o.report.empty()) {
-    demo::JsonReport r;
-    r.number("bots", static_cast<double>(o.bots));
-    r.number("seconds", o.seconds);
-    r.number("churn_per_s", o.churn);
-    r.number("degree", o.degree);
-    r.number("epochs", static_cast<double>(server ? server->root().epoch() : 0));
-    r.number("rekeys", static_cast<double>(server ? server->root().stats().commits : 0));
-    r.latency("rekey_latency_ms", lat);
-    r.counts("undecryptable", st.undecryptable);
-    r.counts("transitions", st.transitions);
-    demo::report_adversary(r, adversary);
-    r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
-    r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
-    r.number("server_bytes", static_cast<double>(server_bytes));
-    r.number("process_cpu_ms_per_s", 1000.0 * cpu_s / wall_s);
-    r.boolean("converged", converged);
-    if (!r.write(o.report)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", o.report.c_str());
+              1000.0 * cpu_s / wall_s, run_bots() ? ", bots included" : ", the server alone");
+  const std::string path = !o_.report.empty() ? o_.report : !o_.plots.empty() ? o_.plots + "/report.json" : "";
+  if (!o_.plots.empty()) std::filesystem::create_directories(o_.plots);
+  if (!path.empty()) report(converged, path);
+  int rc = 0;
+  if (!o_.plots.empty() && !demo::write_plots(kTool, path, o_.plots)) rc = 1;
+  if (o_.check && !check(converged)) {
+    std::fprintf(stderr, "netkey-arena: --check failed\n");
+    rc = 1;
   }
-  if (o.check) {
-    // The adversary must have tried (0 attempts proves nothing) and opened nothing.
-    const bool adversary_ok = demo::adversary_check(adversary, "netkey-arena");
-    bool ok = converged && undecryptable == 0 && adversary_ok && (!swarm || st.joins > 0) &&
-              (!proxy || (proxy->dropped() > 0 && proxy->partitioned() > 0));
-    if (!ok) std::fprintf(stderr, "netkey-arena: --check failed\n");
-    return ok ? 0 : 1;
-  }
-  return 0;
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  raise_fd_limit();
+  Run run(parse(argc, argv));
+  if (int rc = run.setup()) return rc;
+  run.loop();
+  const bool converged = run.settle();
+  return run.finish(converged);
 }

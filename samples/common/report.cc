@@ -1,5 +1,7 @@
 #include "common/report.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -47,6 +49,25 @@ void JsonReport::latency(const std::string& key, const std::vector<double>& ms) 
   o["max"] = json_number(ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
   o["samples"] = ms.size();
   fields_[key] = std::move(o);
+}
+void JsonReport::null(const std::string& key) { fields_[key] = nullptr; }
+void JsonReport::text(const std::string& key, const std::string& v) { fields_[key] = v; }
+void JsonReport::cdf(const std::string& key, const std::vector<double>& ms) {
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (int p = 0; p <= 100 && !sorted.empty(); ++p) {
+    const size_t i = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+    a.push_back(json_number(sorted[std::min(i == 0 ? 0 : i - 1, sorted.size() - 1)]));
+  }
+  if (!fields_.contains("cdf")) fields_["cdf"] = nlohmann::ordered_json::object();
+  fields_["cdf"][key] = std::move(a);
+}
+void JsonReport::series(const std::string& key, const std::vector<double>& values) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (double v : values) a.push_back(json_number(v));
+  if (!fields_.contains("series")) fields_["series"] = nlohmann::ordered_json::object();
+  fields_["series"][key] = std::move(a);
 }
 bool JsonReport::write(const std::string& path) const {
   std::ofstream f(path);
@@ -102,6 +123,13 @@ void Mirror::send_removal(uint32_t member, uint64_t epoch) {
   enet_socket_send(socket_, &to_, &b, 1);
 }
 
+void Mirror::send_inputs_dropped(uint64_t count) {
+  uint8_t d[9] = {0x11};
+  for (int i = 0; i < 8; ++i) d[1 + i] = static_cast<uint8_t>(count >> (8 * i));
+  ENetBuffer b{d, sizeof d};
+  enet_socket_send(socket_, &to_, &b, 1);
+}
+
 bool Mirror::receive(std::vector<uint8_t>& out) {
   out.resize(65536);
   ENetBuffer b{out.data(), out.size()};
@@ -109,6 +137,40 @@ bool Mirror::receive(std::vector<uint8_t>& out) {
   const int n = enet_socket_receive(socket_, &from, &b, 1);
   if (n <= 0) return false;
   out.resize(static_cast<size_t>(n));
+  return true;
+}
+
+namespace {
+// Single-quoted for the shell.
+std::string shell_quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+bool write_plots(const char* tool, const std::string& report, const std::string& dir) {
+  const char* env = std::getenv("NETKEY_PLOTS_SCRIPT");
+  const std::string script = env && *env ? env : NETKEY_PLOTS_SCRIPT;
+  if (!std::ifstream(script)) {
+    std::fprintf(stderr, "%s: --plots: no plot script at %s (set NETKEY_PLOTS_SCRIPT)\n", tool, script.c_str());
+    return false;
+  }
+  // Debian's python3 (where python3-matplotlib installs) before whatever python3 is first
+  // on PATH (a pyenv or venv python would not see it); NETKEY_PYTHON overrides both.
+  const char* py_env = std::getenv("NETKEY_PYTHON");
+  std::string python = py_env && *py_env ? py_env : access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+  if (std::system(("command -v " + shell_quoted(python) + " > /dev/null 2>&1").c_str()) != 0) {
+    std::fprintf(stderr, "%s: --plots needs python3 (apt-get install python3 python3-matplotlib)\n", tool);
+    return false;
+  }
+  const std::string cmd = shell_quoted(python) + " " + shell_quoted(script) + " --out " + shell_quoted(dir) + " " + shell_quoted(report);
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) {  // the script said why (matplotlib missing: its exit status 3)
+    std::fprintf(stderr, "%s: --plots: %s failed\n", tool, script.c_str());
+    return false;
+  }
+  std::printf("         plots: %s\n", dir.c_str());
   return true;
 }
 

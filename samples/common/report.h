@@ -29,6 +29,13 @@ class JsonReport {
   void boolean(const std::string& key, bool v);
   void counts(const std::string& key, const std::map<std::string, uint64_t>& m);
   void latency(const std::string& key, const std::vector<double>& ms);  // {"p50","p99","max","samples"}
+  void text(const std::string& key, const std::string& v);
+  void null(const std::string& key);  // a value this run could not know
+  // cdf.<key>: the 0th, 1st, ..., 100th percentiles of `ms` (101 values; empty when
+  // there are no samples), for tools/plots/plots.py's CDF.
+  void cdf(const std::string& key, const std::vector<double>& ms);
+  // series.<key>: one value per second of the run (series.t_s holds the times).
+  void series(const std::string& key, const std::vector<double>& values);
   // Errors: false when the file cannot be written.
   bool write(const std::string& path) const;
 
@@ -46,8 +53,16 @@ void report_adversary(JsonReport& r, const Adversary& a);
 // when it opened anything it must not, or made no attempt (then it proved nothing).
 bool adversary_check(const Adversary& a, const char* tool);
 
-// Mirror datagrams: byte 0 is the channel (0..3) followed by the payload, or 0x10
-// followed by le32(member) || le64(epoch) for a removal.
+// Writes the run's SVG plots into `dir` (created if missing) from the JSON report at
+// `report`, with tools/plots/plots.py (NETKEY_PLOTS_SCRIPT in the environment, else the
+// copy in the source tree this binary was built from) under python3 + matplotlib
+// (NETKEY_PYTHON, else /usr/bin/python3, else python3 on PATH).
+// Errors: false, with what is missing (python3, matplotlib, the script) on stderr.
+bool write_plots(const char* tool, const std::string& report, const std::string& dir);
+
+// Mirror datagrams: byte 0 is the channel (0..3) followed by the payload; 0x10
+// followed by le32(member) || le64(epoch) for a removal; 0x11 followed by
+// le64(inputs dropped for an epoch reason so far) once a second (the server's count).
 class Mirror {
  public:
   // Sender side: to 127.0.0.1:port. Receiver side: bound to 127.0.0.1:port, non-blocking.
@@ -58,6 +73,7 @@ class Mirror {
   bool ok() const { return socket_ != ENET_SOCKET_NULL; }
   void send_packet(Channel ch, std::span<const uint8_t> bytes);
   void send_removal(uint32_t member, uint64_t epoch);
+  void send_inputs_dropped(uint64_t count);
   // Returns false when nothing is waiting.
   bool receive(std::vector<uint8_t>& out);
 

@@ -6,9 +6,20 @@ namespace netkey::demo {
 
 std::string bot_subject(size_t i) { return "bot" + std::to_string(i); }
 
-namespace {
-// Adds one bot's bytes and drops to `into`: epoch transitions apart from real failures.
-void tally(const Participant& p, SwarmStats& into) {
+double SwarmStats::state_delayed_fraction() const {
+  if (state_expected == 0) return 0;
+  return static_cast<double>(state_delayed + state_lost_rekey) / static_cast<double>(state_expected);
+}
+
+// Adds one bot's bytes, drops and expected snapshots to `into`: epoch transitions apart
+// from real failures.
+void Swarm::tally(const Bot& b, SwarmStats& into) const {
+  into.state_expected += b.expected();
+  if (b.plain) {
+    into.state_bytes += b.plain->state_bytes();
+    return;
+  }
+  const Participant& p = b.host->participant();
   into.rekey_bytes += p.stats().rekey_bytes;
   into.state_bytes += p.stats().state_bytes;
   const DropCounters& d = p.traffic_drops();
@@ -20,7 +31,6 @@ void tally(const Participant& p, SwarmStats& into) {
     (transition ? into.transitions : into.undecryptable)[std::string(drop_reason_name(reason))] += d.by_reason[r];
   }
 }
-}  // namespace
 
 std::vector<uint8_t> demo_charter(Identities& ids, uint8_t degree, bool signed_broadcasts, bool hash_forward) {
   CharterFields f = Identities::default_fields(kDemoSession, kDemoBaseUnix, kDemoValidSeconds);
@@ -48,26 +58,34 @@ Swarm::Swarm(SwarmOptions opts, const Identities* ids, std::vector<uint8_t> char
 
 void Swarm::add_bot(uint64_t now) {
   if (next_subject_ > opts_.last_subject) return;  // pool exhausted
-  const Identity& id = const_cast<Identities*>(ids_)->get(bot_subject(next_subject_++));
-  ParticipantConfig pc = const_cast<Identities*>(ids_)->participant_config(id, charter_, unix_zero_);
-  enet::ClientOptions co;
-  co.server_host = opts_.host;
-  co.server_port = opts_.port;
-  auto host = enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
-  if (!host) {
-    ++stats_.refusals;
-    return;
-  }
   Bot b;
-  b.host = std::move(host).value();
-  b.subject = id.subject;
+  b.subject = bot_subject(next_subject_++);
+  if (opts_.insecure) {
+    b.plain = InsecureClient::create(opts_.host, opts_.port);
+    if (!b.plain) {
+      ++stats_.refusals;
+      return;
+    }
+  } else {
+    const Identity& id = const_cast<Identities*>(ids_)->get(b.subject);
+    ParticipantConfig pc = const_cast<Identities*>(ids_)->participant_config(id, charter_, unix_zero_);
+    enet::ClientOptions co;
+    co.server_host = opts_.host;
+    co.server_port = opts_.port;
+    auto host = enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
+    if (!host) {
+      ++stats_.refusals;
+      return;
+    }
+    b.host = std::move(host).value();
+  }
   b.next_input = now + rng_.uniform(100'000'000);
   bots_.push_back(std::move(b));
   ++stats_.joins;
 }
 
 void Swarm::hand_over(Bot& b) {
-  if (b.handed_over || !on_departure_) return;
+  if (b.handed_over || !on_departure_ || b.plain) return;
   const Participant& p = b.host->participant();
   if (p.member_id() == 0) return;  // no handshake: it holds no group key
   b.handed_over = true;
@@ -77,8 +95,10 @@ void Swarm::hand_over(Bot& b) {
 void Swarm::remove_bot(size_t i, bool goodbye) {
   Bot& b = bots_[i];
   hand_over(b);
-  pending_.push_back({last_tick_, max_epoch()});
-  if (goodbye) {
+  if (!opts_.insecure) pending_.push_back({last_tick_, max_epoch()});  // no rekey to wait for otherwise
+  if (b.plain) {
+    goodbye ? b.plain->leave() : b.plain->vanish();
+  } else if (goodbye) {
     b.host->leave();
   } else {
     b.host->vanish();
@@ -88,28 +108,53 @@ void Swarm::remove_bot(size_t i, bool goodbye) {
 }
 
 void Swarm::collect(Bot& b) {
-  while (auto e = b.host->poll_event()) {
-    if (e->kind == ParticipantEvent::Kind::kMessage) ++stats_.messages;
+  for (;;) {
+    std::optional<ParticipantEvent> e = b.plain ? b.plain->poll_event() : b.host->poll_event();
+    if (!e) return;
+    if (e->kind == ParticipantEvent::Kind::kMessage) {
+      ++stats_.messages;
+      if (e->sender == kRootSender) on_snapshot(b, *e);
+    }
     if (e->kind == ParticipantEvent::Kind::kRefused) {
       hand_over(b);
       if (e->reason == RefusalReason::kRemoved) {
         ++stats_.kicks_seen;
-        b.gone = true;
       } else {
         ++stats_.refusals;
-        b.gone = true;
       }
+      b.gone = true;
     }
   }
 }
 
-void Swarm::tick(uint64_t now) {
-  if (start_ == 0) {
-    start_ = now;
-    last_tick_ = now;
-    next_bulk_ = now + static_cast<uint64_t>(opts_.bulk_every_s * 1e9);
-    arrivals_ = static_cast<double>(opts_.bots);
+// A snapshot: its tick extends the range the bot should have seen, and its wait in the
+// next-epoch buffer (if any) is a stall the player felt.
+void Swarm::on_snapshot(Bot& b, const ParticipantEvent& e) {
+  if (e.payload.size() < 4) return;
+  uint32_t tick = 0;
+  for (int i = 3; i >= 0; --i) tick = tick << 8 | e.payload[static_cast<size_t>(i)];
+  if (!b.ticked) {
+    b.ticked = true;
+    b.first_tick = b.last_tick = tick;
   }
+  b.first_tick = std::min(b.first_tick, tick);
+  b.last_tick = std::max(b.last_tick, tick);
+  ++stats_.state_received;
+  if (e.buffered_ns > 0) {
+    ++stats_.state_delayed;
+    stats_.stall_ms.push_back(static_cast<double>(e.buffered_ns) / 1e6);
+  }
+}
+
+void Swarm::start(uint64_t now) {
+  start_ = now;
+  last_tick_ = now;
+  next_bulk_ = now + static_cast<uint64_t>(opts_.bulk_every_s * 1e9);
+  arrivals_ = static_cast<double>(opts_.bots);
+}
+
+void Swarm::tick(uint64_t now) {
+  if (start_ == 0) start(now);
   // Arrivals are spread over passes (at most kArrivalsPerPass each): creating a bot
   // verifies the charter (~1 ms for 10 000 names), and a wave created in one pass would
   // stall every other bot in this process.
@@ -119,11 +164,28 @@ void Swarm::tick(uint64_t now) {
   }
   const double dt = static_cast<double>(now - last_tick_) / 1e9;
   last_tick_ = now;
+  service_bots(now);
+  stats_.bot_seconds += dt * static_cast<double>(in_group());
+  if (churn_ && in_group() > 0) churn(now, dt);
+  leave_latency(now);
+  if (now >= next_accounting_) {
+    next_accounting_ = now + 250'000'000;
+    account();
+  }
+  // Finished bots can be destroyed once counted; keep the vector small.
+  if (bots_.size() > 2 * opts_.bots + 64) retire_gone();
+}
+
+void Swarm::service_bots(uint64_t now) {
   for (auto& b : bots_) {
     if (b.gone) continue;
-    (void)b.host->service(0);
+    if (b.plain) {
+      b.plain->service();
+    } else {
+      (void)b.host->service(0);
+    }
     collect(b);
-    if (b.host->connected()) {
+    if (b.connected()) {
       b.was_connected = true;
     } else if (b.was_connected && !b.gone) {
       hand_over(b);
@@ -131,41 +193,49 @@ void Swarm::tick(uint64_t now) {
       ++stats_.dropped_connections;
       continue;
     }
-    Participant& p = b.host->participant();
-    if (p.has_net_key() && now >= b.next_input) {
-      b.next_input = now + static_cast<uint64_t>(1e9 / opts_.input_hz);
-      uint8_t input[6] = {static_cast<uint8_t>(rng_.uniform(3)), static_cast<uint8_t>(rng_.uniform(3)),
-                          static_cast<uint8_t>(rng_.uniform(4) == 0), 0, 0, 0};
-      (void)b.host->send(input);
-    }
+    if (b.in_group() && now >= b.next_input) send_input(b, now);
   }
-  stats_.bot_seconds += dt * static_cast<double>(in_group());
+}
 
-  // Churn: half joins, half leaves; leaves alternate between a goodbye and a crash.
-  if (churn_ && in_group() > 0) {
-    join_credit_ += dt * opts_.churn_per_s / 2;
-    leave_credit_ += dt * opts_.churn_per_s / 2;
-    if (opts_.bulk_every_s > 0 && now >= next_bulk_) {
-      next_bulk_ = now + static_cast<uint64_t>(opts_.bulk_every_s * 1e9);
-      const double wave = opts_.bulk_fraction * static_cast<double>(opts_.bots);
-      join_credit_ += wave;
-      leave_credit_ += wave;
-    }
-    while (leave_credit_ >= 1) {
-      leave_credit_ -= 1;
-      std::vector<size_t> members;
-      for (size_t i = 0; i < bots_.size(); ++i) {
-        if (!bots_[i].gone && bots_[i].host->participant().has_net_key()) members.push_back(i);
-      }
-      if (members.empty()) break;
-      remove_bot(members[rng_.uniform(members.size())], stats_.leaves % 2 == 0);
-    }
-    while (join_credit_ >= 1) {
-      join_credit_ -= 1;
-      arrivals_ += 1;
-    }
+void Swarm::send_input(Bot& b, uint64_t now) {
+  b.next_input = now + static_cast<uint64_t>(1e9 / opts_.input_hz);
+  uint8_t input[6] = {static_cast<uint8_t>(rng_.uniform(3)), static_cast<uint8_t>(rng_.uniform(3)),
+                      static_cast<uint8_t>(rng_.uniform(4) == 0), 0, 0, 0};
+  if (b.plain) {
+    b.plain->send(input);
+  } else {
+    (void)b.host->send(input);
   }
-  // Leave latency: from the request until every remaining bot is past that epoch.
+  ++stats_.inputs_sent;
+}
+
+// Churn: half joins, half leaves; leaves alternate between a goodbye and a crash.
+void Swarm::churn(uint64_t now, double dt) {
+  join_credit_ += dt * opts_.churn_per_s / 2;
+  leave_credit_ += dt * opts_.churn_per_s / 2;
+  if (opts_.bulk_every_s > 0 && now >= next_bulk_) {
+    next_bulk_ = now + static_cast<uint64_t>(opts_.bulk_every_s * 1e9);
+    const double wave = opts_.bulk_fraction * static_cast<double>(opts_.bots);
+    join_credit_ += wave;
+    leave_credit_ += wave;
+  }
+  while (leave_credit_ >= 1) {
+    leave_credit_ -= 1;
+    std::vector<size_t> members;
+    for (size_t i = 0; i < bots_.size(); ++i) {
+      if (!bots_[i].gone && bots_[i].in_group()) members.push_back(i);
+    }
+    if (members.empty()) break;
+    remove_bot(members[rng_.uniform(members.size())], stats_.leaves % 2 == 0);
+  }
+  while (join_credit_ >= 1) {
+    join_credit_ -= 1;
+    arrivals_ += 1;
+  }
+}
+
+// Leave latency: from the request until every remaining bot is past that epoch.
+void Swarm::leave_latency(uint64_t now) {
   const uint64_t lo = min_epoch();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (in_group() == 0 || lo > it->epoch_before) {
@@ -178,29 +248,28 @@ void Swarm::tick(uint64_t now) {
       ++it;
     }
   }
-  if (now >= next_accounting_) {
-    next_accounting_ = now + 250'000'000;
-    account();
+}
+
+void Swarm::retire_gone() {
+  for (const auto& b : bots_) {
+    if (b.gone) tally(b, retired_);
   }
-  // Finished bots can be destroyed once counted; keep the vector small.
-  if (bots_.size() > 2 * opts_.bots + 64) {
-    for (const auto& b : bots_) {
-      if (b.gone) tally(b.host->participant(), retired_);
-    }
-    bots_.erase(std::remove_if(bots_.begin(), bots_.end(), [](const Bot& b) { return b.gone; }), bots_.end());
-  }
+  bots_.erase(std::remove_if(bots_.begin(), bots_.end(), [](const Bot& b) { return b.gone; }), bots_.end());
 }
 
 void Swarm::account() {
   // Drop accounting and byte counts, for finished bots too (cumulative per bot).
   stats_.undecryptable.clear();
   stats_.transitions.clear();
-  stats_.rekey_bytes = stats_.state_bytes = 0;
-  for (auto& b : bots_) tally(b.host->participant(), stats_);
+  stats_.rekey_bytes = stats_.state_bytes = stats_.state_expected = 0;
+  for (auto& b : bots_) tally(b, stats_);
   stats_.rekey_bytes += retired_.rekey_bytes;
   stats_.state_bytes += retired_.state_bytes;
+  stats_.state_expected += retired_.state_expected;
   for (const auto& [k, v] : retired_.undecryptable) stats_.undecryptable[k] += v;
   for (const auto& [k, v] : retired_.transitions) stats_.transitions[k] += v;
+  stats_.state_lost_rekey = 0;
+  for (const auto& [k, v] : stats_.transitions) stats_.state_lost_rekey += v;
 }
 
 size_t Swarm::alive() const {
@@ -209,14 +278,14 @@ size_t Swarm::alive() const {
 
 size_t Swarm::in_group() const {
   size_t n = 0;
-  for (const auto& b : bots_) n += !b.gone && b.host->participant().has_net_key();
+  for (const auto& b : bots_) n += !b.gone && b.in_group();
   return n;
 }
 
 uint64_t Swarm::max_epoch() const {
   uint64_t e = 0;
   for (const auto& b : bots_) {
-    if (!b.gone && b.host->participant().has_net_key()) e = std::max(e, b.host->participant().epoch());
+    if (!b.gone && b.in_group()) e = std::max(e, b.epoch());
   }
   return e;
 }
@@ -224,7 +293,7 @@ uint64_t Swarm::max_epoch() const {
 uint64_t Swarm::min_epoch() const {
   uint64_t e = UINT64_MAX;
   for (const auto& b : bots_) {
-    if (!b.gone && b.host->participant().has_net_key()) e = std::min(e, b.host->participant().epoch());
+    if (!b.gone && b.in_group()) e = std::min(e, b.epoch());
   }
   return e == UINT64_MAX ? 0 : e;
 }
@@ -232,6 +301,10 @@ uint64_t Swarm::min_epoch() const {
 bool Swarm::converged(uint64_t epoch, const SymmetricKey* net) const {
   for (const auto& b : bots_) {
     if (b.gone) continue;
+    if (b.plain) {
+      if (!b.plain->connected()) return false;
+      continue;
+    }
     const Participant& p = b.host->participant();
     if (!p.has_net_key()) {
       // Still joining: not converged yet unless it was refused.
@@ -246,7 +319,7 @@ bool Swarm::converged(uint64_t epoch, const SymmetricKey* net) const {
 std::optional<std::string> Swarm::random_member_subject() {
   std::vector<size_t> members;
   for (size_t i = 0; i < bots_.size(); ++i) {
-    if (!bots_[i].gone && bots_[i].host->participant().has_net_key()) members.push_back(i);
+    if (!bots_[i].gone && bots_[i].in_group()) members.push_back(i);
   }
   if (members.empty()) return std::nullopt;
   Bot& b = bots_[members[rng_.uniform(members.size())]];

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/insecure.h"
 #include "common/pki.h"
 #include "netkey/enet.h"
 
@@ -26,6 +27,9 @@ struct SwarmOptions {
   uint64_t seed = 1;
   size_t first_subject = 1;      // subjects bot<first>, bot<first+1>, ...
   size_t last_subject = 10000;
+  // Plain ENet bots (common/insecure.h) against an InsecureServer: no handshake, no
+  // keys, no rekeys; the same churn, input and measurements where they apply.
+  bool insecure = false;
 };
 
 struct SwarmStats {
@@ -37,6 +41,16 @@ struct SwarmStats {
   uint64_t messages = 0, refusals = 0, joins = 0, leaves = 0, kicks_seen = 0;
   uint64_t dropped_connections = 0;               // bots whose connection timed out
   double bot_seconds = 0;                         // integral of connected bots over time
+  // What players feel. Root broadcasts start with the arena's le32 tick, so each bot
+  // knows which snapshots it should have had: every tick from its first to its last.
+  std::vector<double> stall_ms;     // per delayed snapshot: time in the next-epoch buffer
+  uint64_t state_expected = 0;      // snapshots expected, summed over bots
+  uint64_t state_received = 0;      // snapshots opened (delayed or not)
+  uint64_t state_delayed = 0;       // opened after waiting for their epoch key
+  uint64_t state_lost_rekey = 0;    // dropped for an epoch reason (sum of `transitions`)
+  uint64_t inputs_sent = 0;
+  // (state_delayed + state_lost_rekey) / state_expected; 0 when nothing was expected.
+  double state_delayed_fraction() const;
 };
 
 class Swarm {
@@ -67,13 +81,21 @@ class Swarm {
 
  private:
   struct Bot {
-    std::unique_ptr<enet::ClientHost> host;
+    std::unique_ptr<enet::ClientHost> host;  // secure
+    std::unique_ptr<InsecureClient> plain;   // --insecure
     std::string subject;
     bool gone = false;
     bool was_connected = false;
     uint64_t next_input = 0;
     uint64_t removed_at_epoch_request = 0;
     bool handed_over = false;  // on_departure_ was called
+    bool ticked = false;       // first_tick/last_tick are set
+    uint32_t first_tick = 0, last_tick = 0;
+    // The connection, whichever kind it is.
+    bool in_group() const { return plain ? plain->connected() : host->participant().has_net_key(); }
+    uint64_t epoch() const { return plain ? 0 : host->participant().epoch(); }
+    bool connected() const { return plain ? plain->connected() : host->connected(); }
+    uint64_t expected() const { return ticked ? uint64_t{last_tick} - first_tick + 1 : 0; }
   };
   struct PendingLeave {
     uint64_t at_ns;
@@ -82,7 +104,16 @@ class Swarm {
   void add_bot(uint64_t now);
   void remove_bot(size_t i, bool goodbye);
   void collect(Bot& b);
+  void on_snapshot(Bot& b, const ParticipantEvent& e);
   void hand_over(Bot& b);
+  void tally(const Bot& b, SwarmStats& into) const;
+  // Pieces of tick().
+  void start(uint64_t now);
+  void service_bots(uint64_t now);
+  void send_input(Bot& b, uint64_t now);
+  void churn(uint64_t now, double dt);
+  void leave_latency(uint64_t now);
+  void retire_gone();
 
   SwarmOptions opts_;
   const Identities* ids_;

@@ -64,10 +64,14 @@ for bin in "$@"; do
     netkey-arena)
       usage_error "--bots" "$bin" --bots
       usage_error "--degree 99" "$bin" --degree 99
+      usage_error "--loss 99" "$bin" --loss 99
+      usage_error "--loss 5 --faults" "$bin" --loss 5 --faults
+      usage_error "--insecure --mirror" "$bin" --listen 1 --insecure --mirror 2
       ;;
     netkey-loadbots)
       usage_error "(no --connect)" "$bin"
       usage_error "--bots x" "$bin" --connect 127.0.0.1:1 --bots x
+      usage_error "--insecure --adversaries" "$bin" --connect 127.0.0.1:1 --insecure --adversaries 3 --mirror 2
       ;;
   esac
 done

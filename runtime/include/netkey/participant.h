@@ -71,6 +71,9 @@ struct ParticipantEvent {
   PacketType type = PacketType::kMemberData;
   std::vector<uint8_t> payload;
   RefusalReason reason = RefusalReason::kNone;
+  // kMessage: how long the packet waited for its epoch's key (OpenedPacket::buffered_ns);
+  // 0 when it was opened on arrival.
+  uint64_t buffered_ns = 0;
 };
 
 struct ParticipantStats {

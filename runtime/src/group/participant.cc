@@ -209,6 +209,7 @@ struct Participant::Impl {
       m.sender = p->sender;
       m.type = p->type;
       m.payload = std::move(p->payload);
+      m.buffered_ns = p->buffered_ns;
       events.push_back(std::move(m));
     }
     return any;
