@@ -92,6 +92,11 @@ enet_uint32 packet_flags(Channel ch, bool reliable) {
   return ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
 }
 
+void disable_packet_throttle(ENetPeer* peer) {
+  enet_peer_throttle_configure(peer, ENET_PEER_PACKET_THROTTLE_INTERVAL, ENET_PEER_PACKET_THROTTLE_SCALE, 0);
+  peer->packetThrottle = ENET_PEER_PACKET_THROTTLE_SCALE;
+}
+
 InterceptScope::InterceptScope(void* self, InterceptFn fn) {
   t_self = self;
   t_fn = fn;

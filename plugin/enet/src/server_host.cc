@@ -135,6 +135,7 @@ struct ServerHost::Impl {
     }
     ++stats.connections;
     enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
+    detail::disable_packet_throttle(peer);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     connections[id] = Connection{peer, false};
   }

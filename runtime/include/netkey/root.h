@@ -103,7 +103,18 @@ struct RootConfig {
   // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
   // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
   // fail with kInvalidArgument instead of being overwritten.
-  TrafficConfig traffic;
+  // The Root's relay takes member input from any retained epoch up to
+  // kRootRelayRetainedGraceNs after it stopped being current (issue 13: a player whose
+  // rekey is still on its way, or who sent just before one, loses no input; 0 turns it
+  // off). The key of an epoch that ended with a member's removal opens nothing from that
+  // member: the relay takes input only under the connection's own sender id, and the
+  // removed member's connection is gone.
+  static constexpr uint64_t kRootRelayRetainedGraceNs = 1'000'000'000;
+  TrafficConfig traffic = [] {
+    TrafficConfig t;
+    t.relay_retained_grace_ns = kRootRelayRetainedGraceNs;
+    return t;
+  }();
 };
 
 struct RootEvent {
