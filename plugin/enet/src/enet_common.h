@@ -36,6 +36,13 @@ enet_uint32 packet_flags(Channel ch, bool reliable);
 // other end, so configuring the server's side configures both directions.
 void disable_packet_throttle(ENetPeer* peer);
 
+// Shortens the retransmission timeout of `channel`'s reliable commands on `peer` that
+// were sent once and not yet acknowledged, to max(floor_ms, RTT + RTT variance) when
+// that is shorter than ENet's RTT + 4 x variance (ServerOptions::rekey_retransmit_floor_ms).
+// Returns true while a command of `channel` still waits for its first send (call again
+// after the next flush).
+bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms);
+
 // What the gate needs of an ENet datagram: whether it opens a connection (the header's
 // peer id is ENet's "none", 0xFFF, which only a CONNECT uses), and the CONNECT's connect
 // ID (ENet copies it without byte-order conversion: read as the host's uint32). Hosts

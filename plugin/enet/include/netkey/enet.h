@@ -59,6 +59,12 @@ struct ServerOptions {
   // ENet peers one IP address may hold at once, half-open ones included (ENet's
   // duplicatePeers). Raise it for many clients behind one address (bots on loopback).
   size_t max_peers_per_ip = 16;
+  // Retransmission of a lost rekey (issue 13). ENet waits RTT + 4 x its variance, and
+  // a new-epoch snapshot waits that long in the member's buffer: under 5 % loss and
+  // 5-25 ms jitter, 100-200 ms. The server shortens the first wait of every rekey-channel
+  // packet to max(rekey_retransmit_floor_ms, RTT + variance); later retries keep ENet's
+  // doubling, and its disconnect after peer_timeout_limit. 0 keeps ENet's own timing.
+  uint32_t rekey_retransmit_floor_ms = 20;
 };
 
 struct ServerStats {
