@@ -344,6 +344,7 @@ Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns) {
   auto n = s.charter.signed_broadcasts ? s.sender.seal_signed(payload, out, s.key) : s.sender.seal(payload, out);
   if (!n) return n.status();
   out.resize(*n);
+  s.dispatch.send_copies();  // issue 13: the last rekeys again, in the snapshot's flush
   s.out.to_members(Channel::kState, false, std::make_shared<const std::vector<uint8_t>>(std::move(out)));
   return Status::ok();
 }
