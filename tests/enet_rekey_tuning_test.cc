@@ -88,6 +88,17 @@ TEST(RekeyRetransmit, ReportsRekeysStillWaitingForTheirFirstSend) {
   EXPECT_FALSE(shorten_retransmit(&p.peer, kRekey, 20));
 }
 
+// Redundant rekey copies go only to peers that retransmitted lately.
+TEST(RekeyCopies, OnlyToAPeerThatLostAPacketLately) {
+  ENetPeer peer{};
+  EXPECT_FALSE(lossy(&peer));
+  peer.packetsLost = 1;  // a retransmission in this interval
+  EXPECT_TRUE(lossy(&peer));
+  peer.packetsLost = 0;
+  peer.packetLoss = 3;  // loss in the smoothed history
+  EXPECT_TRUE(lossy(&peer));
+}
+
 // The throttle: ENet lowers it by the deceleration when a round trip exceeds the last one
 // by twice its variance (enet_peer_throttle); a lowered throttle drops unreliable packets.
 TEST(PacketThrottle, ARoundTripSpikeNoLongerLowersIt) {

@@ -118,6 +118,8 @@ bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms) {
   return false;
 }
 
+bool lossy(const ENetPeer* peer) { return peer->packetsLost > 0 || peer->packetLoss > 0; }
+
 InterceptScope::InterceptScope(void* self, InterceptFn fn) {
   t_self = self;
   t_fn = fn;

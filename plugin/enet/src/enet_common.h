@@ -43,6 +43,12 @@ void disable_packet_throttle(ENetPeer* peer);
 // after the next flush).
 bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms);
 
+// Whether `peer` retransmitted a reliable packet lately: in ENet's current packet-loss
+// interval (10 s), or its smoothed loss over earlier ones is not zero. The server sends
+// redundant rekey copies (Transmit::redundant) only to such peers: on a clean link they
+// are bytes for nothing.
+bool lossy(const ENetPeer* peer);
+
 // What the gate needs of an ENet datagram: whether it opens a connection (the header's
 // peer id is ENet's "none", 0xFFF, which only a CONNECT uses), and the CONNECT's connect
 // ID (ENet copies it without byte-order conversion: read as the host's uint32). Hosts

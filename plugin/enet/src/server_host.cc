@@ -78,6 +78,10 @@ struct ServerHost::Impl {
     if (t.member_change != Transmit::MemberChange::kNone) {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
     }
+    if (t.redundant && !detail::lossy(c->second.peer)) {
+      ++stats.redundant_skipped;
+      return;
+    }
     if (!t.bytes->empty()) {
       ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
       if (pkt && enet_peer_send(c->second.peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
@@ -92,6 +96,10 @@ struct ServerHost::Impl {
     if (!pkt) return;
     for (const auto& [id, c] : connections) {
       if (!c.member || t.excludes(id)) continue;
+      if (t.redundant && !detail::lossy(c.peer)) {
+        ++stats.redundant_skipped;
+        continue;
+      }
       if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t.channel, pkt->dataLength);
     }
     if (pkt->referenceCount == 0) enet_packet_destroy(pkt);

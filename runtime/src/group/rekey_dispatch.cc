@@ -136,9 +136,9 @@ void RekeyDispatch::send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes, bo
 void RekeyDispatch::send_copies() {
   for (Copy& c : copies_) {
     if (c.peer == 0) {
-      out_.to_members(Channel::kRekey, false, c.bytes, 0, c.skip);
+      out_.to_members(Channel::kRekey, false, c.bytes, 0, c.skip, true);
     } else if (const MemberPeer* p = membership_.peer(c.peer); p && p->stage == MemberPeer::Stage::kMember) {
-      out_.to_peer(c.peer, Channel::kRekey, false, c.bytes);  // not to a peer gone since
+      out_.to_peer(c.peer, Channel::kRekey, false, c.bytes, false, true);  // not to a peer gone since
     }
     ++stats_.rekey_copies_sent;
     --c.left;

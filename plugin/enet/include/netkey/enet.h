@@ -76,6 +76,7 @@ struct ServerStats {
                                      // from an address already connected (before ENet sees them)
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
+  uint64_t redundant_skipped = 0;    // redundant rekey copies not sent: the peer showed no loss
   uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
   uint64_t packets_sent[4] = {};
   uint64_t connections = 0;
