@@ -5,7 +5,9 @@
 //   bytes             size of the signed Whole message (one multicast message)
 //   bytes_per_member  what one member receives: the Whole (BM_Leave..BM_Flat) or the
 //                     mean Slice (BM_SliceBytes)
-//   tree_bytes        approximate memory held by the tree
+//   tree_bytes        approximate memory held by the tree (trees, for BM_SeparateGroupsJoin)
+// Teams: BM_TeamJoin (teams:0 is a plain join), BM_SeparateGroupsJoin (the alternative,
+// one tree per team plus one for the match), BM_TeamSwitch (one switch per batch).
 // Timing covers planning, wrapping and signing the Whole. Filter by argument names,
 // e.g. --benchmark_filter='BM_Batch/n:4096/d:4/jl:64'.
 #include <benchmark/benchmark.h>
@@ -209,6 +211,135 @@ void BM_Apply(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(msg.size());
 }
 
+// --- Teams (policy.teams): one tree whose root's children are the team subtrees. ---
+
+// A tree of n members spread round-robin over `teams` team subtrees (0: a plain tree).
+struct TeamGroup {
+  DeterministicRng rng{9};
+  SigningKey root = SigningKey::generate(rng);
+  KeyTree tree;
+  std::vector<std::vector<MemberId>> cur;  // per team (one list without teams)
+  MemberId next = 0;
+
+  TeamGroup(size_t n, uint8_t degree, uint8_t teams) : tree(1, policy(degree, teams)), cur(std::max<size_t>(1, teams)) {
+    Batch b;
+    for (size_t i = 0; i < n; ++i) b.joins.push_back(join(static_cast<uint8_t>(i % cur.size())));
+    (void)tree.commit(std::move(b), rng);
+  }
+  static TreePolicy policy(uint8_t d, uint8_t teams) {
+    TreePolicy p;
+    p.degree = d;
+    p.teams = teams;
+    return p;
+  }
+  JoinRequest join(uint8_t team) {
+    cur[team].push_back(next);
+    return {next++, rng.symmetric_key(), team};
+  }
+  MemberId take_random(uint8_t team) {
+    std::vector<MemberId>& v = cur[team];
+    const size_t j = rng.uniform(v.size());
+    const MemberId id = v[j];
+    v[j] = v.back();
+    v.pop_back();
+    return id;
+  }
+};
+
+// One joiner into a random team (teams = 0: a plain join), commit + Whole; the group
+// size is restored untimed by a leave from the same team.
+void BM_TeamJoin(benchmark::State& state) {
+  TeamGroup g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)), static_cast<uint8_t>(state.range(2)));
+  double wrapped = 0, bytes = 0;
+  for (auto _ : state) {
+    const uint8_t team = static_cast<uint8_t>(g.rng.uniform(g.cur.size()));
+    Batch b;
+    b.joins.push_back(g.join(team));
+    RekeyPlan p = g.tree.commit(std::move(b), g.rng).value();
+    auto whole = encode_whole(p, g.root);
+    wrapped += static_cast<double>(p.wrapped_keys());
+    bytes += static_cast<double>(whole.size());
+    state.PauseTiming();
+    Batch l;
+    l.leaves.push_back(g.take_random(team));
+    (void)g.tree.commit(std::move(l), g.rng);
+    state.ResumeTiming();
+  }
+  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+}
+
+// One member of the largest team switches to the smallest other one, commit + Whole.
+void BM_TeamSwitch(benchmark::State& state) {
+  TeamGroup g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)), static_cast<uint8_t>(state.range(2)));
+  double wrapped = 0, bytes = 0;
+  for (auto _ : state) {
+    auto size_less = [](const auto& a, const auto& b) { return a.size() < b.size(); };
+    const auto from = static_cast<uint8_t>(std::max_element(g.cur.begin(), g.cur.end(), size_less) - g.cur.begin());
+    uint8_t to = from == 0 ? 1 : 0;  // the smallest other team
+    for (uint8_t t = 0; t < g.cur.size(); ++t) {
+      if (t != from && g.cur[t].size() < g.cur[to].size()) to = t;
+    }
+    const MemberId id = g.take_random(from);
+    g.cur[to].push_back(id);
+    Batch b;
+    b.switches.push_back({id, to});
+    RekeyPlan p = g.tree.commit(std::move(b), g.rng).value();
+    auto whole = encode_whole(p, g.root);
+    wrapped += static_cast<double>(p.wrapped_keys());
+    bytes += static_cast<double>(whole.size());
+  }
+  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+}
+
+// The alternative to team subtrees: one KeyTree per team plus one for the match. A
+// joiner commits in its team's tree and in the match tree (two batches, two Wholes).
+void BM_SeparateGroupsJoin(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto d = static_cast<uint8_t>(state.range(1));
+  const auto teams = static_cast<uint8_t>(state.range(2));
+  TeamGroup match(n, d, 0);  // its member lists are per team below
+  std::vector<KeyTree> team_trees;
+  std::vector<std::vector<MemberId>> cur(teams);
+  for (uint8_t t = 0; t < teams; ++t) team_trees.emplace_back(2 + t, TeamGroup::policy(d, 0));
+  for (MemberId id : match.cur[0]) {  // the same members, round-robin into the team trees
+    const uint8_t t = static_cast<uint8_t>(id % teams);
+    Batch b;
+    b.joins.push_back({id, match.rng.symmetric_key()});
+    (void)team_trees[t].commit(std::move(b), match.rng);
+    cur[t].push_back(id);
+  }
+  double wrapped = 0, bytes = 0;
+  for (auto _ : state) {
+    const uint8_t t = static_cast<uint8_t>(match.rng.uniform(teams));
+    const MemberId id = match.next++;
+    const SymmetricKey secret = match.rng.symmetric_key();
+    Batch bt, bm;
+    bt.joins.push_back({id, secret.clone()});
+    bm.joins.push_back({id, secret.clone()});
+    RekeyPlan pt = team_trees[t].commit(std::move(bt), match.rng).value();
+    RekeyPlan pm = match.tree.commit(std::move(bm), match.rng).value();
+    auto wt = encode_whole(pt, match.root);
+    auto wm = encode_whole(pm, match.root);
+    wrapped += static_cast<double>(pt.wrapped_keys() + pm.wrapped_keys());
+    bytes += static_cast<double>(wt.size() + wm.size());
+    state.PauseTiming();
+    cur[t].push_back(id);
+    const size_t j = match.rng.uniform(cur[t].size());
+    const MemberId gone = cur[t][j];
+    cur[t][j] = cur[t].back();
+    cur[t].pop_back();
+    Batch lt, lm;
+    lt.leaves.push_back(gone);
+    lm.leaves.push_back(gone);
+    (void)team_trees[t].commit(std::move(lt), match.rng);
+    (void)match.tree.commit(std::move(lm), match.rng);
+    state.ResumeTiming();
+  }
+  size_t tree_bytes = match.tree.memory_bytes();
+  for (const KeyTree& tt : team_trees) tree_bytes += tt.memory_bytes();
+  report(state, wrapped, bytes, bytes, tree_bytes);
+}
+
 void args_n_d(benchmark::internal::Benchmark* b) {
   b->ArgNames({"n", "d"});
   for (int64_t n : {1024, 4096, 100000})
@@ -233,6 +364,9 @@ BENCHMARK(BM_Flat)
 BENCHMARK(BM_Apply)->ArgNames({"enc", "n"})->Args({0, 1024})->Args({1, 1024})->Args({2, 1024})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SliceBytes)->ArgNames({"n", "d"})->Args({1024, 4})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WholeBytes)->ArgNames({"n", "d"})->Args({1024, 4})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TeamJoin)->ArgNames({"n", "d", "teams"})->Args({1000, 4, 0})->Args({1000, 4, 2})->Args({1000, 4, 4})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SeparateGroupsJoin)->ArgNames({"n", "d", "teams"})->Args({1000, 4, 2})->Args({1000, 4, 4})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TeamSwitch)->ArgNames({"n", "d", "teams"})->Args({1000, 4, 2})->Args({1000, 4, 4})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace netkey

@@ -11,9 +11,12 @@
 #include "netkey/wire/rekey_generated.h"
 #include "src/keytree/sealed.h"
 #include "src/keytree/wrap.h"
+#include "support/key_sim.h"
 
 namespace netkey {
 namespace {
+
+constexpr uint64_t kGroupTeams = 0x7ea5;
 
 class MemberKeysTest : public ::testing::Test {
  protected:
@@ -415,6 +418,103 @@ TEST(MemberKeysSplits, AMemberSplitKTimesInOneBatchDerivesEverySplitNode) {
       EXPECT_TRUE(joiner.net_key() == t.net_key());
     }
   }
+}
+
+// --- Teams: the member computes its team from its leaf and its team key from its path.
+
+TEST(MemberKeysTeams, TeamAndTeamKeyFollowTheLeafAndTheRoot) {
+  DeterministicRng rng(40);
+  const SigningKey root = SigningKey::generate(rng);
+  TreePolicy p;
+  p.degree = 3;
+  p.teams = 3;
+  KeyTree t(kGroupTeams, p);
+  std::map<MemberId, SymmetricKey> secrets;
+  Batch b;
+  for (MemberId id = 1; id <= 12; ++id) {
+    secrets.emplace(id, rng.symmetric_key());
+    b.joins.push_back({id, secrets.at(id).clone(), static_cast<uint8_t>(id % 3)});
+  }
+  ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
+  MemberKeys m(kGroupTeams, 4, secrets.at(4), root.public_key(), 3);
+  EXPECT_EQ(m.team(), std::nullopt) << "no team before the Welcome";
+  EXPECT_DEATH((void)m.team_key(), "");
+  ASSERT_TRUE(m.apply(*encode_welcome(t, 4)).is_ok());
+  EXPECT_EQ(m.team(), 1);
+  EXPECT_TRUE(m.team_key() == *t.team_key(1));
+  EXPECT_FALSE(m.team_key() == *t.team_key(0));
+  // A switch under a Whole, then under a Slice: the member follows its LeafMove.
+  for (uint8_t to : {uint8_t{2}, uint8_t{0}}) {
+    const SymmetricKey before = m.team_key().clone();
+    Batch s;
+    s.switches = {{4, to}};
+    auto plan = t.commit(std::move(s), rng);
+    ASSERT_TRUE(plan.is_ok());
+    SliceEncoder slicer(*plan);
+    ASSERT_TRUE(m.apply(to == 2 ? encode_whole(*plan, root) : *slicer.encode(t, 4)).is_ok());
+    EXPECT_EQ(m.team(), to);
+    EXPECT_EQ(m.leaf(), *t.leaf_of(4));
+    EXPECT_TRUE(m.team_key() == *t.team_key(to));
+    EXPECT_FALSE(m.team_key() == before);
+    EXPECT_TRUE(m.net_key() == t.net_key());
+  }
+  // Without teams a member has no team.
+  MemberKeys plain(kGroupTeams, 5, secrets.at(5), root.public_key());
+  ASSERT_TRUE(plain.apply(*encode_welcome(t, 5)).is_ok());
+  EXPECT_EQ(plain.team(), std::nullopt);
+}
+
+// A Welcome placing us outside the teams' subtrees (a Root with more teams than our
+// charter says, or one without teams) is refused and changes nothing.
+TEST(MemberKeysTeams, APositionOutsideTheTeamsIsMalformed) {
+  DeterministicRng rng(41);
+  const SigningKey root = SigningKey::generate(rng);
+  TreePolicy p;
+  p.degree = 4;
+  p.teams = 3;
+  KeyTree t(kGroupTeams, p);
+  const SymmetricKey secret = rng.symmetric_key();
+  Batch b;
+  b.joins.push_back({1, secret.clone(), 2});
+  ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
+  MemberKeys m(kGroupTeams, 1, secret, root.public_key(), 2);
+  EXPECT_EQ(m.apply(*encode_welcome(t, 1)).code(), Errc::kMalformed);
+  EXPECT_FALSE(m.in_group());
+  KeyTree flat(kGroupTeams, TreePolicy{});  // one member: its leaf is node 1, depth 1
+  Batch b2;
+  b2.joins.push_back({1, secret.clone()});
+  ASSERT_TRUE(flat.commit(std::move(b2), rng).is_ok());
+  EXPECT_EQ(m.apply(*encode_welcome(flat, 1)).code(), Errc::kMalformed);
+  EXPECT_FALSE(m.in_group());
+}
+
+// Random traces with teams under every encoding the tree produces (Whole, Slices, LKH+
+// hash-forward joins): joins, leaves, switches and bulk changes, with the splits and
+// rebuilds they cause. KeySim checks after every batch that every member applied it
+// and holds the Root's net key, team and team key.
+TEST(MemberKeysTeams, MembersInTeamsApplyEveryEncodingThroughSwitches) {
+  size_t switches = 0, moves = 0;
+  for (uint64_t seed = 0; seed < 48; ++seed) {
+    DeterministicRng pick(seed + 500);
+    TreePolicy p;
+    p.degree = static_cast<uint8_t>(2 + pick.uniform(7));
+    p.teams = static_cast<uint8_t>(2 + pick.uniform(std::min<uint64_t>(3, p.degree - 1)));
+    p.hash_forward_joins = seed % 2 == 1;
+    testing::KeySim sim(seed, p, /*use_slices=*/seed % 4 >= 2);
+    sim.step_teams(2 + pick.uniform(60), 0, 0);
+    for (int s = 0; s < 8; ++s) {
+      const size_t n = sim.current().size();
+      sim.step_teams(pick.uniform(n / 2 + 2), pick.uniform(3) == 0 ? pick.uniform(n / 2 + 1) : 0,
+                     pick.uniform(3) == 0 ? 0 : 1 + pick.uniform(n / 4 + 1));
+    }
+    ASSERT_EQ(sim.agreement_failures(), 0u) << "seed " << seed;
+    for (const testing::SimBatch& b : sim.batches()) {
+      switches += b.plan.switched.size();
+      moves += b.plan.moves.size() - b.plan.switched.size();
+    }
+  }
+  EXPECT_GT(switches, 200u);
+  EXPECT_GT(moves, 20u) << "no split or rebuild moved a member that did not switch";
 }
 
 }  // namespace

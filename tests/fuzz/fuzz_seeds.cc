@@ -195,7 +195,7 @@ void signed_bodies() {
 
 // Rekeys of every encoding for the fuzz member (group 7, member 1), whole and as the
 // bodies behind the signature or the tag (fuzz_sealed_body's first byte: % 3 the kind,
-// 0 Slice, 1 Welcome, 2 Resync; / 3 % 2 a fresh member).
+// 0 Slice, 1 Welcome, 2 Resync; / 3 % 2 a fresh member; / 6 % 2 its charter has 2 teams).
 void rekeys() {
   fuzz::FuzzMember fm;
   put("rekey", fm.welcome);  // epoch 1 again: stale for the welcomed member
@@ -218,6 +218,7 @@ void rekeys() {
   }
   fuzz::FuzzMember first;  // the Welcome's plaintext, for a fresh member
   put_deep("sealed_body", prefixed(4, fuzz::open_sealed(first.secret, first.welcome)), fuzz::run_sealed_body);
+  put_deep("sealed_body", prefixed(10, fuzz::open_sealed(first.secret, first.welcome)), fuzz::run_sealed_body);
 }
 
 // Traffic of every type, for fuzz_traffic's receivers (group 9, DeterministicRng(6)).

@@ -126,14 +126,17 @@ bool run_whole_body(std::span<const uint8_t> body) {
   return apply_checked(keys, [&](MemberKeys& k) { return k.apply_whole(whole); }, "a Whole");
 }
 
-// Input: a byte that picks the kind (% 3: Slice, Welcome, Resync) and the member
-// (/ 3 % 2: welcomed at epoch 1, or fresh), then the plaintext. The header names the
-// member's next epoch.
+// Input: a byte that picks the kind (% 3: Slice, Welcome, Resync), the member (/ 3 % 2:
+// welcomed at epoch 1, or fresh) and, for a fresh one, its charter's team count (/ 6 % 2:
+// none, or 2, so a Welcome's leaf must lie under node 1 or 2), then the plaintext. The
+// header names the member's next epoch.
 bool run_sealed_body(std::span<const uint8_t> input) {
   if (input.empty()) return false;
   const auto kind = static_cast<SealedKind>(1 + input[0] % 3);
   const bool fresh = input[0] / 3 % 2 == 1;
-  MemberKeys keys = fresh ? MemberKeys(FuzzMember::kGroup, FuzzMember::kId, member().secret, member().root.public_key())
+  const uint8_t teams = input[0] / 6 % 2 == 1 ? 2 : 0;
+  MemberKeys keys = fresh ? MemberKeys(FuzzMember::kGroup, FuzzMember::kId, member().secret, member().root.public_key(),
+                                       teams)
                           : welcomed(member());
   const auto message = sealed(member().secret, FuzzMember::kGroup, keys.epoch() + 1, FuzzMember::kId, 1000, kind,
                               input.subspan(1));

@@ -124,6 +124,7 @@ size_t KeyClosure::learn(std::span<const uint8_t> key, uint64_t epoch, uint64_t 
     born_.push_back(born);
     tried_from_.push_back(UINT64_MAX);
     net_from_.push_back(UINT64_MAX);
+    team_from_.push_back(UINT64_MAX);
     first_.push_back(epoch);
     index_.emplace(fingerprint(key), index);
     pending_.push_back(index);
@@ -332,6 +333,46 @@ bool KeyClosure::derive_net_keys(const std::map<uint64_t, SymmetricKey>& net_key
   }
   sodium_memzero(k.data(), k.size());
   return found;
+}
+
+// nk-teamk of every key for every epoch named (from its `born` epoch on), against every
+// real team key of that epoch; returns true if one was found.
+bool KeyClosure::derive_team_keys(const std::map<TeamEpoch, SymmetricKey>& team_keys,
+                                  std::set<TeamEpoch>& out) {
+  std::map<uint64_t, std::vector<std::pair<uint8_t, const SymmetricKey*>>> by_epoch;
+  for (const auto& [te, key] : team_keys) by_epoch[te.second].emplace_back(te.first, &key);
+  bool found = false;
+  Key k;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const uint64_t lo = born_[i], hi = team_from_[i];
+    if (lo >= hi) continue;
+    team_from_[i] = lo;
+    for (auto e = epochs_.lower_bound(lo); e != epochs_.end() && *e < hi; ++e) {
+      kdf(k, keys_[i].bytes(), "nk-teamk", *e);
+      ++attempts_.derivations;
+      auto real = by_epoch.find(*e);
+      if (real == by_epoch.end()) continue;
+      for (const auto& [team, key] : real->second) {
+        if (sodium_memcmp(k.data(), key->data(), 32) != 0) continue;
+        if (out.insert({team, *e}).second) found = true;
+        learn(k, *e, *e);
+      }
+    }
+  }
+  sodium_memzero(k.data(), k.size());
+  return found;
+}
+
+std::set<KeyClosure::TeamEpoch> KeyClosure::derivable_team_keys(
+    const std::map<uint64_t, SymmetricKey>& net_keys, const std::map<TeamEpoch, SymmetricKey>& team_keys,
+    std::set<uint64_t>* epochs) {
+  std::set<TeamEpoch> out;
+  do {
+    std::set<uint64_t> found = derivable_epochs(net_keys);  // the fixed point of everything else
+    if (epochs != nullptr) epochs->insert(found.begin(), found.end());
+  } while (derive_team_keys(team_keys, out));
+  attempts_.keys = keys_.size();
+  return out;
 }
 
 std::set<uint64_t> KeyClosure::derivable_epochs(const std::map<uint64_t, SymmetricKey>& net_keys) {

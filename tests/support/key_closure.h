@@ -25,7 +25,11 @@
 //     first epoch names the step it takes; a later one would only name a second step
 //     that no real key takes;
 //   - nk-netky of every key for every epoch any message names; a result that equals a
-//     real net key is a derived epoch, and the net key joins the known keys.
+//     real net key is a derived epoch, and the net key joins the known keys;
+//   - (derivable_team_keys) nk-teamk of every key for every epoch any message names; a
+//     result that equals a real team key of that epoch is a derived (team, epoch), and
+//     the team key joins the known keys. The oracle does not know which node is a team's
+//     node: it tries every key it has.
 // Everything it derives is something the coalition could compute itself, so a derived
 // net key is a real break, never a false alarm. Signatures are not checked: an attacker
 // uses whatever bytes it sees.
@@ -81,6 +85,13 @@ class KeyClosure {
   // Runs to the fixed point; returns the epochs of `net_keys` (epoch -> the real net
   // key) whose net key the coalition computes.
   std::set<uint64_t> derivable_epochs(const std::map<uint64_t, SymmetricKey>& net_keys);
+  // The same fixed point, with team keys: returns the (team, epoch) pairs of
+  // `team_keys` (the Root's real ones) whose team key the coalition computes.
+  using TeamEpoch = std::pair<uint8_t, uint64_t>;
+  // Net key epochs found on the way (team keys are known keys too) go into `epochs`.
+  std::set<TeamEpoch> derivable_team_keys(const std::map<uint64_t, SymmetricKey>& net_keys,
+                                          const std::map<TeamEpoch, SymmetricKey>& team_keys,
+                                          std::set<uint64_t>* epochs = nullptr);
   const Attempts& attempts() const { return attempts_; }
 
  private:
@@ -112,6 +123,7 @@ class KeyClosure {
   void note_hash_forward(uint64_t epoch);
   void derive_splits();
   bool derive_net_keys(const std::map<uint64_t, SymmetricKey>& net_keys, std::set<uint64_t>& out);
+  bool derive_team_keys(const std::map<TeamEpoch, SymmetricKey>& team_keys, std::set<TeamEpoch>& out);
   uint64_t fingerprint(std::span<const uint8_t> key) const;
   std::optional<size_t> find(std::span<const uint8_t> key) const;
 
@@ -120,6 +132,7 @@ class KeyClosure {
   std::vector<uint64_t> born_;        // per key: tried on messages of epochs >= this
   std::vector<uint64_t> tried_from_;  // per key: already tried on epochs >= this
   std::vector<uint64_t> net_from_;    // per key: nk-netky already tried for epochs >= this
+  std::vector<uint64_t> team_from_;   // per key: nk-teamk already tried for epochs >= this
   std::vector<uint64_t> first_;       // per key: the first epoch it is known at
   std::unordered_multimap<uint64_t, size_t> index_;
   std::vector<size_t> pending_;

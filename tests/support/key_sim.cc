@@ -38,8 +38,24 @@ void KeySim::step(size_t joins, size_t leaves) {
   step_with(joins, leaving);
 }
 
-void KeySim::step_with(size_t joins, const std::vector<MemberId>& leaving) {
-  if (joins == 0 && leaving.empty()) return;
+void KeySim::step_teams(size_t joins, size_t leaves, size_t switches) {
+  const unsigned teams = tree_.policy().teams;
+  std::vector<MemberId> cur = current();
+  leaves = std::min(leaves, cur.size());
+  switches = teams >= 2 ? std::min(switches, cur.size() - leaves) : 0;
+  for (size_t i = 0; i < leaves + switches; ++i) std::swap(cur[i], cur[i + rng_.uniform(cur.size() - i)]);
+  std::vector<MemberId> leaving(cur.begin(), cur.begin() + static_cast<ptrdiff_t>(leaves));
+  std::vector<TeamSwitch> moving;
+  for (size_t i = leaves; i < leaves + switches; ++i) {
+    const uint8_t from = *tree_.team_of(cur[i]);
+    moving.push_back({cur[i], static_cast<uint8_t>((from + 1 + rng_.uniform(teams - 1)) % teams)});
+  }
+  step_with(joins, leaving, moving);
+}
+
+void KeySim::step_with(size_t joins, const std::vector<MemberId>& leaving, const std::vector<TeamSwitch>& switches) {
+  if (joins == 0 && leaving.empty() && switches.empty()) return;
+  const uint8_t teams = tree_.policy().teams;
   BatchPlanner planner(tree_);
   ASSERT_TRUE(planner.leave_bulk(leaving).is_ok());
   std::vector<JoinRequest> reqs;
@@ -48,14 +64,20 @@ void KeySim::step_with(size_t joins, const std::vector<MemberId>& leaving) {
     SimMember m;
     m.id = id;
     m.secret = rng_.symmetric_key();
-    m.keys = std::make_unique<MemberKeys>(tree_.group_id(), id, m.secret, root_.public_key());
-    reqs.push_back({id, m.secret.clone()});
+    m.keys = std::make_unique<MemberKeys>(tree_.group_id(), id, m.secret, root_.public_key(), teams);
+    const uint8_t team = teams == 0 ? 0 : static_cast<uint8_t>(rng_.uniform(teams));
+    reqs.push_back({id, m.secret.clone(), team});
     members_.emplace(id, std::move(m));
   }
   ASSERT_TRUE(planner.join_bulk(std::move(reqs)).is_ok());
-  auto plan = tree_.commit(planner.take(), rng_);
+  Batch batch = planner.take();
+  batch.switches = switches;
+  auto plan = tree_.commit(std::move(batch), rng_);
   ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
   if (tree_.has_net_key()) net_keys_[plan->epoch] = tree_.net_key().clone();
+  for (uint8_t t = 0; t < teams; ++t) {
+    if (tree_.team_key(t) != nullptr) team_keys_[{t, plan->epoch}] = tree_.team_key(t)->clone();
+  }
   for (MemberId id : leaving) members_.at(id).removed_epoch = plan->epoch;
   SimBatch rec;
   rec.whole = encode_whole(*plan, root_);
@@ -100,6 +122,14 @@ void KeySim::deliver(const RekeyPlan& plan, const std::vector<uint8_t>& whole) {
     if (!s.is_ok() || m.keys->epoch() != e || !(m.keys->net_key() == tree_.net_key())) {
       ++agreement_failures_;
     }
+    // With teams: the member computes its team from its own leaf, and its team key,
+    // exactly as the Root has them.
+    const auto team = tree_.team_of(id);
+    if (s.is_ok() && (m.keys->team() != team || (team && !(m.keys->team_key() == *tree_.team_key(*team))))) {
+      ++agreement_failures_;
+      ADD_FAILURE() << "member " << id << " disagrees with the Root on its team or team key at epoch " << e;
+    }
+    if (team) m.team_at[e] = *team;
     record_held(m);
   }
 }

@@ -35,6 +35,7 @@ struct SimMember {
   std::optional<uint64_t> removed_epoch;       // the epoch whose batch removed it
   std::vector<HeldKey> held;                   // every key it held, at every epoch
   std::vector<std::vector<uint8_t>> received;  // every Sealed message sent to it
+  std::map<uint64_t, uint8_t> team_at;         // epoch -> its team then (with teams)
 };
 
 struct SimBatch {
@@ -52,8 +53,13 @@ class KeySim {
   // One batch: `joins` new members and `leaves` distinct random current members.
   // Delivers the rekey and Welcomes, then checks agreement (gtest EXPECTs).
   void step(size_t joins, size_t leaves);
-  // A batch with explicit ids to leave.
-  void step_with(size_t joins, const std::vector<MemberId>& leaving);
+  // A batch with explicit ids to leave (and, with teams, members switching team).
+  // With teams each joiner goes to a random team.
+  void step_with(size_t joins, const std::vector<MemberId>& leaving,
+                 const std::vector<TeamSwitch>& switches = {});
+  // With teams: `joins` joiners, `leaves` random leavers and `switches` random other
+  // members each moving to a random other team.
+  void step_teams(size_t joins, size_t leaves, size_t switches);
 
   // Gives `closure` what the coalition saw and held: every batch's Whole, the Sealed
   // messages sent to its members, and every key they held (secrets included).
@@ -62,6 +68,8 @@ class KeySim {
   KeyTree& tree() { return tree_; }
   Rng& rng() { return rng_; }
   const std::map<uint64_t, SymmetricKey>& net_keys() const { return net_keys_; }
+  // (team, epoch) -> the Root's team key (with teams).
+  const std::map<std::pair<uint8_t, uint64_t>, SymmetricKey>& team_keys() const { return team_keys_; }
   const std::vector<SimBatch>& batches() const { return batches_; }
   std::vector<SimBatch>& mutable_batches() { return batches_; }
   const std::map<MemberId, SimMember>& members() const { return members_; }
@@ -82,6 +90,7 @@ class KeySim {
   MemberId next_id_ = 1;
   std::map<MemberId, SimMember> members_;
   std::map<uint64_t, SymmetricKey> net_keys_;
+  std::map<std::pair<uint8_t, uint64_t>, SymmetricKey> team_keys_;
   std::vector<SimBatch> batches_;
   size_t agreement_failures_ = 0;
   size_t bytes_sent_ = 0;

@@ -9,10 +9,12 @@
 //   - a join of a current member (not pending leave) or of an id already pending join;
 //   - a leave of an id that is neither a member nor pending join.
 // A leave of a pending joiner cancels the join (the joiner never enters the tree).
-// Bulk calls are all or nothing.
+// Team switches (trees with teams) are kept one per member, the last one asked; a leave
+// drops the member's pending switch. Bulk calls are all or nothing.
 #ifndef NETKEY_BATCH_PLANNER_H_
 #define NETKEY_BATCH_PLANNER_H_
 
+#include <map>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,14 +35,22 @@ class BatchPlanner {
   Status join_bulk(std::vector<JoinRequest> requests);
   Status leave(MemberId id);
   Status leave_bulk(std::span<const MemberId> ids);
+  // Queues a move of member `id` to `team`; a switch back to its current team cancels
+  // its pending one. Errors (kInvalidArgument, nothing queued): the tree has no teams,
+  // `team` is not below policy.teams, `id` is not a member (a pending joiner names its
+  // team in its JoinRequest) or is pending leave, or `id` is already in `team` with no
+  // switch pending.
+  Status switch_team(MemberId id, uint8_t team);
 
-  size_t size() const { return joins_.size() + leaves_.size(); }
+  size_t size() const { return joins_.size() + leaves_.size() + switches_.size(); }
   bool empty() const { return size() == 0; }
   size_t pending_joins() const { return joins_.size(); }
   size_t pending_leaves() const { return leaves_.size(); }
   bool is_pending_join(MemberId id) const { return join_index_.count(id) != 0; }
+  size_t pending_switches() const { return switches_.size(); }
 
-  // Moves the queued requests out (joins in arrival order) and resets the planner.
+  // Moves the queued requests out (joins in arrival order, switches by member id) and
+  // resets the planner.
   Batch take();
 
  private:
@@ -53,6 +63,7 @@ class BatchPlanner {
   std::unordered_map<MemberId, size_t> join_index_;  // id -> index in joins_
   std::vector<MemberId> leaves_;
   std::unordered_set<MemberId> leave_set_;
+  std::map<MemberId, uint8_t> switches_;  // member -> new team
 };
 
 }  // namespace netkey

@@ -28,6 +28,7 @@ struct CharterFields {
   AeadSuite suite = AeadSuite::kChaCha20Poly1305;
   uint8_t classification = 0;
   uint8_t degree = 4;
+  uint8_t teams = 0;  // 0: no teams; 1..degree: team subtrees (TreePolicy::teams)
   uint32_t batch_window_ms = 50;
   uint32_t max_batch = 256;
   bool hash_forward_joins = false;  // join policy: rekey on join (false) or hash-forward
@@ -49,7 +50,7 @@ Result<std::vector<uint8_t>> sign_charter(const CharterFields& fields, const Sig
 // Verification, in order: size and FlatBuffers (kTooLarge, kMalformed); the
 // initiator's certificate against the CA with role initiator (its own errors); the
 // signature (kBadSignature); the validity window (kNotYetValid, kExpired); the
-// attributes (kInvalidArgument: suite, 256-bit keys, degree 2..16, window, batch,
+// attributes (kInvalidArgument: suite, 256-bit keys, degree 2..16, teams 0..degree, window, batch,
 // member cap 1..65535, at most 65535 participants).
 Result<CharterFields> verify_charter(std::span<const uint8_t> bytes, const Ed25519PublicKey& ca_public_key,
                                      uint64_t now_unix);

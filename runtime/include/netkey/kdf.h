@@ -46,6 +46,7 @@ std::array<uint8_t, 32> hash256(std::initializer_list<std::span<const uint8_t>> 
 // Every context netkey uses. Adding one: also add it to docs/PROTOCOL.md.
 namespace kdf_ctx {
 inline constexpr KdfContext kNetKey("nk-netky");    // root node key -> net key of epoch e
+inline constexpr KdfContext kTeamKey("nk-teamk");   // team node key -> team key of epoch e
 inline constexpr KdfContext kForward("nk-fwdky");   // LKH+ hash-forward of a node key
 inline constexpr KdfContext kLeafWrap("nk-leafw");  // member secret -> leaf wrapping key
 inline constexpr KdfContext kUnicast("nk-unica");   // member secret -> unicast seal key

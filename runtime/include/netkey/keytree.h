@@ -25,6 +25,19 @@
 // After every commit no two nodes hold the same key: the keys a commit writes are checked
 // against each other and their nodes' children (aborts otherwise).
 //
+// Teams (policy.teams = T >= 1): the root's children 1..T are the roots of the teams'
+// subtrees, and team t (0-based) lives entirely under node t+1 (team_node(t)); root
+// slots T+1..d stay empty. The team key of epoch e is KDF(key of node t+1, "nk-teamk",
+// e), so a member computes its team from its own leaf (the ancestor at depth 1) and its
+// team key from its path. Every step above runs per team: joiners fill vacancies of
+// their own team only, extra joiners split leaves of their own team, and the depth bound
+// is per team, 1 + ceil(log_d n_t) + 1 for a team of n_t members (a team that breaks it
+// is rebuilt compactly on its own; the other teams keep their layout). A TeamSwitch
+// moves a member's leaf (and its leaf key) out of its old team's subtree, whose path is
+// rekeyed as for a leave, into the new team's, whose path is rekeyed as for a join; the
+// member learns its new position from a LeafMove and its new path from the wraps under
+// its leaf key. A batch with a switch is always a full rekey (never LKH+).
+//
 // Sans-I/O, single-threaded, deterministic for a given Rng.
 #ifndef NETKEY_KEYTREE_H_
 #define NETKEY_KEYTREE_H_
@@ -55,6 +68,7 @@ struct TreePolicy {
   uint8_t degree = 4;                // 2..16
   bool hash_forward_joins = false;   // LKH+ for join-only batches
   uint32_t max_members = 1u << 20;   // commit refuses batches that would exceed it
+  uint8_t teams = 0;                 // 0: no teams; 1..degree: team subtrees under the root
 };
 
 enum class RekeyKind : uint8_t { kFull = 0, kHashForward = 1 };
@@ -73,16 +87,25 @@ struct LeafMove {
 
 // A joiner: its member id and the member secret from its handshake (KeyTree derives
 // the leaf wrapping key, the unicast key and the split key from it).
+// `team`: 0 without teams; below policy.teams with them.
 struct JoinRequest {
   MemberId id;
   SymmetricKey member_secret;
+  uint8_t team = 0;
+};
+
+// A current member moves to another team (policy.teams >= 2), keeping its leaf key.
+struct TeamSwitch {
+  MemberId id;
+  uint8_t team;
 };
 
 struct Batch {
   std::vector<JoinRequest> joins;
   std::vector<MemberId> leaves;
-  bool empty() const { return joins.empty() && leaves.empty(); }
-  size_t size() const { return joins.size() + leaves.size(); }
+  std::vector<TeamSwitch> switches;
+  bool empty() const { return joins.empty() && leaves.empty() && switches.empty(); }
+  size_t size() const { return joins.size() + leaves.size() + switches.size(); }
 };
 
 // What a commit produced: everything the encoders need (netkey/rekey_codec.h).
@@ -92,9 +115,10 @@ struct RekeyPlan {
   RekeyKind kind = RekeyKind::kFull;
   uint8_t degree = 0;
   std::vector<WrappedKey> entries;  // deepest node first
-  std::vector<LeafMove> moves;      // existing members whose leaf moved
+  std::vector<LeafMove> moves;      // existing members whose leaf moved (switches included)
   std::vector<MemberId> joined;     // need a Welcome
   std::vector<MemberId> left;
+  std::vector<MemberId> switched;   // changed team (each also has a LeafMove)
   bool rebuilt = false;             // the depth bound forced a compact rebuild
   size_t wrapped_keys() const { return entries.size(); }
 };
@@ -111,12 +135,21 @@ struct MemberDerivedKeys {
 SymmetricKey split_node_key(const SymmetricKey& member_secret, uint64_t epoch, NodeId node);
 // The net key of `epoch` from the root node key.
 SymmetricKey net_key_from_root(const SymmetricKey& root_key, uint64_t epoch);
+// The team key of `epoch` from the key of the team's node (team_node(t)):
+// KDF(node key, "nk-teamk", epoch).
+SymmetricKey team_key_from_node(const SymmetricKey& node_key, uint64_t epoch);
+// The node under which team t lives: the root's child t+1.
+inline constexpr NodeId team_node(uint8_t team) { return NodeId{team} + 1; }
+// The team whose subtree holds `node`: its ancestor at depth 1, minus one (the caller
+// compares it with the policy's team count). nullopt for the root.
+std::optional<uint8_t> team_of_leaf(NodeId node, unsigned degree);
 // ceil(log_d n) for n >= 1 (0 for n <= 1).
 unsigned ceil_log(unsigned degree, size_t n);
 
 class KeyTree {
  public:
-  // An empty tree at epoch 0. Aborts (misuse) when policy.degree is outside 2..16.
+  // An empty tree at epoch 0. Aborts (misuse) when policy.degree is outside 2..16 or
+  // policy.teams exceeds policy.degree.
   KeyTree(uint64_t group_id, TreePolicy policy);
   KeyTree(const KeyTree&) = delete;
   KeyTree& operator=(const KeyTree&) = delete;
@@ -126,8 +159,10 @@ class KeyTree {
 
   // Applies a batch all or nothing and advances the epoch by one. Errors (the tree is
   // unchanged): kInvalidArgument for an empty batch, a leave of a non-member, a
-  // duplicate id, a join of a current member that is not also leaving, or a batch
-  // that would exceed policy.max_members.
+  // duplicate id, a join of a current member that is not also leaving, a batch
+  // that would exceed policy.max_members, a join whose team is not below policy.teams
+  // (not 0 without teams), or a switch without teams, of a non-member, of a member
+  // that also leaves or switches twice, to its current team or to no team.
   Result<RekeyPlan> commit(Batch batch, Rng& rng);
 
   uint64_t group_id() const;
@@ -141,6 +176,15 @@ class KeyTree {
   bool has_net_key() const;
   // The current net key. Aborts (misuse) when !has_net_key().
   const SymmetricKey& net_key() const;
+
+  // Teams (all nullopt / 0 / nullptr without teams). The member's team, or nullopt for
+  // a non-member.
+  std::optional<uint8_t> team_of(MemberId id) const;
+  // Members of team t now. Aborts (misuse) when t >= policy.teams.
+  size_t team_size(uint8_t team) const;
+  // Team t's key of the current epoch, nullptr while the team is empty. Valid until the
+  // next commit. Aborts (misuse) when t >= policy.teams.
+  const SymmetricKey* team_key(uint8_t team) const;
 
   // The member's leaf position, or nullopt.
   std::optional<NodeId> leaf_of(MemberId id) const;
@@ -169,6 +213,7 @@ class KeyTree {
   size_t memory_bytes() const;
 
  private:
+  friend struct TestingAccess;  // netkey/testing.h: testing::set_tree_fault
   struct State;
   std::unique_ptr<State> s_;
 };

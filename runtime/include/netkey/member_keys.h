@@ -9,6 +9,7 @@
 //   kWrongGroup              a message for another group (or sealed for another member)
 //   kStaleEpoch              an epoch we already hold (duplicate or replay)
 //   kNeedsResync             an epoch gap, or a rekey before our Welcome: ask for Resync
+//   kMalformed also covers a position outside the teams' subtrees when the group has teams
 //   kUnknownKey              the entries for our path are wrapped under keys we do not
 //                            hold (we were removed), or the rekey needs a key we lack
 //                            (a Participant asks for a Resync either way; only members
@@ -32,9 +33,10 @@ namespace netkey {
 class MemberKeys {
  public:
   // After the handshake: the group, our member id, the handshake's member secret and
-  // the Root's Ed25519 public key (from its certificate).
+  // the Root's Ed25519 public key (from its certificate). `teams`: the tree policy's
+  // team count (the charter's), 0 without teams; aborts (misuse) above kMaxDegree.
   MemberKeys(uint64_t group_id, MemberId id, const SymmetricKey& member_secret,
-             const Ed25519PublicKey& root_public_key);
+             const Ed25519PublicKey& root_public_key, uint8_t teams = 0);
 
   // Dispatches on the message's file identifier ("NKRW" Whole, "NKSL" sealed).
   Status apply(std::span<const uint8_t> bytes);
@@ -52,6 +54,12 @@ class MemberKeys {
   // Every node key held now, leaf's parent first, root last (tests, key closure).
   std::vector<std::pair<NodeId, const SymmetricKey*>> held_keys() const;
   const SymmetricKey& leaf_key() const { return derived_.leaf; }
+  // Our team, from our leaf position (its ancestor at depth 1, netkey/keytree.h); nullopt
+  // without teams or before a Welcome.
+  std::optional<uint8_t> team() const;
+  // Our team's key of the current epoch, KDF(key of team_node(team()), "nk-teamk",
+  // epoch()). Aborts (misuse) when !team().
+  const SymmetricKey& team_key() const;
 
  private:
   friend struct TestingAccess;  // netkey/testing.h: testing::member_secret, testing::unicast_key
@@ -61,7 +69,10 @@ class MemberKeys {
     uint8_t degree = 0;
     std::vector<std::pair<NodeId, SymmetricKey>> keys;  // ancestors, bottom-up
     SymmetricKey net_key;
+    SymmetricKey team_key;  // with teams
   };
+  // With teams: checks that `p.leaf` lies in a team's subtree and derives p.team_key.
+  Status finish(Path& p) const;
   // sealed_epoch: the authenticated Sealed header's epoch (a Slice); nullopt for a Whole.
   Status apply_body(std::span<const uint8_t> body, std::optional<uint64_t> sealed_epoch);
   Status apply_path(std::span<const uint8_t> body, SealedKind kind, uint64_t sealed_epoch);
@@ -77,8 +88,10 @@ class MemberKeys {
   uint64_t epoch_ = 0;
   NodeId leaf_ = 0;
   uint8_t degree_ = 0;
+  uint8_t teams_ = 0;
   std::vector<std::pair<NodeId, SymmetricKey>> path_;
   SymmetricKey net_key_;
+  SymmetricKey team_key_;
 };
 
 }  // namespace netkey

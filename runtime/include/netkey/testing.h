@@ -47,6 +47,14 @@ const MemberKeys* member_keys(const Participant& p);
 const SymmetricKey& member_secret(const MemberKeys& keys);
 const SymmetricKey& unicast_key(const MemberKeys& keys);
 
+// Faults planted in a KeyTree so that tests can show their oracles catch a broken tree
+// (positive controls). Never set outside tests.
+enum class TreeFault : uint8_t {
+  kNone = 0,
+  kSkipOldTeamPath = 1,  // a switch does not rekey the path of the team it leaves
+};
+void set_tree_fault(KeyTree& tree, TreeFault fault);
+
 }  // namespace netkey::testing
 
 #endif  // NETKEY_TESTING_H_

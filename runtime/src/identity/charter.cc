@@ -25,6 +25,7 @@ Status check_fields(const CharterFields& f) {
   auto bad = [](const char* m) { return Status(Errc::kInvalidArgument, m); };
   if (!aead_suite_available(f.suite) && f.suite != AeadSuite::kAes256Gcm) return bad("charter: unknown AEAD suite");
   if (f.degree < 2 || f.degree > 16) return bad("charter: tree degree must be 2..16");
+  if (f.teams > f.degree) return bad("charter: teams must be 0..tree degree");
   if (f.batch_window_ms > 60000) return bad("charter: batch window must be at most 60000 ms");
   if (f.max_batch == 0) return bad("charter: max batch must be at least 1");
   if (f.member_cap == 0 || f.member_cap > kMaxMemberCap) return bad("charter: member cap must be 1..65535");
@@ -55,7 +56,8 @@ Result<std::vector<uint8_t>> sign_charter(const CharterFields& f, const SigningK
   auto attrs = wire::CreateSecurityAttributes(
       b, static_cast<uint8_t>(f.suite), 256, f.classification, f.degree, f.batch_window_ms, f.max_batch,
       f.hash_forward_joins ? wire::JoinPolicy::HashForward : wire::JoinPolicy::RekeyOnJoin,
-      f.signed_broadcasts ? wire::BroadcastAuth::RootSigned : wire::BroadcastAuth::GroupOnly, f.member_cap);
+      f.signed_broadcasts ? wire::BroadcastAuth::RootSigned : wire::BroadcastAuth::GroupOnly, f.member_cap,
+      f.teams);
   b.Finish(wire::CreateCharterBody(b, 1, f.session_id, attrs, root, lc, nv, f.not_before, f.not_after));
   std::span<const uint8_t> body(b.GetBufferPointer(), b.GetSize());
   Ed25519Signature sig = initiator.sign(signed_message(body));
@@ -102,6 +104,7 @@ Result<CharterFields> verify_charter(std::span<const uint8_t> bytes, const Ed255
   f.suite = static_cast<AeadSuite>(a.aead_suite());
   f.classification = a.classification();
   f.degree = a.tree_degree();
+  f.teams = a.tree_teams();
   f.batch_window_ms = a.batch_window_ms();
   f.max_batch = a.max_batch();
   f.hash_forward_joins = a.join_policy() == wire::JoinPolicy::HashForward;

@@ -74,7 +74,24 @@ Status BatchPlanner::leave_bulk(std::span<const MemberId> ids) {
     }
     leaves_.push_back(id);
     leave_set_.insert(id);
+    switches_.erase(id);
   }
+  return Status::ok();
+}
+
+Status BatchPlanner::switch_team(MemberId id, uint8_t team) {
+  const auto bad = [&](const std::string& why) {
+    return Status(Errc::kInvalidArgument, "team switch of member " + std::to_string(id) + ": " + why);
+  };
+  if (tree_.policy().teams == 0) return bad("the group has no teams");
+  if (team >= tree_.policy().teams) return bad("team " + std::to_string(team) + " does not exist");
+  const auto current = tree_.team_of(id);
+  if (!current || leave_set_.count(id)) return bad("not a member staying in the group");
+  if (*current == team) {
+    if (switches_.erase(id) == 0) return bad("already in team " + std::to_string(team));
+    return Status::ok();  // back to where it is: the pending switch is cancelled
+  }
+  switches_[id] = team;
   return Status::ok();
 }
 
@@ -82,6 +99,8 @@ Batch BatchPlanner::take() {
   Batch b;
   b.joins = std::move(joins_);
   b.leaves = std::move(leaves_);
+  for (const auto& [id, team] : switches_) b.switches.push_back({id, team});
+  switches_.clear();
   joins_.clear();
   leaves_.clear();
   join_index_.clear();

@@ -28,12 +28,37 @@ bool has_identifier(std::span<const uint8_t> b, const char* id) {
 }  // namespace
 
 MemberKeys::MemberKeys(uint64_t group_id, MemberId id, const SymmetricKey& member_secret,
-                       const Ed25519PublicKey& root_public_key)
+                       const Ed25519PublicKey& root_public_key, uint8_t teams)
     : group_id_(group_id),
       id_(id),
       secret_(member_secret.clone()),
       derived_(MemberDerivedKeys::from_secret(member_secret)),
-      root_public_key_(root_public_key) {}
+      root_public_key_(root_public_key),
+      teams_(teams) {
+  NETKEY_CHECK(teams <= kMaxDegree);
+}
+
+std::optional<uint8_t> MemberKeys::team() const {
+  if (teams_ == 0 || !in_group_) return std::nullopt;
+  return team_of_leaf(leaf_, degree_);
+}
+
+const SymmetricKey& MemberKeys::team_key() const {
+  NETKEY_CHECK(team().has_value());
+  return team_key_;
+}
+
+// A team member's leaf lies strictly below its team's node (depth 2 or more), and the
+// team exists. The team key comes from the path's depth-1 key (the one before the root).
+Status MemberKeys::finish(Path& p) const {
+  if (teams_ == 0) return Status::ok();
+  auto team = team_of_leaf(p.leaf, p.degree);
+  if (!team || *team >= teams_ || p.keys.size() < 2) return malformed("position outside the teams' subtrees");
+  const auto& [node, key] = p.keys[p.keys.size() - 2];
+  NETKEY_CHECK(node == team_node(*team));  // the path is the leaf's ancestors, checked before
+  p.team_key = team_key_from_node(key, p.epoch);
+  return Status::ok();
+}
 
 const SymmetricKey& MemberKeys::net_key() const {
   NETKEY_CHECK(in_group_);
@@ -68,6 +93,7 @@ void MemberKeys::commit(Path p) {
   degree_ = p.degree;
   path_ = std::move(p.keys);
   net_key_ = std::move(p.net_key);
+  team_key_ = std::move(p.team_key);
   in_group_ = true;
 }
 
@@ -131,6 +157,7 @@ Status MemberKeys::apply_path(std::span<const uint8_t> plain, SealedKind kind, u
     if (k->node() != expect[i]) return malformed("path does not match the leaf position");
     p.keys.emplace_back(k->node(), SymmetricKey::from_bytes({k->key()->data(), 32}));
   }
+  NETKEY_RETURN_IF_ERROR(finish(p));
   p.net_key = net_key_from_root(p.keys.back().second, p.epoch);
   commit(std::move(p));
   return Status::ok();
@@ -294,6 +321,7 @@ Status MemberKeys::apply_body(std::span<const uint8_t> bytes, std::optional<uint
               : sealed_for_us                                      ? apply_slice(b, u, p.keys)
                                                                    : apply_whole_entries(b, u, derived_.leaf, p.keys);
   if (!st) return st;
+  NETKEY_RETURN_IF_ERROR(finish(p));
   p.net_key = net_key_from_root(p.keys.back().second, p.epoch);
   commit(std::move(p));
   return Status::ok();

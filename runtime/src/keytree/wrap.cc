@@ -82,6 +82,16 @@ SymmetricKey net_key_from_root(const SymmetricKey& root_key, uint64_t epoch) {
   return kdf_derive(root_key, kdf_ctx::kNetKey, epoch);
 }
 
+SymmetricKey team_key_from_node(const SymmetricKey& node_key, uint64_t epoch) {
+  return kdf_derive(node_key, kdf_ctx::kTeamKey, epoch);
+}
+
+std::optional<uint8_t> team_of_leaf(NodeId node, unsigned degree) {
+  if (node == kRootNode) return std::nullopt;
+  while (detail::parent_of(node, degree) != kRootNode) node = detail::parent_of(node, degree);
+  return static_cast<uint8_t>(node - 1);
+}
+
 unsigned ceil_log(unsigned degree, size_t n) {
   unsigned k = 0;
   size_t cap = 1;

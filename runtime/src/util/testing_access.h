@@ -23,6 +23,7 @@ struct TestingAccess {
   static const MemberKeys* member_keys(const Participant& p);
   static const SymmetricKey& member_secret(const MemberKeys& keys);
   static const SymmetricKey& unicast_key(const MemberKeys& keys);
+  static void set_tree_fault(KeyTree& tree, testing::TreeFault fault);
 };
 
 }  // namespace netkey
