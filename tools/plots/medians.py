@@ -50,7 +50,7 @@ def main():
         if m and not m.group(1).endswith("_server") and "_server" not in os.path.basename(p):
             groups.setdefault(m.group(1), []).append(p)
     lines = ["# Medians over the runs (tools/plots/medians.py)", "",
-             "Each cell: the median over the runs, then [min - max]. See PARAMETERS for the load.", ""]
+             "The median over the runs, then every run's value in run order. PARAMETERS has the load after each run.", ""]
     for name, paths in groups.items():
         runs = []
         for p in paths:

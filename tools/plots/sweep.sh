@@ -6,8 +6,9 @@
 #   tools/plots/sweep.sh [BIN_DIR [SECONDS [BOTS [OUT_DIR]]]]   (defaults: build/release/samples 30 200 docs/data)
 #   make plots
 #
-# Environment: RUNS (3) runs of every configuration; COST_BOTS (1000) and COST_CHURN
-# (200 changes per second) for the cost of security; SKIP_LOSS=1 or SKIP_COST=1 to run
+# Environment: RUNS (3) runs of every configuration; COST_BOTS (1000), COST_CHURN
+# (200 changes per second) and COST_SECONDS (60: 1000 bots take a while to join) for
+# the cost of security; SKIP_LOSS=1 or SKIP_COST=1 to run
 # only one half.
 #
 # Writes to OUT_DIR/runs/<name>_r<k>.json (and <name>_r<k>_server.json: that server's own
@@ -23,7 +24,8 @@
 #   PARAMETERS        what ran, when, on what machine, the load average
 set -eu
 bin=${1:-build/release/samples} seconds=${2:-30} bots=${3:-200} out=${4:-docs/data}
-runs=${RUNS:-3} cost_bots=${COST_BOTS:-1000} cost_churn=${COST_CHURN:-200}
+runs=${RUNS:-3} cost_bots=${COST_BOTS:-1000} cost_churn=${COST_CHURN:-200} cost_seconds=${COST_SECONDS:-60}
+loss_seconds=$seconds
 arena=$bin/netkey-arena loadbots=$bin/netkey-loadbots
 [ -x "$arena" ] && [ -x "$loadbots" ] || { echo "sweep.sh: no netkey-arena/netkey-loadbots in $bin" >&2; exit 2; }
 mkdir -p "$out/runs"
@@ -50,9 +52,11 @@ pair() {  # pair NAME BOTS LOADBOTS_FLAGS... [-- SERVER_FLAGS...]
 }
 for k in $(seq 1 "$runs"); do
   if [ "${SKIP_LOSS:-0}" != 1 ]; then
+    seconds=$loss_seconds
     for pct in 0 1 2 5; do pair "loss_${pct}_r$k" "$bots" --loss "$pct"; done
   fi
   if [ "${SKIP_COST:-0}" != 1 ]; then
+    seconds=$cost_seconds
     pair "secure_r$k" "$cost_bots" --churn "$cost_churn"
     pair "insecure_r$k" "$cost_bots" --churn "$cost_churn" --insecure -- --insecure
   fi
@@ -60,7 +64,7 @@ done
 python3 "$(dirname "$0")/medians.py" "$out"
 
 {
-  echo "tools/plots/sweep.sh $bin $seconds $bots $out (RUNS=$runs COST_BOTS=$cost_bots COST_CHURN=$cost_churn)"
+  echo "tools/plots/sweep.sh $bin $loss_seconds $bots $out (RUNS=$runs COST_BOTS=$cost_bots COST_CHURN=$cost_churn COST_SECONDS=$cost_seconds)"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "machine: $(nproc) cores, $(uname -srm)"
   echo "netkey: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)"
