@@ -89,13 +89,18 @@ TEST(RekeyRetransmit, ReportsRekeysStillWaitingForTheirFirstSend) {
 }
 
 // Redundant rekey copies go only to peers that retransmitted lately.
-TEST(RekeyCopies, OnlyToAPeerThatLostAPacketLately) {
+TEST(RekeyCopies, OnlyToAPeerThatLostPacketsLately) {
   ENetPeer peer{};
   EXPECT_FALSE(lossy(&peer));
-  peer.packetsLost = 1;  // a retransmission in this interval
+  peer.packetsSent = 100;
+  peer.packetsLost = 2;  // 2 % in this interval: a spurious retransmission or two
+  EXPECT_FALSE(lossy(&peer));
+  peer.packetsLost = 3;  // 3 %
   EXPECT_TRUE(lossy(&peer));
   peer.packetsLost = 0;
-  peer.packetLoss = 3;  // loss in the smoothed history
+  peer.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 50;  // 2 % in the smoothed history
+  EXPECT_FALSE(lossy(&peer));
+  peer.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 20;  // 5 %
   EXPECT_TRUE(lossy(&peer));
 }
 

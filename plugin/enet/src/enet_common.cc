@@ -118,7 +118,12 @@ bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms) {
   return false;
 }
 
-bool lossy(const ENetPeer* peer) { return peer->packetsLost > 0 || peer->packetLoss > 0; }
+bool lossy(const ENetPeer* peer) {
+  // More than 2 % of this interval's reliable packets retransmitted, or of the smoothed
+  // history (ENET_PEER_PACKET_LOSS_SCALE = 100 %). A lone spurious retransmission (a
+  // late acknowledgement, the shortened rekey timeout) does not make a link lossy.
+  return uint64_t{peer->packetsLost} * 50 > peer->packetsSent || peer->packetLoss > ENET_PEER_PACKET_LOSS_SCALE / 50;
+}
 
 InterceptScope::InterceptScope(void* self, InterceptFn fn) {
   t_self = self;

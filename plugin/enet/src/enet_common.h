@@ -43,8 +43,8 @@ void disable_packet_throttle(ENetPeer* peer);
 // after the next flush).
 bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms);
 
-// Whether `peer` retransmitted a reliable packet lately: in ENet's current packet-loss
-// interval (10 s), or its smoothed loss over earlier ones is not zero. The server sends
+// Whether `peer` lost more than 2 % of its reliable packets lately: in ENet's current
+// packet-loss interval (10 s), or in its smoothed loss over earlier ones. The server sends
 // redundant rekey copies (Transmit::redundant) only to such peers: on a clean link they
 // are bytes for nothing.
 bool lossy(const ENetPeer* peer);
