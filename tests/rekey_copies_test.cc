@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "netkey/random.h"
+#include "netkey/traffic.h"
 #include "sim/sim_group.h"
 
 namespace netkey::testing {
@@ -104,6 +106,39 @@ TEST(RekeyCopies, ACopyIsTheOriginalAndAStaleOrForgedOneChangesNoKey) {
   EXPECT_EQ(m.epoch(), epoch);
   EXPECT_TRUE(m.net_key() == key);
   EXPECT_EQ(g.disagreeing(), 0u);
+}
+
+// The Root's default relay grace (RootConfig::kRootRelayRetainedGraceNs): a member whose
+// rekeys are late keeps sending under an epoch two or more back, and within the grace
+// that input is taken; past it, it is not. A bare TrafficConfig (the positive control)
+// refuses it at once.
+TEST(RootRelayGrace, InputFromARetainedEpochWithinTheRootsDefaultGrace) {
+  TrafficConfig root_cfg = RootConfig{}.traffic;
+  ASSERT_EQ(root_cfg.relay_retained_grace_ns, RootConfig::kRootRelayRetainedGraceNs);
+  root_cfg.group_id = 77;
+  TrafficConfig bare;
+  bare.group_id = 77;
+  DeterministicRng rng(5);
+  std::vector<SymmetricKey> keys;
+  for (int e = 0; e <= 4; ++e) keys.push_back(rng.symmetric_key());
+  auto input = [&](uint64_t epoch, uint8_t tag) {
+    auto tx = TrafficSender::create(root_cfg, 3).value();
+    tx.set_epoch(epoch, keys[epoch]);
+    return *tx.seal(std::vector<uint8_t>{tag});
+  };
+  auto root = TrafficRelay::create(root_cfg).value();
+  auto strict = TrafficRelay::create(bare).value();
+  for (uint64_t e = 1; e <= 4; ++e) {  // epoch 1 retired at 2 ms; 4 is current
+    root.set_epoch(e, keys[e], e * kMs);
+    strict.set_epoch(e, keys[e], e * kMs);
+  }
+  const uint64_t late = 2 * kMs + RootConfig::kRootRelayRetainedGraceNs;
+  EXPECT_TRUE(root.check(input(1, 1), 3, 900 * kMs).is_ok());  // three epochs back
+  EXPECT_EQ(strict.check(input(1, 2), 3, 900 * kMs).message(), "epoch_expired");
+  EXPECT_EQ(root.check(input(1, 3), 3, late + 1).message(), "epoch_expired");
+  EXPECT_EQ(root.drops()[DropReason::kEpochExpired], 1u);
+  // Only under the connection's own sender id: another member's id is refused.
+  EXPECT_EQ(root.check(input(2, 4), 5, 900 * kMs).message(), "spoofed_sender");
 }
 
 }  // namespace
