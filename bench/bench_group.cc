@@ -6,6 +6,11 @@
 //   BM_AdmitAll/n:1000     admitting 1000 participants, Root CPU only
 //   BM_ChurnBatch/n:1000   one batch of a 10 %-per-second churn (at the 100 ms window:
 //                          10 joins' commits + 10 leaves), Slices to every member
+//   BM_TeamBroadcast/peers:1000/teams:2
+//                          Root::broadcast_to_team of 200 bytes, alternating teams, in a
+//                          match of 1000 members in 2 teams: counter `seals` (AEAD seals
+//                          per call: 1, whatever the team's size), `transmits` (1: one
+//                          shared buffer the transport fans out), `team_members`
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -23,7 +28,7 @@ namespace {
 class Direct {
  public:
   explicit Direct(size_t subjects, RootConfig::RekeyEncoding enc = RootConfig::RekeyEncoding::kAuto,
-                  uint32_t window_ms = 100)
+                  uint32_t window_ms = 100, uint8_t teams = 0)
       : ids_(1) {
     std::vector<std::string> acl;
     for (size_t i = 0; i < subjects; ++i) acl.push_back("p" + std::to_string(i));
@@ -31,6 +36,7 @@ class Direct {
     f.batch_window_ms = window_ms;
     f.max_batch = 100000;
     f.member_cap = 65535;
+    f.teams = teams;
     charter_ = ids_.charter(f, acl);
     RootConfig rc = ids_.root_config(charter_, kSimUnixTime);
     rc.max_handshakes_per_ip_per_s = 1u << 30;
@@ -134,6 +140,30 @@ void BM_ChurnBatch(benchmark::State& state, RootConfig::RekeyEncoding enc) {
       static_cast<double>(state.iterations() + 1) / static_cast<double>(n);
 }
 
+void BM_TeamBroadcast(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto teams = static_cast<uint8_t>(state.range(1));
+  Direct d(n, RootConfig::RekeyEncoding::kAuto, 100, teams);
+  for (size_t i = 0; i < n; ++i) (void)d.handshake(i, nullptr);  // unassigned: balanced teams
+  d.commit(nullptr);
+  if (d.root().member_count() != n) state.SkipWithError("not everyone was admitted");
+  const std::vector<uint8_t> payload(200, 7);
+  const uint64_t seals0 = d.root().stats().seals;
+  uint64_t transmits = 0, calls = 0;
+  for (auto _ : state) {
+    const TeamId team = static_cast<TeamId>(calls++ % teams);
+    if (!d.root().broadcast_to_team(team, payload, 0).is_ok()) state.SkipWithError("broadcast_to_team failed");
+    while (auto t = d.root().poll_transmit()) {
+      ++transmits;
+      benchmark::DoNotOptimize(t->bytes->data());
+    }
+  }
+  const double it = static_cast<double>(state.iterations());
+  state.counters["seals"] = static_cast<double>(d.root().stats().seals - seals0) / it;
+  state.counters["transmits"] = static_cast<double>(transmits) / it;
+  state.counters["team_members"] = static_cast<double>(d.root().team_size(0));
+}
+
 BENCHMARK(BM_Admit)->Unit(benchmark::kMicrosecond)->Iterations(4000);
 BENCHMARK(BM_AdmitAll)->ArgName("n")->Arg(1000)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_CAPTURE(BM_ChurnBatch, n:1000/encoding:auto, RootConfig::RekeyEncoding::kAuto)
@@ -142,6 +172,8 @@ BENCHMARK_CAPTURE(BM_ChurnBatch, n:1000/encoding:slices, RootConfig::RekeyEncodi
     ->Unit(benchmark::kMicrosecond)->Iterations(500);
 BENCHMARK_CAPTURE(BM_ChurnBatch, n:1000/encoding:whole, RootConfig::RekeyEncoding::kWhole)
     ->Unit(benchmark::kMicrosecond)->Iterations(500);
+
+BENCHMARK(BM_TeamBroadcast)->ArgNames({"peers", "teams"})->Args({1000, 2})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace netkey::testing

@@ -23,6 +23,14 @@
 namespace netkey {
 namespace {
 
+TreePolicy tree_policy(uint8_t degree, bool hash_forward_joins, uint8_t teams) {
+  TreePolicy p;
+  p.degree = degree;
+  p.hash_forward_joins = hash_forward_joins;
+  p.teams = teams;
+  return p;
+}
+
 struct Group {
   DeterministicRng rng{7};
   SigningKey root = SigningKey::generate(rng);
@@ -30,16 +38,10 @@ struct Group {
   std::vector<MemberId> cur;
   MemberId next = 0;
 
-  Group(size_t n, uint8_t degree, bool hf = false) : tree(1, policy(degree, hf)) {
+  Group(size_t n, uint8_t degree, bool hf = false) : tree(1, tree_policy(degree, hf, 0)) {
     Batch b;
     for (size_t i = 0; i < n; ++i) b.joins.push_back({next, rng.symmetric_key()}), cur.push_back(next++);
     (void)tree.commit(std::move(b), rng);
-  }
-  static TreePolicy policy(uint8_t d, bool hf) {
-    TreePolicy p;
-    p.degree = d;
-    p.hash_forward_joins = hf;
-    return p;
   }
   // L uniformly random departures and J fresh joiners.
   Batch batch(size_t joins, size_t leaves) {
@@ -64,22 +66,35 @@ void report(benchmark::State& state, double wrapped, double bytes, double per_me
   state.counters["tree_bytes"] = static_cast<double>(tree_bytes);
 }
 
+// The counters of a commit + Whole benchmark, summed over its iterations.
+struct WholeTotals {
+  double wrapped = 0, bytes = 0;
+  // Encodes `p` as a Whole signed by `root` (inside the caller's timed loop) and counts it.
+  void add(const RekeyPlan& p, const SigningKey& root) {
+    auto whole = encode_whole(p, root);
+    wrapped += static_cast<double>(p.wrapped_keys());
+    bytes += static_cast<double>(whole.size());
+  }
+  // bytes_per_member = bytes: every member receives the whole message.
+  void report(benchmark::State& state, size_t tree_bytes) const {
+    netkey::report(state, wrapped, bytes, bytes, tree_bytes);
+  }
+};
+
 // Times commit(joins, leaves) + encode_whole; restores the group size untimed.
 void run_batch(benchmark::State& state, Group& g, size_t joins, size_t leaves) {
-  double wrapped = 0, bytes = 0;
+  WholeTotals totals;
   for (auto _ : state) {
     Batch b = g.batch(joins, leaves);
     RekeyPlan p = g.commit(std::move(b));
-    auto whole = encode_whole(p, g.root);
-    wrapped += static_cast<double>(p.wrapped_keys());
-    bytes += static_cast<double>(whole.size());
+    totals.add(p, g.root);
     if (joins != leaves) {
       state.PauseTiming();
       (void)g.commit(joins > leaves ? g.batch(0, joins - leaves) : g.batch(leaves - joins, 0));
       state.ResumeTiming();
     }
   }
-  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+  totals.report(state, g.tree.memory_bytes());
 }
 
 void BM_Leave(benchmark::State& state) {
@@ -170,14 +185,9 @@ void BM_SliceBytes(benchmark::State& state) {
 void BM_WholeBytes(benchmark::State& state) {
   Group g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)));
   const size_t jl = static_cast<size_t>(state.range(0)) / 10;
-  double bytes = 0, wrapped = 0;
-  for (auto _ : state) {
-    RekeyPlan p = g.commit(g.batch(jl, jl));
-    auto whole = encode_whole(p, g.root);
-    bytes += static_cast<double>(whole.size());
-    wrapped += static_cast<double>(p.wrapped_keys());
-  }
-  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+  WholeTotals totals;
+  for (auto _ : state) totals.add(g.commit(g.batch(jl, jl)), g.root);
+  totals.report(state, g.tree.memory_bytes());
 }
 
 // Member apply time per encoding (enc 0 = whole, 1 = slice, 2 = welcome) at n = 1024,
@@ -221,16 +231,10 @@ struct TeamGroup {
   std::vector<std::vector<MemberId>> cur;  // per team (one list without teams)
   MemberId next = 0;
 
-  TeamGroup(size_t n, uint8_t degree, uint8_t teams) : tree(1, policy(degree, teams)), cur(std::max<size_t>(1, teams)) {
+  TeamGroup(size_t n, uint8_t degree, uint8_t teams) : tree(1, tree_policy(degree, false, teams)), cur(std::max<size_t>(1, teams)) {
     Batch b;
     for (size_t i = 0; i < n; ++i) b.joins.push_back(join(static_cast<uint8_t>(i % cur.size())));
     (void)tree.commit(std::move(b), rng);
-  }
-  static TreePolicy policy(uint8_t d, uint8_t teams) {
-    TreePolicy p;
-    p.degree = d;
-    p.teams = teams;
-    return p;
   }
   JoinRequest join(uint8_t team) {
     cur[team].push_back(next);
@@ -250,28 +254,25 @@ struct TeamGroup {
 // size is restored untimed by a leave from the same team.
 void BM_TeamJoin(benchmark::State& state) {
   TeamGroup g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)), static_cast<uint8_t>(state.range(2)));
-  double wrapped = 0, bytes = 0;
+  WholeTotals totals;
   for (auto _ : state) {
     const uint8_t team = static_cast<uint8_t>(g.rng.uniform(g.cur.size()));
     Batch b;
     b.joins.push_back(g.join(team));
-    RekeyPlan p = g.tree.commit(std::move(b), g.rng).value();
-    auto whole = encode_whole(p, g.root);
-    wrapped += static_cast<double>(p.wrapped_keys());
-    bytes += static_cast<double>(whole.size());
+    totals.add(g.tree.commit(std::move(b), g.rng).value(), g.root);
     state.PauseTiming();
     Batch l;
     l.leaves.push_back(g.take_random(team));
     (void)g.tree.commit(std::move(l), g.rng);
     state.ResumeTiming();
   }
-  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+  totals.report(state, g.tree.memory_bytes());
 }
 
 // One member of the largest team switches to the smallest other one, commit + Whole.
 void BM_TeamSwitch(benchmark::State& state) {
   TeamGroup g(static_cast<size_t>(state.range(0)), static_cast<uint8_t>(state.range(1)), static_cast<uint8_t>(state.range(2)));
-  double wrapped = 0, bytes = 0;
+  WholeTotals totals;
   for (auto _ : state) {
     auto size_less = [](const auto& a, const auto& b) { return a.size() < b.size(); };
     const auto from = static_cast<uint8_t>(std::max_element(g.cur.begin(), g.cur.end(), size_less) - g.cur.begin());
@@ -283,12 +284,9 @@ void BM_TeamSwitch(benchmark::State& state) {
     g.cur[to].push_back(id);
     Batch b;
     b.switches.push_back({id, to});
-    RekeyPlan p = g.tree.commit(std::move(b), g.rng).value();
-    auto whole = encode_whole(p, g.root);
-    wrapped += static_cast<double>(p.wrapped_keys());
-    bytes += static_cast<double>(whole.size());
+    totals.add(g.tree.commit(std::move(b), g.rng).value(), g.root);
   }
-  report(state, wrapped, bytes, bytes, g.tree.memory_bytes());
+  totals.report(state, g.tree.memory_bytes());
 }
 
 // The alternative to team subtrees: one KeyTree per team plus one for the match. A
@@ -300,7 +298,7 @@ void BM_SeparateGroupsJoin(benchmark::State& state) {
   TeamGroup match(n, d, 0);  // its member lists are per team below
   std::vector<KeyTree> team_trees;
   std::vector<std::vector<MemberId>> cur(teams);
-  for (uint8_t t = 0; t < teams; ++t) team_trees.emplace_back(2 + t, TeamGroup::policy(d, 0));
+  for (uint8_t t = 0; t < teams; ++t) team_trees.emplace_back(2 + t, tree_policy(d, false, 0));
   for (MemberId id : match.cur[0]) {  // the same members, round-robin into the team trees
     const uint8_t t = static_cast<uint8_t>(id % teams);
     Batch b;
@@ -308,7 +306,7 @@ void BM_SeparateGroupsJoin(benchmark::State& state) {
     (void)team_trees[t].commit(std::move(b), match.rng);
     cur[t].push_back(id);
   }
-  double wrapped = 0, bytes = 0;
+  WholeTotals totals;
   for (auto _ : state) {
     const uint8_t t = static_cast<uint8_t>(match.rng.uniform(teams));
     const MemberId id = match.next++;
@@ -318,10 +316,8 @@ void BM_SeparateGroupsJoin(benchmark::State& state) {
     bm.joins.push_back({id, secret.clone()});
     RekeyPlan pt = team_trees[t].commit(std::move(bt), match.rng).value();
     RekeyPlan pm = match.tree.commit(std::move(bm), match.rng).value();
-    auto wt = encode_whole(pt, match.root);
-    auto wm = encode_whole(pm, match.root);
-    wrapped += static_cast<double>(pt.wrapped_keys() + pm.wrapped_keys());
-    bytes += static_cast<double>(wt.size() + wm.size());
+    totals.add(pt, match.root);
+    totals.add(pm, match.root);
     state.PauseTiming();
     cur[t].push_back(id);
     const size_t j = match.rng.uniform(cur[t].size());
@@ -337,7 +333,7 @@ void BM_SeparateGroupsJoin(benchmark::State& state) {
   }
   size_t tree_bytes = match.tree.memory_bytes();
   for (const KeyTree& tt : team_trees) tree_bytes += tt.memory_bytes();
-  report(state, wrapped, bytes, bytes, tree_bytes);
+  totals.report(state, tree_bytes);
 }
 
 void args_n_d(benchmark::internal::Benchmark* b) {

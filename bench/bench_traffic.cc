@@ -38,87 +38,109 @@ TrafficConfig config(AeadSuite suite) {
   return c;
 }
 
+// The timed loop of the seal benchmarks: one seal(payload, out) of a `bytes`-byte payload
+// per iteration, after rekey_if_due() (which starts a new epoch before the 2^32 sequences
+// of one run out).
+template <class Seal, class RekeyIfDue>
+void seal_loop(benchmark::State& state, size_t bytes, Seal seal, RekeyIfDue rekey_if_due) {
+  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
+  for (auto _ : state) {
+    rekey_if_due();
+    benchmark::DoNotOptimize(seal(payload, out));
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+// kOpenBatch distinct packets of `bytes`-byte payloads from seal(payload): distinct, since
+// the replay window refuses a second open of the same one.
+constexpr size_t kOpenBatch = 2048;
+template <class Seal>
+std::vector<std::vector<uint8_t>> sealed_batch(size_t bytes, Seal seal) {
+  std::vector<std::vector<uint8_t>> pkts;
+  for (size_t i = 0; i < kOpenBatch; ++i) pkts.push_back(*seal(std::vector<uint8_t>(bytes, 0x42)));
+  return pkts;
+}
+
+// The timed loop of the open benchmarks: open(rx, packet, out) per iteration over `pkts`
+// in turn, with a receiver from fresh() (made untimed) for each pass over the batch.
+template <class Fresh, class Open>
+void open_loop(benchmark::State& state, size_t bytes, const std::vector<std::vector<uint8_t>>& pkts,
+               Fresh fresh, Open open) {
+  auto rx = fresh();
+  std::vector<uint8_t> out(bytes);
+  size_t i = 0, failures = 0;
+  for (auto _ : state) {
+    if (i == pkts.size()) {
+      state.PauseTiming();
+      rx = fresh();
+      i = 0;
+      state.ResumeTiming();
+    }
+    if (!open(rx, pkts[i++], out)) ++failures;
+  }
+  if (failures) state.SkipWithError("open failed");
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
+// Sender 7 of epoch `net` (epoch 1).
+TrafficSender sender_in_epoch_1(AeadSuite suite, const SymmetricKey& net) {
+  auto s = TrafficSender::create(config(suite), 7).value();
+  s.set_epoch(1, net);
+  return s;
+}
+// Member 7's private channel, at `side`, in epoch 1 of private base `base`.
+PrivateChannel channel_in_epoch_1(AeadSuite suite, PrivateSide side, const SymmetricKey& base) {
+  auto c = PrivateChannel::create(config(suite), 7, side).value();
+  c.set_epoch(1, base, 0);
+  return c;
+}
+
 void BM_TrafficSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
   DeterministicRng rng(1);
   auto net = rng.symmetric_key();
-  auto s = TrafficSender::create(config(suite), 7).value();
-  s.set_epoch(1, net);
-  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
-  for (auto _ : state) {
-    if (s.next_seq() == kMaxTrafficSeq) s.set_epoch(s.epoch() + 1, net);
-    benchmark::DoNotOptimize(s.seal(payload, out));
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  auto s = sender_in_epoch_1(suite, net);
+  seal_loop(
+      state, bytes, [&](const auto& payload, auto& out) { return s.seal(payload, out); },
+      [&] {
+        if (s.next_seq() == kMaxTrafficSeq) s.set_epoch(s.epoch() + 1, net);
+      });
 }
 
 void BM_TrafficOpen(benchmark::State& state, AeadSuite suite, size_t bytes) {
   DeterministicRng rng(1);
   auto net = rng.symmetric_key();
-  auto s = TrafficSender::create(config(suite), 7).value();
-  s.set_epoch(1, net);
-  // Distinct packets, since the replay window refuses a second open of the same one.
-  const size_t kBatch = 2048;
-  std::vector<std::vector<uint8_t>> pkts;
-  for (size_t i = 0; i < kBatch; ++i) pkts.push_back(*s.seal(std::vector<uint8_t>(bytes, 0x42)));
-  auto rx = TrafficReceiver::create(config(suite)).value();
-  rx.set_epoch(1, net, 0);
-  std::vector<uint8_t> out(bytes);
-  size_t i = 0, failures = 0;
-  for (auto _ : state) {
-    if (i == kBatch) {
-      state.PauseTiming();
-      rx = TrafficReceiver::create(config(suite)).value();
-      rx.set_epoch(1, net, 0);
-      i = 0;
-      state.ResumeTiming();
-    }
-    auto n = rx.open_into(pkts[i++], 1, out);
-    if (!n) ++failures;
-  }
-  if (failures) state.SkipWithError("open failed");
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  auto s = sender_in_epoch_1(suite, net);
+  auto fresh = [&] {
+    auto rx = TrafficReceiver::create(config(suite)).value();
+    rx.set_epoch(1, net, 0);
+    return rx;
+  };
+  open_loop(state, bytes, sealed_batch(bytes, [&](const std::vector<uint8_t>& p) { return s.seal(p); }), fresh,
+            [](TrafficReceiver& rx, const std::vector<uint8_t>& pkt, auto& out) {
+              return static_cast<bool>(rx.open_into(pkt, 1, out));
+            });
 }
 
 void BM_PrivateSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
   DeterministicRng rng(3);
   const SymmetricKey base = private_base_key(rng.symmetric_key());
-  auto c = PrivateChannel::create(config(suite), 7, PrivateSide::kRoot).value();
-  c.set_epoch(1, base, 0);
-  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
-  for (auto _ : state) {
-    if (c.next_seq() == kMaxTrafficSeq) c.set_epoch(c.epoch() + 1, base, 0);
-    benchmark::DoNotOptimize(c.seal(payload, out));
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  auto c = channel_in_epoch_1(suite, PrivateSide::kRoot, base);
+  seal_loop(
+      state, bytes, [&](const auto& payload, auto& out) { return c.seal(payload, out); },
+      [&] {
+        if (c.next_seq() == kMaxTrafficSeq) c.set_epoch(c.epoch() + 1, base, 0);
+      });
 }
 
 void BM_PrivateOpen(benchmark::State& state, AeadSuite suite, size_t bytes) {
   DeterministicRng rng(3);
   const SymmetricKey base = private_base_key(rng.symmetric_key());
-  auto root = PrivateChannel::create(config(suite), 7, PrivateSide::kRoot).value();
-  root.set_epoch(1, base, 0);
-  const size_t kBatch = 2048;
-  std::vector<std::vector<uint8_t>> pkts;
-  for (size_t i = 0; i < kBatch; ++i) pkts.push_back(*root.seal(std::vector<uint8_t>(bytes, 0x42)));
-  auto fresh = [&] {
-    auto m = PrivateChannel::create(config(suite), 7, PrivateSide::kMember).value();
-    m.set_epoch(1, base, 0);
-    return m;
-  };
-  auto member = fresh();
-  std::vector<uint8_t> out(bytes);
-  size_t i = 0, failures = 0;
-  for (auto _ : state) {
-    if (i == kBatch) {
-      state.PauseTiming();
-      member = fresh();
-      i = 0;
-      state.ResumeTiming();
-    }
-    if (!member.open(pkts[i++], 1, out)) ++failures;
-  }
-  if (failures) state.SkipWithError("open failed");
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  auto root = channel_in_epoch_1(suite, PrivateSide::kRoot, base);
+  open_loop(state, bytes, sealed_batch(bytes, [&](const std::vector<uint8_t>& p) { return root.seal(p); }),
+            [&] { return channel_in_epoch_1(suite, PrivateSide::kMember, base); },
+            [](PrivateChannel& m, const std::vector<uint8_t>& pkt, auto& out) {
+              return static_cast<bool>(m.open(pkt, 1, out));
+            });
 }
 
 void BM_TeamSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
@@ -126,17 +148,16 @@ void BM_TeamSeal(benchmark::State& state, AeadSuite suite, size_t bytes) {
   auto t = TeamSender::create(config(suite)).value();
   t.set_epoch(1);
   t.set_team_key(2, rng.symmetric_key());
-  std::vector<uint8_t> payload(bytes, 0x42), out(bytes + kTrafficOverhead);
   uint64_t sealed = 0;
-  for (auto _ : state) {
-    if (++sealed == kMaxTrafficSeq) {
-      t.set_epoch(t.epoch() + 1);
-      t.set_team_key(2, rng.symmetric_key());
-      sealed = 0;
-    }
-    benchmark::DoNotOptimize(t.seal(2, payload, out));
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+  seal_loop(
+      state, bytes, [&](const auto& payload, auto& out) { return t.seal(2, payload, out); },
+      [&] {
+        if (++sealed == kMaxTrafficSeq) {
+          t.set_epoch(t.epoch() + 1);
+          t.set_team_key(2, rng.symmetric_key());
+          sealed = 0;
+        }
+      });
 }
 
 using RawSeal = int (*)(unsigned char*, unsigned long long*, const unsigned char*, unsigned long long,

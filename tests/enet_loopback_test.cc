@@ -69,6 +69,91 @@ TEST(EnetLoopback, JoinBroadcastRelayLeaveAndTimeout) {
   EXPECT_EQ(lb.server->root().member_peers().size(), 2u);
 }
 
+// Issue 12 over ENet: a team broadcast is one packet per member of that team only,
+// private messages travel on their member's connection only, and each delivery class
+// arrives with its ENet flags (read by the receiving host off the packet: RELIABLE on
+// the events channel, UNSEQUENCED, or neither).
+TEST(EnetLoopback, TeamsPrivateMessagesAndDeliveryFlags) {
+  CharterFields f = Identities::default_fields(0xe7e8);
+  f.teams = 2;
+  EnetWorld w(4, 6, f);
+  ASSERT_TRUE(w.server->assign_team("p1", 0).is_ok());
+  ASSERT_TRUE(w.server->assign_team("p2", 0).is_ok());
+  ASSERT_TRUE(w.server->assign_team("p3", 1).is_ok());
+  EXPECT_EQ(w.server->assign_team("p3", 2).code(), Errc::kInvalidArgument);
+  for (int i = 1; i <= 3; ++i) w.add("p" + std::to_string(i));
+  ASSERT_TRUE(w.run_until(5000, [&] {
+    for (auto& c : w.clients) {
+      if (!c->team() || c->participant().epoch() != w.server->root().epoch()) return false;
+    }
+    return w.server->root().member_count() == 3;
+  }));
+  EXPECT_EQ(w.clients[0]->team(), TeamId{0});
+  EXPECT_EQ(w.clients[2]->team(), TeamId{1});
+  const auto sent = [&](Channel c) { return w.server->stats().packets_sent[static_cast<size_t>(c)]; };
+  const auto bytes = [](std::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+
+  const uint64_t state0 = sent(Channel::kState), events0 = sent(Channel::kEvents);
+  const uint64_t seals0 = w.server->root().stats().seals;
+  ASSERT_TRUE(w.server->broadcast_to_team(1, bytes("t1"), Delivery::kUnreliable).is_ok());
+  EXPECT_EQ(sent(Channel::kState) - state0, 1u);  // p3 only
+  ASSERT_TRUE(w.server->broadcast_to_team(0, bytes("t0"), Delivery::kReliableOrdered).is_ok());
+  EXPECT_EQ(sent(Channel::kEvents) - events0, 2u);  // p1 and p2, reliably
+  EXPECT_EQ(w.server->root().stats().seals, seals0 + 2);
+  const MemberId m1 = w.clients[0]->participant().member_id();
+  ASSERT_TRUE(w.server->send_private(m1, bytes("hp"), Delivery::kUnreliableSequenced).is_ok());
+  EXPECT_EQ(sent(Channel::kState) - state0, 2u);
+  EXPECT_EQ(w.server->send_private(999, bytes("hp")).code(), Errc::kInvalidArgument);
+  ASSERT_TRUE(w.clients[0]->send_private(bytes("up"), Delivery::kUnreliable).is_ok());
+  ASSERT_TRUE(w.clients[1]->send(bytes("kill"), Delivery::kReliableOrdered).is_ok());
+
+  struct Got {
+    std::vector<ParticipantEvent> msgs;
+  };
+  std::vector<Got> got(3);
+  std::vector<RootEvent> at_root;
+  const auto has = [](const Got& g, PacketType t, std::string_view payload, Delivery d) {
+    for (const auto& e : g.msgs) {
+      if (e.type == t && e.delivery == d && std::string(e.payload.begin(), e.payload.end()) == payload) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(w.run_until(3000, [&] {
+    for (size_t i = 0; i < 3; ++i) {
+      while (auto e = w.clients[i]->poll_event()) {
+        if (e->kind == ParticipantEvent::Kind::kMessage) got[i].msgs.push_back(std::move(*e));
+      }
+    }
+    while (auto e = w.server->poll_event()) {
+      if (e->kind == RootEvent::Kind::kMessage) at_root.push_back(std::move(*e));
+    }
+    return has(got[2], PacketType::kTeamBroadcast, "t1", Delivery::kUnreliable) &&
+           has(got[0], PacketType::kTeamBroadcast, "t0", Delivery::kReliableOrdered) &&
+           has(got[1], PacketType::kTeamBroadcast, "t0", Delivery::kReliableOrdered) &&
+           has(got[0], PacketType::kPrivateToMember, "hp", Delivery::kUnreliableSequenced) &&
+           has(got[0], PacketType::kMemberData, "kill", Delivery::kReliableOrdered) &&
+           has(got[2], PacketType::kMemberData, "kill", Delivery::kReliableOrdered) && at_root.size() >= 2;
+  }));
+  // Nothing else reached anyone: team 1's packet not team 0, the private one not p2/p3.
+  EXPECT_EQ(got[0].msgs.size(), 3u);
+  EXPECT_EQ(got[1].msgs.size(), 1u);
+  EXPECT_EQ(got[2].msgs.size(), 2u);
+  bool private_up = false, relayed_kill = false;
+  for (const auto& e : at_root) {
+    private_up |= e.type == PacketType::kPrivateToRoot && e.member == m1 && e.delivery == Delivery::kUnreliable;
+    relayed_kill |= e.type == PacketType::kMemberData && e.delivery == Delivery::kReliableOrdered;
+  }
+  EXPECT_TRUE(private_up);
+  EXPECT_TRUE(relayed_kill);
+  // The flags as ENet delivered them, counted by the hosts.
+  EXPECT_GE(w.clients[2]->traffic_received(Delivery::kUnreliable), 1u);
+  EXPECT_GE(w.clients[0]->traffic_received(Delivery::kReliableOrdered), 2u);
+  EXPECT_GE(w.clients[0]->traffic_received(Delivery::kUnreliableSequenced), 1u);
+  EXPECT_GT(w.clients[0]->bytes_received(Channel::kEvents), 0u);
+  EXPECT_EQ(w.server->stats().traffic_received[static_cast<size_t>(Delivery::kUnreliable)], 1u);
+  EXPECT_EQ(w.server->stats().traffic_received[static_cast<size_t>(Delivery::kReliableOrdered)], 1u);
+}
+
 int disconnects(ClientHost& c) {
   int n = 0;
   while (auto e = c.poll_event()) n += e->kind == ParticipantEvent::Kind::kDisconnected;

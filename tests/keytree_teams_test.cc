@@ -55,6 +55,14 @@ void check_teams(const KeyTree& t, const Teams& expect) {
   }
 }
 
+TreePolicy team_policy(uint8_t degree, uint8_t teams, bool hash_forward_joins = false) {
+  TreePolicy p;
+  p.degree = degree;
+  p.teams = teams;
+  p.hash_forward_joins = hash_forward_joins;
+  return p;
+}
+
 Batch team_joins(MemberId first, size_t n, uint8_t team, Rng& rng, Teams& expect) {
   Batch b;
   for (size_t i = 0; i < n; ++i) {
@@ -62,6 +70,14 @@ Batch team_joins(MemberId first, size_t n, uint8_t team, Rng& rng, Teams& expect
     b.joins.push_back({id, rng.symmetric_key(), team});
     expect[id] = team;
   }
+  return b;
+}
+
+// One batch: members 0..n0-1 join team 0, then first1..first1+n1-1 join team 1.
+Batch two_team_joins(size_t n0, MemberId first1, size_t n1, Rng& rng, Teams& expect) {
+  Batch b = team_joins(0, n0, 0, rng, expect);
+  Batch b1 = team_joins(first1, n1, 1, rng, expect);
+  for (auto& j : b1.joins) b.joins.push_back(std::move(j));
   return b;
 }
 
@@ -94,10 +110,7 @@ TEST(KeyTreeTeams, BulkJoinsPlaceEveryMemberInItsTeamsSubtree) {
   DeterministicRng rng(2);
   for (int di : {2, 3, 4, 8}) {
     for (int teams = 1; teams <= std::min(di, 4); ++teams) {
-      TreePolicy p;
-      p.degree = static_cast<uint8_t>(di);
-      p.teams = static_cast<uint8_t>(teams);
-      KeyTree t(7, p);
+      KeyTree t(7, team_policy(static_cast<uint8_t>(di), static_cast<uint8_t>(teams)));
       Teams expect;
       Batch b;
       for (MemberId id = 0; id < 300; ++id) {
@@ -114,15 +127,9 @@ TEST(KeyTreeTeams, BulkJoinsPlaceEveryMemberInItsTeamsSubtree) {
 
 TEST(KeyTreeTeams, ValidationIsAllOrNothing) {
   DeterministicRng rng(3);
-  TreePolicy p;
-  p.degree = 4;
-  p.teams = 2;
-  KeyTree t(9, p);
+  KeyTree t(9, team_policy(4, 2));
   Teams expect;
-  Batch first = team_joins(0, 6, 0, rng, expect);
-  Batch second = team_joins(6, 6, 1, rng, expect);
-  for (auto& j : second.joins) first.joins.push_back(std::move(j));
-  ASSERT_TRUE(t.commit(std::move(first), rng).is_ok());
+  ASSERT_TRUE(t.commit(two_team_joins(6, 6, 6, rng, expect), rng).is_ok());
   const uint64_t epoch = t.epoch();
   auto refused = [&](Batch b, const char* why) {
     auto r = t.commit(std::move(b), rng);
@@ -184,11 +191,7 @@ TEST(KeyTreeTeams, ASwitchRekeysOnlyTheTwoTeamPathsAndTheRoot) {
   for (uint8_t teams : {uint8_t{2}, uint8_t{3}}) {
     SCOPED_TRACE("teams=" + std::to_string(teams));
     DeterministicRng rng(4);
-    TreePolicy p;
-    p.degree = 4;
-    p.teams = teams;
-    p.hash_forward_joins = true;  // a switch is a full rekey all the same
-    KeyTree t(11, p);
+    KeyTree t(11, team_policy(4, teams, /*hash_forward_joins=*/true));  // a switch is a full rekey all the same
     Teams expect;
     Batch b;
     for (MemberId id = 0; id < 1000; ++id) {
@@ -263,15 +266,9 @@ TEST(KeyTreeTeams, ASwitchRekeysOnlyTheTwoTeamPathsAndTheRoot) {
 // team keeps its layout and its keys.
 TEST(KeyTreeTeams, AMassDepartureRebuildsOnlyThatTeam) {
   DeterministicRng rng(5);
-  TreePolicy p;
-  p.degree = 4;
-  p.teams = 2;
-  KeyTree t(12, p);
+  KeyTree t(12, team_policy(4, 2));
   Teams expect;
-  Batch b = team_joins(0, 256, 0, rng, expect);
-  Batch b1 = team_joins(1000, 50, 1, rng, expect);
-  for (auto& j : b1.joins) b.joins.push_back(std::move(j));
-  ASSERT_TRUE(t.commit(std::move(b), rng).is_ok());
+  ASSERT_TRUE(t.commit(two_team_joins(256, 1000, 50, rng, expect), rng).is_ok());
   ASSERT_EQ(t.depth(), 5u);
   // Keep one member per depth-3 node of team 0 (16 members, still at depth 5 > 4).
   std::map<NodeId, MemberId> keep;
@@ -312,11 +309,7 @@ TEST(KeyTreeTeams, AMassDepartureRebuildsOnlyThatTeam) {
 // LKH+ with teams: a join-only batch hashes forward, a batch with a switch does not.
 TEST(KeyTreeTeams, HashForwardJoinsStayInTheirTeams) {
   DeterministicRng rng(6);
-  TreePolicy p;
-  p.degree = 3;
-  p.teams = 3;
-  p.hash_forward_joins = true;
-  KeyTree t(13, p);
+  KeyTree t(13, team_policy(3, 3, /*hash_forward_joins=*/true));
   Teams expect;
   ASSERT_TRUE(t.commit(team_joins(0, 10, 2, rng, expect), rng).is_ok());
   auto plan = t.commit(team_joins(10, 20, 0, rng, expect), rng);
@@ -402,10 +395,7 @@ TEST(KeyTreeTeams, RandomSequencesKeepEveryMemberInItsTeam) {
 
 TEST(KeyTreeTeams, BatchPlannerQueuesOneSwitchPerMember) {
   DeterministicRng rng(7);
-  TreePolicy p;
-  p.degree = 4;
-  p.teams = 3;
-  KeyTree t(14, p);
+  KeyTree t(14, team_policy(4, 3));
   Teams expect;
   ASSERT_TRUE(t.commit(team_joins(0, 9, 0, rng, expect), rng).is_ok());
   BatchPlanner planner(t);

@@ -422,13 +422,18 @@ TEST(MemberKeysSplits, AMemberSplitKTimesInOneBatchDerivesEverySplitNode) {
 
 // --- Teams: the member computes its team from its leaf and its team key from its path.
 
+// An empty tree of group kGroupTeams with `teams` team subtrees.
+KeyTree team_tree(uint8_t degree, uint8_t teams) {
+  TreePolicy p;
+  p.degree = degree;
+  p.teams = teams;
+  return KeyTree(kGroupTeams, p);
+}
+
 TEST(MemberKeysTeams, TeamAndTeamKeyFollowTheLeafAndTheRoot) {
   DeterministicRng rng(40);
   const SigningKey root = SigningKey::generate(rng);
-  TreePolicy p;
-  p.degree = 3;
-  p.teams = 3;
-  KeyTree t(kGroupTeams, p);
+  KeyTree t = team_tree(3, 3);
   std::map<MemberId, SymmetricKey> secrets;
   Batch b;
   for (MemberId id = 1; id <= 12; ++id) {
@@ -469,10 +474,7 @@ TEST(MemberKeysTeams, TeamAndTeamKeyFollowTheLeafAndTheRoot) {
 TEST(MemberKeysTeams, APositionOutsideTheTeamsIsMalformed) {
   DeterministicRng rng(41);
   const SigningKey root = SigningKey::generate(rng);
-  TreePolicy p;
-  p.degree = 4;
-  p.teams = 3;
-  KeyTree t(kGroupTeams, p);
+  KeyTree t = team_tree(4, 3);
   const SymmetricKey secret = rng.symmetric_key();
   Batch b;
   b.joins.push_back({1, secret.clone(), 2});

@@ -242,6 +242,30 @@ TEST_F(PrivateChannelTest, TheMemberOpensTheNextEpochBeforeItsRekeyAndKeepsItsWi
   EXPECT_EQ(open_reason(root, *ahead.seal(bytes("x")), 14), DropReason::kUnknownEpoch);
 }
 
+// A member whose rekeys lag: the Root's reliable packets of up to kReliableEpochsAhead
+// epochs ahead open (and keep their window through set_epoch); unreliable ones only
+// the next epoch's; nothing past the reach.
+TEST_F(PrivateChannelTest, ALaggingMemberOpensReliablePacketsSeveralEpochsAhead) {
+  auto root = channel(kAlice, PrivateSide::kRoot, alice_);
+  auto member = channel(kAlice, PrivateSide::kMember, alice_);
+  const SymmetricKey base = private_base_key(alice_);
+  root.set_epoch(4, base, 10);
+  const Bytes three_ahead = *root.seal(bytes("kill feed"));
+  const Bytes three_ahead_unreliable = *root.seal(bytes("health"));
+  EXPECT_EQ(open_reason(member, three_ahead_unreliable, 11, Delivery::kUnreliableSequenced),
+            DropReason::kUnknownEpoch);
+  EXPECT_EQ(open_reason(member, three_ahead, 11, Delivery::kReliableOrdered), DropReason::kCount);
+  member.set_epoch(2, base, 12);
+  member.set_epoch(4, base, 13);
+  EXPECT_EQ(open_reason(member, three_ahead, 14, Delivery::kReliableOrdered), DropReason::kReplay);
+  root.set_epoch(4 + kReliableEpochsAhead + 1, base, 15);
+  EXPECT_EQ(open_reason(member, *root.seal(bytes("too far")), 16, Delivery::kReliableOrdered),
+            DropReason::kUnknownEpoch);
+  root.set_epoch(4 + kReliableEpochsAhead + 2, base, 17);
+  EXPECT_EQ(open_reason(member, *root.seal(bytes("too far")), 18, Delivery::kReliableOrdered),
+            DropReason::kUnknownEpoch);
+}
+
 TEST_F(PrivateChannelTest, ARejoinedMemberIdWithANewSecretCannotReadTheOldChannel) {
   // Alice is removed; the id is given to a new member (a new handshake, a new secret).
   // The old member keeps its channel object but the Root's new channel for the id

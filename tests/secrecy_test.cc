@@ -19,6 +19,7 @@
 #include "src/keytree/wrap.h"
 #include "support/key_closure.h"
 #include "support/key_sim.h"
+#include "support/traces.h"
 
 namespace netkey::testing {
 namespace {
@@ -28,13 +29,6 @@ struct Totals {
          backward_checks = 0;
   size_t keys = 0, trials = 0, max_members = 0;
 };
-
-size_t trace_count(const char* env_name, size_t floor) {
-  // The environment raises the count (the soak label); `floor` is the least.
-  const char* env = std::getenv(env_name);
-  size_t n = env ? std::strtoull(env, nullptr, 10) : floor;
-  return n < floor ? floor : n;
-}
 
 // Up to `cap` members of `pool`: first those in `must` order (they pin the check's
 // control), then a seeded sample of the rest. A sample is a weaker adversary than the
@@ -211,11 +205,8 @@ void split_trace(uint64_t seed, Totals& totals) {
 TEST(Secrecy, ForwardBackwardAndAgreementOverSeededTraces) {
   Totals totals;
   const size_t n = trace_count("NETKEY_SECRECY_TRACES", 1000);
-  for (uint64_t seed = 0; seed < n; ++seed) {
-    SCOPED_TRACE("mixed trace, seed " + std::to_string(seed));
-    mixed_trace(seed, totals);
-    if (::testing::Test::HasFailure()) return;
-  }
+  auto name = [](uint64_t seed) { return "mixed trace, seed " + std::to_string(seed); };
+  if (!run_traces(n, name, [&](uint64_t seed) { mixed_trace(seed, totals); })) return;
   std::printf(
       "secrecy: %zu mixed traces, %zu batches, %zu forward and %zu backward coalitions, "
       "%zu keys known, %zu trials, up to %zu members\n",
@@ -230,12 +221,10 @@ TEST(Secrecy, ForwardBackwardAndAgreementOverSeededTraces) {
 TEST(Secrecy, ForwardAndBackwardOverLkhPlusTracesThatSplitLeavesRepeatedly) {
   Totals totals;
   const size_t n = trace_count("NETKEY_SECRECY_SPLIT_TRACES", 120);
-  for (uint64_t seed = 0; seed < n; ++seed) {
-    SCOPED_TRACE("split trace, degree " + std::to_string(kDegrees[seed % 5]) + ", seed " +
-                 std::to_string(seed));
-    split_trace(seed, totals);
-    if (::testing::Test::HasFailure()) return;
-  }
+  auto name = [](uint64_t seed) {
+    return "split trace, degree " + std::to_string(kDegrees[seed % 5]) + ", seed " + std::to_string(seed);
+  };
+  if (!run_traces(n, name, [&](uint64_t seed) { split_trace(seed, totals); })) return;
   std::printf(
       "secrecy: %zu LKH+ split traces, %zu batches, %zu splits of members, %zu members split twice "
       "or more in one batch, %zu forward and %zu backward coalitions, %zu trials\n",

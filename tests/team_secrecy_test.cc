@@ -21,6 +21,7 @@
 #include "src/keytree/wrap.h"
 #include "support/key_closure.h"
 #include "support/key_sim.h"
+#include "support/traces.h"
 
 namespace netkey::testing {
 namespace {
@@ -163,20 +164,11 @@ void team_trace(uint64_t seed, Totals& totals) {
   check_trace(sim, seed, totals);
 }
 
-size_t trace_count(size_t floor) {
-  const char* env = std::getenv("NETKEY_TEAM_TRACES");
-  const size_t n = env ? std::strtoull(env, nullptr, 10) : floor;
-  return n < floor ? floor : n;
-}
-
 TEST(TeamSecrecy, NoCoalitionDerivesATeamKeyItDidNotHoldAndEveryMemberDerivesItsOwn) {
   Totals totals;
-  const size_t n = trace_count(300);
-  for (uint64_t seed = 0; seed < n; ++seed) {
-    SCOPED_TRACE("team trace, seed " + std::to_string(seed));
-    team_trace(seed, totals);
-    if (::testing::Test::HasFailure()) return;
-  }
+  const size_t n = trace_count("NETKEY_TEAM_TRACES", 300);
+  auto name = [](uint64_t seed) { return "team trace, seed " + std::to_string(seed); };
+  if (!run_traces(n, name, [&](uint64_t seed) { team_trace(seed, totals); })) return;
   std::printf(
       "team secrecy: %zu traces, %zu batches, %zu switches, %zu coalitions, %zu team keys derived, "
       "%zu trials\n",

@@ -30,6 +30,19 @@ class DeliveryTest : public ::testing::Test {
     tx.set_epoch(epoch, net(epoch));
     return *tx.seal(bytes(s));
   }
+  // A TeamSender in `epoch` holding `key` for `team`.
+  TeamSender team_sender(uint64_t epoch, TeamId team, const SymmetricKey& key) {
+    auto ts = TeamSender::create(cfg_).value();
+    ts.set_epoch(epoch);
+    ts.set_team_key(team, key);
+    return ts;
+  }
+  // One packet of `s` for `team` from `ts`.
+  static Bytes team_packet(TeamSender& ts, TeamId team, const std::string& s) {
+    Bytes p(s.size() + kTrafficOverhead);
+    p.resize(*ts.seal(team, bytes(s), p));
+    return p;
+  }
   // How `rx` took one packet: kCount when it was opened or buffered.
   static DropReason handled(TrafficReceiver& rx, const Bytes& p, uint64_t now, Delivery d) {
     const DropCounters before = rx.drops();
@@ -92,11 +105,8 @@ TEST_F(DeliveryTest, TeamBroadcastOpensForItsTeamOnlyAndMatchesTheSpec) {
 }
 
 TEST_F(DeliveryTest, TeamBroadcastsAreNotRelayedAndNotAcceptedInSignedMode) {
-  auto ts = TeamSender::create(cfg_).value();
-  ts.set_epoch(1);
-  ts.set_team_key(0, team_[0]);
-  Bytes p(40);
-  p.resize(*ts.seal(0, bytes("hi"), p));
+  auto ts = team_sender(1, 0, team_[0]);
+  Bytes p = team_packet(ts, 0, "hi");
   auto relay = TrafficRelay::create(cfg_).value();
   relay.set_epoch(1, net(1), 0);
   EXPECT_EQ(relay.check(p, 0, 1).message(), "malformed");
@@ -115,9 +125,7 @@ TEST_F(DeliveryTest, TeamBroadcastsAreNotRelayedAndNotAcceptedInSignedMode) {
 // A second key for a team in one epoch would restart its sequence: misuse, it aborts.
 TEST_F(DeliveryTest, ATeamKeyIsInstalledOncePerEpoch) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  auto ts = TeamSender::create(cfg_).value();
-  ts.set_epoch(1);
-  ts.set_team_key(1, team_[1]);
+  auto ts = team_sender(1, 1, team_[1]);
   Bytes p(40);
   ASSERT_TRUE(ts.seal(1, bytes("a"), p).is_ok());
   EXPECT_DEATH(ts.set_team_key(1, team_[1]), "t.id != team");
@@ -130,15 +138,11 @@ TEST_F(DeliveryTest, ATeamKeyIsInstalledOncePerEpoch) {
 TEST_F(DeliveryTest, TheTeamFollowsTheEpoch) {
   // Epoch 1 in team 1, epoch 2 in team 2: team 1's epoch-1 packet still opens (previous
   // epoch, its own team key); its epoch-2 packet does not.
-  auto ts = TeamSender::create(cfg_).value();
-  ts.set_epoch(1);
-  ts.set_team_key(1, team_[1]);
-  Bytes e1(40);
-  e1.resize(*ts.seal(1, bytes("e1"), e1));
+  auto ts = team_sender(1, 1, team_[1]);
+  const Bytes e1 = team_packet(ts, 1, "e1");
   ts.set_epoch(2);
   ts.set_team_key(1, team_[0]);
-  Bytes e2(40);
-  e2.resize(*ts.seal(1, bytes("e2"), e2));
+  const Bytes e2 = team_packet(ts, 1, "e2");
   auto rx = TrafficReceiver::create(cfg_).value();
   rx.set_epoch(1, net(1), 1, team_[1], 0);
   rx.set_epoch(2, net(2), 2, team_[2], 10);
@@ -166,6 +170,30 @@ TEST_F(DeliveryTest, ReliablePacketsCrossSeveralRekeysWithinTheirGrace) {
             DropReason::kEpochExpired);
   EXPECT_EQ(handled(rx, member_packet(6, 1, "in time"), 2 * kMs + cfg_.reliable_grace_ns, Delivery::kReliableOrdered),
             DropReason::kCount);
+}
+
+// A member whose rekeys lag two epochs behind the Root: a reliable packet of epoch 3
+// at a receiver on epoch 1 is held, held again when epoch 2 comes, and opens with
+// epoch 3; the same bytes unreliably are unknown_epoch; a reliable packet past
+// kReliableEpochsAhead is unknown_epoch too.
+TEST_F(DeliveryTest, AReceiverWhoseRekeysLagHoldsReliablePacketsSeveralEpochsAhead) {
+  auto rx = TrafficReceiver::create(cfg_).value();
+  rx.set_epoch(1, net(1), 0);
+  const Bytes ahead = member_packet(3, 3, "kill: 3 -> 7");
+  EXPECT_EQ(handled(rx, ahead, 1 * kMs, Delivery::kUnreliableSequenced), DropReason::kUnknownEpoch);
+  EXPECT_EQ(handled(rx, ahead, 1 * kMs, Delivery::kReliableOrdered), DropReason::kCount);
+  EXPECT_EQ(rx.buffered(), 1u);
+  rx.set_epoch(2, net(2), 2 * kMs);
+  EXPECT_FALSE(rx.poll().has_value());
+  EXPECT_EQ(rx.buffered(), 1u);
+  rx.set_epoch(3, net(3), 3 * kMs);
+  auto got = rx.poll();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->epoch, 3u);
+  EXPECT_EQ(got->payload, bytes("kill: 3 -> 7"));
+  EXPECT_EQ(rx.buffered(), 0u);
+  const Bytes too_far = member_packet(3, 3 + kReliableEpochsAhead + 1, "too far");
+  EXPECT_EQ(handled(rx, too_far, 4 * kMs, Delivery::kReliableOrdered), DropReason::kUnknownEpoch);
 }
 
 TEST_F(DeliveryTest, TheRingIsBoundedAndEpochBytesStayUnambiguous) {
@@ -198,11 +226,8 @@ TEST_F(DeliveryTest, AMemberRemovedBeforeAReliableMessageNeverOpensIt) {
   auto root = TrafficSender::create(cfg_, kRootSender).value();
   root.set_epoch(2, net(2));
   const Bytes after = *root.seal(bytes("sent after the removal"));
-  auto ts = TeamSender::create(cfg_).value();
-  ts.set_epoch(2);
-  ts.set_team_key(1, team_[2]);
-  Bytes team_after(64);
-  team_after.resize(*ts.seal(1, bytes("team, after the removal"), team_after));
+  auto ts = team_sender(2, 1, team_[2]);
+  const Bytes team_after = team_packet(ts, 1, "team, after the removal");
   int attempts = 0;
   for (const Bytes* p : {&after, static_cast<const Bytes*>(&team_after)}) {
     for (Delivery d : {Delivery::kReliableOrdered, Delivery::kUnreliableSequenced, Delivery::kUnreliable}) {
@@ -214,10 +239,14 @@ TEST_F(DeliveryTest, AMemberRemovedBeforeAReliableMessageNeverOpensIt) {
     EXPECT_TRUE(stays.poll().has_value());
   }
   EXPECT_EQ(attempts, 6);
-  // Even the epoch after (the member is gone for good): no key, no open.
+  // Even the epoch after (the member is gone for good): no key, no open. Unreliable, it
+  // is unknown_epoch; reliable, it is held (a lagging member's reliable stream, up to
+  // kReliableEpochsAhead ahead) for a key that never comes.
   root.set_epoch(3, net(3));
-  EXPECT_EQ(handled(removed, *root.seal(bytes("epoch 3")), 30, Delivery::kReliableOrdered),
-            DropReason::kUnknownEpoch);
+  const Bytes epoch3 = *root.seal(bytes("epoch 3"));
+  EXPECT_EQ(handled(removed, epoch3, 30, Delivery::kUnreliableSequenced), DropReason::kUnknownEpoch);
+  EXPECT_EQ(handled(removed, epoch3, 30, Delivery::kReliableOrdered), DropReason::kCount);
+  EXPECT_FALSE(removed.poll().has_value());
   EXPECT_EQ(removed.opened_after_buffering(), 0u);
 }
 

@@ -175,8 +175,10 @@ bool Joined::for_member(const Transmit& t) const {
   switch (t.to) {
     case Transmit::To::kAddress: return t.address == kMemberAddress;
     case Transmit::To::kPeer: return t.peer == kMemberPeer;
-    case Transmit::To::kAllMembers: {
+    case Transmit::To::kAllMembers:
+    case Transmit::To::kTeam: {
       const auto peers = root->member_peers();
+      if (t.to == Transmit::To::kTeam && root->team_of(p->member_id()) != std::optional<TeamId>(t.team)) return false;
       return !t.excludes(kMemberPeer) && std::find(peers.begin(), peers.end(), kMemberPeer) != peers.end();
     }
   }
@@ -199,14 +201,14 @@ void Joined::to_member(const Transmit& t) {
       if (welcome.empty()) welcome = *t.bytes;
       p->handle_rekey(*t.bytes, now);
       break;
-    default: p->handle_traffic(*t.bytes, now); break;
+    default: p->handle_traffic(*t.bytes, now, t.delivery); break;
   }
 }
 
 void Joined::to_root(const Transmit& t) {
   if (t.bytes == nullptr || t.bytes->empty()) return;
-  if (t.channel == Channel::kMember) {
-    root->handle_traffic(kMemberPeer, *t.bytes, now);
+  if (t.channel == Channel::kMember || t.channel == Channel::kEvents) {
+    root->handle_traffic(kMemberPeer, *t.bytes, now, t.delivery);
   } else if (!t.reliable) {
     root->handle_datagram(kMemberAddress, *t.bytes, now);  // Hello, Init: raw
   } else {

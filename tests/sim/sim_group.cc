@@ -66,8 +66,11 @@ void SimGroup::lc_send(const std::shared_ptr<const std::vector<uint8_t>>& bytes)
 void SimGroup::follow_member_change(const Transmit& t) {
   if (t.member_change == Transmit::MemberChange::kNone) return;
   ++seam_.changes;
-  if (t.member_change == Transmit::MemberChange::kAdded) {
+  if (t.member_change == Transmit::MemberChange::kTeamChanged) {
+    stream_team_[t.peer] = t.team;
+  } else if (t.member_change == Transmit::MemberChange::kAdded) {
     stream_members_.insert(t.peer);
+    stream_team_[t.peer] = t.team;
   } else if (opts_.ignore_first_member_removal && !removal_ignored_) {
     removal_ignored_ = true;
   } else {
@@ -103,6 +106,12 @@ void SimGroup::pump_root() {
         net_.send(0, t->peer, t->channel, t->reliable, t->bytes, now_);
       }
       if (t->then_disconnect) closed_.insert(t->peer);
+    } else if (t->to == Transmit::To::kTeam) {
+      for (PeerId p : stream_members_) {  // a team's members, by the stream (as ServerHost)
+        auto team = stream_team_.find(p);
+        if (team == stream_team_.end() || team->second != t->team || t->excludes(p) || closed_.count(p)) continue;
+        net_.send(0, p, t->channel, t->reliable, t->bytes, now_);
+      }
     } else {
       for (PeerId p : root_->member_peers()) {
         if (!t->excludes(p) && !closed_.count(p)) net_.send(0, p, t->channel, t->reliable, t->bytes, now_);
@@ -124,6 +133,7 @@ void SimGroup::pump(uint32_t node) {
   }
   NodeCounters& c = counters_.at(node);
   while (auto e = p.poll_event()) {
+    if (event_tap_) event_tap_(node, *e);
     switch (e->kind) {
       case ParticipantEvent::Kind::kWelcomed: ++c.welcomed; break;
       case ParticipantEvent::Kind::kRekeyed: ++c.rekeyed; break;
@@ -134,9 +144,15 @@ void SimGroup::pump(uint32_t node) {
         c.last_refusal = e->reason;
         break;
       case ParticipantEvent::Kind::kDisconnected: break;  // transport bindings only
+      case ParticipantEvent::Kind::kTeamChanged: break;
     }
   }
   if (auto t = p.poll_timeout()) timers_.push({*t, node});
+}
+
+// The class a traffic datagram came with, as a transport reads it off its flags.
+static netkey::Delivery traffic_class(const Delivery& d) {
+  return d.reliable ? netkey::Delivery::kReliableOrdered : netkey::Delivery::kUnreliableSequenced;
 }
 
 void SimGroup::deliver(const Delivery& d) {
@@ -144,8 +160,8 @@ void SimGroup::deliver(const Delivery& d) {
     const std::string addr = address_of(d.from);
     if (d.from == kLcNode) {
       (void)root_->submit_acl_update(*d.bytes, now_);  // the LC's own trusted link
-    } else if (d.channel == Channel::kMember) {
-      root_->handle_traffic(d.from, *d.bytes, now_);
+    } else if (d.channel == Channel::kMember || d.channel == Channel::kEvents) {
+      root_->handle_traffic(d.from, *d.bytes, now_, traffic_class(d));
     } else if (!d.reliable) {
       root_->handle_datagram(addr, *d.bytes, now_);  // raw, before any connection
     } else {
@@ -175,7 +191,7 @@ void SimGroup::deliver(const Delivery& d) {
       }
       break;
     case Channel::kRekey: p.handle_rekey(*d.bytes, now_); break;
-    default: p.handle_traffic(*d.bytes, now_); break;
+    default: p.handle_traffic(*d.bytes, now_, traffic_class(d)); break;
   }
   pump(d.to);
 }

@@ -88,6 +88,8 @@ class SimGroup {
   // Sees every message the Root sends, once per Transmit (a broadcast once, not per
   // member), as the ENet server's tap does: for oracles that watch the wire.
   void set_root_tap(std::function<void(Channel, std::span<const uint8_t>)> tap) { root_tap_ = std::move(tap); }
+  // Sees every participant event (before the harness counts it), with its node.
+  void set_event_tap(std::function<void(uint32_t, const ParticipantEvent&)> tap) { event_tap_ = std::move(tap); }
   void pump_node_transmits(uint32_t node) { pump(node); }
 
   void run_until(uint64_t t);
@@ -127,7 +129,9 @@ class SimGroup {
   std::multimap<uint64_t, std::function<void()>> actions_;
   std::vector<RootEvent> root_events_;
   std::function<void(Channel, std::span<const uint8_t>)> root_tap_;
+  std::function<void(uint32_t, const ParticipantEvent&)> event_tap_;
   std::set<PeerId> stream_members_;  // from Transmit::member_change only
+  std::map<PeerId, TeamId> stream_team_;  // the same stream's teams (kAdded, kTeamChanged)
   bool removal_ignored_ = false;
   SeamCounters seam_;
   uint32_t next_node_ = 1;

@@ -36,6 +36,9 @@ struct Direct {
   std::unique_ptr<Root> root;
   std::map<PeerId, Client> clients;
   std::vector<Transmit> to_address;  // every raw reply, for inspection
+  std::vector<Transmit> traffic;     // every traffic transmit of the Root, in order
+  // The transport's books, from Transmit::member_change alone (as ServerHost keeps them).
+  std::map<PeerId, TeamId> member_team;
   uint64_t now = 1 * kMs;
 
   explicit Direct(CharterFields f = Identities::default_fields(0x5151), const RootConfig& limits = RootConfig{},
@@ -89,8 +92,8 @@ struct Direct {
       for (auto& [peer, c] : clients) {
         while (auto t = c.p->poll_transmit()) {
           moved = true;
-          if (t->channel == Channel::kMember) {
-            root->handle_traffic(peer, *t->bytes, now);
+          if (t->channel == Channel::kMember || t->channel == Channel::kEvents) {
+            root->handle_traffic(peer, *t->bytes, now, t->delivery);
           } else if (!t->reliable) {
             root->handle_datagram(c.address, *t->bytes, now);
           } else {
@@ -114,8 +117,19 @@ struct Direct {
       }
       return;
     }
+    if (t.member_change == Transmit::MemberChange::kRemoved) member_team.erase(t.peer);
+    if (t.member_change == Transmit::MemberChange::kAdded || t.member_change == Transmit::MemberChange::kTeamChanged) {
+      member_team[t.peer] = t.team;
+    }
+    if (t.channel == Channel::kState || t.channel == Channel::kMember || t.channel == Channel::kEvents) {
+      traffic.push_back(t);
+    }
     for (auto& [peer, c] : clients) {
-      const bool to_it = t.to == Transmit::To::kPeer ? t.peer == peer : (c.connected && !t.excludes(peer));
+      bool to_it = t.to == Transmit::To::kPeer ? t.peer == peer : (c.connected && !t.excludes(peer));
+      if (t.to == Transmit::To::kTeam) {
+        auto m = member_team.find(peer);
+        to_it = to_it && m != member_team.end() && m->second == t.team;
+      }
       if (!to_it || t.bytes->empty()) continue;
       if (c.muted) {
         if (t.channel == Channel::kRekey) c.held.push_back(*t.bytes);
@@ -123,8 +137,12 @@ struct Direct {
       }
       if (t.channel == Channel::kControl) c.p->handle_control(*t.bytes, now);
       else if (t.channel == Channel::kRekey) c.p->handle_rekey(*t.bytes, now);
-      else c.p->handle_traffic(*t.bytes, now);
+      else c.p->handle_traffic(*t.bytes, now, t.delivery);
     }
+  }
+  // Feeds `bytes` to `c` as traffic that came with `d` (an adversary's replay or relay).
+  void inject(Client& c, std::span<const uint8_t> bytes, netkey::Delivery d = netkey::Delivery::kUnreliableSequenced) {
+    c.p->handle_traffic(bytes, now, d);
   }
   // A raw Hello from `address` and the cookie it earned.
   std::vector<uint8_t> cookie_for(const std::string& address) {

@@ -29,10 +29,13 @@ struct EnetWorld {
   uint64_t unix_zero = detail::unix_zero_for(kSimUnixTime, enet::monotonic_ns());
 
   // Subjects p1..p<subjects> are on the charter's ACL.
-  EnetWorld(uint64_t seed, size_t subjects, uint64_t session) : ids(seed) {
+  EnetWorld(uint64_t seed, size_t subjects, uint64_t session)
+      : EnetWorld(seed, subjects, Identities::default_fields(session)) {}
+  // The same with the charter's fields given (teams, say).
+  EnetWorld(uint64_t seed, size_t subjects, const CharterFields& fields) : ids(seed) {
     std::vector<std::string> acl;
     for (size_t i = 1; i <= subjects; ++i) acl.push_back("p" + std::to_string(i));
-    charter = ids.charter(Identities::default_fields(session), acl);
+    charter = ids.charter(fields, acl);
     auto s = enet::ServerHost::create(ids.root_config(charter, unix_zero), std::make_unique<SystemRng>(),
                                       loopback_options());
     EXPECT_TRUE(s.is_ok()) << s.status().to_string();

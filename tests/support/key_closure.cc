@@ -312,26 +312,33 @@ void KeyClosure::derive_splits() {
   sodium_memzero(k.data(), k.size());
 }
 
+void KeyClosure::derive_per_epoch(std::vector<uint64_t>& from, const char* context,
+                                  const std::function<void(std::span<const uint8_t> k, uint64_t epoch)>& check) {
+  Key k;
+  for (size_t i = 0; i < keys_.size(); ++i) {  // check() may learn keys: size() grows
+    const uint64_t lo = born_[i], hi = from[i];
+    if (lo >= hi) continue;
+    from[i] = lo;
+    for (auto e = epochs_.lower_bound(lo); e != epochs_.end() && *e < hi; ++e) {
+      kdf(k, keys_[i].bytes(), context, *e);
+      ++attempts_.derivations;
+      check(k, *e);
+    }
+  }
+  sodium_memzero(k.data(), k.size());
+}
+
 // nk-netky of every key for every epoch named (from its `born` epoch on); returns true
 // if a net key was found.
 bool KeyClosure::derive_net_keys(const std::map<uint64_t, SymmetricKey>& net_keys,
                                  std::set<uint64_t>& out) {
   bool found = false;
-  Key k;
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    const uint64_t lo = born_[i], hi = net_from_[i];
-    if (lo >= hi) continue;
-    net_from_[i] = lo;
-    for (auto e = epochs_.lower_bound(lo); e != epochs_.end() && *e < hi; ++e) {
-      kdf(k, keys_[i].bytes(), "nk-netky", *e);
-      ++attempts_.derivations;
-      auto real = net_keys.find(*e);
-      if (real == net_keys.end() || sodium_memcmp(k.data(), real->second.data(), 32) != 0) continue;
-      if (out.insert(*e).second) found = true;
-      learn(k, *e, *e);
-    }
-  }
-  sodium_memzero(k.data(), k.size());
+  derive_per_epoch(net_from_, "nk-netky", [&](std::span<const uint8_t> k, uint64_t e) {
+    auto real = net_keys.find(e);
+    if (real == net_keys.end() || sodium_memcmp(k.data(), real->second.data(), 32) != 0) return;
+    if (out.insert(e).second) found = true;
+    learn(k, e, e);
+  });
   return found;
 }
 
@@ -342,24 +349,15 @@ bool KeyClosure::derive_team_keys(const std::map<TeamEpoch, SymmetricKey>& team_
   std::map<uint64_t, std::vector<std::pair<uint8_t, const SymmetricKey*>>> by_epoch;
   for (const auto& [te, key] : team_keys) by_epoch[te.second].emplace_back(te.first, &key);
   bool found = false;
-  Key k;
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    const uint64_t lo = born_[i], hi = team_from_[i];
-    if (lo >= hi) continue;
-    team_from_[i] = lo;
-    for (auto e = epochs_.lower_bound(lo); e != epochs_.end() && *e < hi; ++e) {
-      kdf(k, keys_[i].bytes(), "nk-teamk", *e);
-      ++attempts_.derivations;
-      auto real = by_epoch.find(*e);
-      if (real == by_epoch.end()) continue;
-      for (const auto& [team, key] : real->second) {
-        if (sodium_memcmp(k.data(), key->data(), 32) != 0) continue;
-        if (out.insert({team, *e}).second) found = true;
-        learn(k, *e, *e);
-      }
+  derive_per_epoch(team_from_, "nk-teamk", [&](std::span<const uint8_t> k, uint64_t e) {
+    auto real = by_epoch.find(e);
+    if (real == by_epoch.end()) return;
+    for (const auto& [team, key] : real->second) {
+      if (sodium_memcmp(k.data(), key->data(), 32) != 0) continue;
+      if (out.insert({team, e}).second) found = true;
+      learn(k, e, e);
     }
-  }
-  sodium_memzero(k.data(), k.size());
+  });
   return found;
 }
 

@@ -43,6 +43,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -122,6 +123,11 @@ class KeyClosure {
   void note_pair(uint64_t epoch, uint32_t node, size_t owner);
   void note_hash_forward(uint64_t epoch);
   void derive_splits();
+  // Derives `context` (an 8-byte nk-* KDF context) of every key for every epoch named,
+  // from the key's `born` epoch up to its watermark in `from` (which then drops to
+  // `born`: each (key, epoch) is derived once), and hands each result to `check`.
+  void derive_per_epoch(std::vector<uint64_t>& from, const char* context,
+                        const std::function<void(std::span<const uint8_t> k, uint64_t epoch)>& check);
   bool derive_net_keys(const std::map<uint64_t, SymmetricKey>& net_keys, std::set<uint64_t>& out);
   bool derive_team_keys(const std::map<TeamEpoch, SymmetricKey>& team_keys, std::set<TeamEpoch>& out);
   uint64_t fingerprint(std::span<const uint8_t> key) const;

@@ -174,6 +174,7 @@ int server_poll(netkey_server& s, uint32_t timeout_ms) {
       case RootEvent::Kind::kRefused:
         if (cb.refused) cb.refused(cb.user, static_cast<int>(e->reason), e->subject.c_str());
         break;
+      case RootEvent::Kind::kTeamChanged: break;  // not in the C ABI yet (wt-msgapps)
     }
   }
   return st ? NETKEY_OK : code_of(st.code());
@@ -206,6 +207,7 @@ int client_poll(netkey_client& c, uint32_t timeout_ms) {
         break;
       case ParticipantEvent::Kind::kDisconnected: say_left(c); break;
       case ParticipantEvent::Kind::kResyncRequested: break;
+      case ParticipantEvent::Kind::kTeamChanged: break;  // not in the C ABI yet (wt-msgapps)
     }
   }
   if (c.destroy_requested) return NETKEY_OK;

@@ -23,7 +23,8 @@ struct ClientHost::Impl {
   bool leaving = false;  // leave() asked ENet to disconnect: the DISCONNECT is expected
   std::deque<Transmit> waiting;  // reliable messages queued until the connection is up
   std::deque<ParticipantEvent> events;
-  uint64_t received[4] = {};
+  uint64_t received[kChannelCount] = {};
+  uint64_t traffic_received[3] = {};  // by Delivery, from the ENet flags
 
   static int intercept(void* self, ENetHost* host) {
     auto* s = static_cast<Impl*>(self);
@@ -38,7 +39,7 @@ struct ClientHost::Impl {
   }
 
   void send_now(const Transmit& t) {
-    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t));
     if (pkt && enet_peer_send(peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
   }
 
@@ -77,11 +78,16 @@ struct ClientHost::Impl {
         break;
       case ENET_EVENT_TYPE_RECEIVE: {
         std::span<const uint8_t> data(ev.packet->data, ev.packet->dataLength);
-        if (ev.channelID < 4) received[ev.channelID] += data.size();
+        if (ev.channelID < kChannelCount) received[ev.channelID] += data.size();
         switch (static_cast<Channel>(ev.channelID)) {
           case Channel::kControl: participant.handle_control(data, now); break;
           case Channel::kRekey: participant.handle_rekey(data, now); break;
-          default: participant.handle_traffic(data, now); break;
+          default: {
+            const Delivery d = detail::delivery_of(*ev.packet);
+            ++traffic_received[static_cast<size_t>(d)];
+            participant.handle_traffic(data, now, d);
+            break;
+          }
         }
         enet_packet_destroy(ev.packet);
         break;
@@ -154,11 +160,20 @@ Status ClientHost::service(uint32_t timeout_ms) {
   return rc < 0 ? Status(Errc::kIo, "enet_host_service failed") : Status::ok();
 }
 
-Status ClientHost::send(std::span<const uint8_t> payload) {
-  Status st = impl_->participant.send(payload, monotonic_ns());
+Status ClientHost::send(std::span<const uint8_t> payload, Delivery delivery) {
+  Status st = impl_->participant.send(payload, monotonic_ns(), delivery);
   if (st) impl_->pump();
   return st;
 }
+
+Status ClientHost::send_private(std::span<const uint8_t> payload, Delivery delivery) {
+  Status st = impl_->participant.send_private(payload, monotonic_ns(), delivery);
+  if (st) impl_->pump();
+  return st;
+}
+
+std::optional<TeamId> ClientHost::team() const { return impl_->participant.team(); }
+uint64_t ClientHost::traffic_received(Delivery d) const { return impl_->traffic_received[static_cast<size_t>(d)]; }
 
 void ClientHost::leave() {
   Impl& s = *impl_;

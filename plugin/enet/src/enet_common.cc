@@ -87,11 +87,10 @@ bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> by
   return enet_socket_send(host->socket, &to, &b, 1) >= 0;
 }
 
-enet_uint32 packet_flags(Channel ch, bool reliable) {
-  if (reliable) return ENET_PACKET_FLAG_RELIABLE;
-  // State and member traffic: unsequenced (the replay window orders what matters), and
-  // fragmented unreliably if large.
-  (void)ch;
+enet_uint32 packet_flags(const Transmit& t) {
+  if (t.reliable) return ENET_PACKET_FLAG_RELIABLE;
+  const bool traffic = t.channel == Channel::kState || t.channel == Channel::kMember || t.channel == Channel::kEvents;
+  if (traffic && t.delivery == Delivery::kUnreliableSequenced) return ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
   return ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
 }
 
@@ -123,6 +122,12 @@ bool lossy(const ENetPeer* peer) {
   // history (ENET_PEER_PACKET_LOSS_SCALE = 100 %). A lone spurious retransmission (a
   // late acknowledgement, the shortened rekey timeout) does not make a link lossy.
   return uint64_t{peer->packetsLost} * 50 > peer->packetsSent || peer->packetLoss > ENET_PEER_PACKET_LOSS_SCALE / 50;
+}
+
+Delivery delivery_of(const ENetPacket& packet) {
+  if (packet.flags & ENET_PACKET_FLAG_RELIABLE) return Delivery::kReliableOrdered;
+  if (packet.flags & ENET_PACKET_FLAG_UNSEQUENCED) return Delivery::kUnreliable;
+  return Delivery::kUnreliableSequenced;
 }
 
 InterceptScope::InterceptScope(void* self, InterceptFn fn) {

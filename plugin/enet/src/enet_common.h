@@ -24,7 +24,12 @@ bool is_raw(const uint8_t* data, size_t len);
 bool parse_address(std::string_view text, ENetAddress* out);
 // Sends prefix || bytes to `to` on the host's socket. Returns false on failure.
 bool send_raw(ENetHost* host, const ENetAddress& to, std::span<const uint8_t> bytes);
-enet_uint32 packet_flags(Channel ch, bool reliable);
+// A traffic transmit's flags by its delivery class (netkey/enet.h, the channel table):
+// kReliableOrdered RELIABLE, kUnreliableSequenced 0 (ENet drops late ones),
+// kUnreliable UNSEQUENCED; both unreliable ones fragment unreliably if large.
+enet_uint32 packet_flags(const Transmit& t);
+// The delivery class a received packet came with, from its ENet flags.
+Delivery delivery_of(const ENetPacket& packet);
 
 // ENet's packet throttle off for a netkey connection (issue 13). ENet lowers a peer's
 // throttle whenever a reliable packet's round trip exceeds the last one by twice its

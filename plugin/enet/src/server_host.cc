@@ -23,10 +23,12 @@ struct ServerHost::Impl {
   // The one map: PeerId <-> ENet connection. PeerIds exist only for ENet connections
   // (the Root's Admission keys everything before a connection by address, so a datagram
   // never spends an id). `member` follows the Root's Transmit::member_change stream:
-  // a To::kAllMembers transmit goes to the connections marked at that point.
+  // a To::kAllMembers transmit goes to the connections marked at that point, a To::kTeam
+  // one to those of them whose `team` (kAdded sets it, kTeamChanged changes it) matches.
   struct Connection {
     ENetPeer* peer = nullptr;
     bool member = false;
+    TeamId team = kNoTeam;
   };
   std::unordered_map<PeerId, Connection> connections;
   detail::PeerIdAllocator ids;
@@ -75,32 +77,37 @@ struct ServerHost::Impl {
   void send_to(const Transmit& t) {
     auto c = connections.find(t.peer);
     if (c == connections.end()) return;
-    if (t.member_change != Transmit::MemberChange::kNone) {
+    if (t.member_change == Transmit::MemberChange::kTeamChanged) {
+      c->second.team = t.team;
+    } else if (t.member_change != Transmit::MemberChange::kNone) {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
+      c->second.team = c->second.member ? t.team : kNoTeam;
     }
     if (t.redundant && !detail::lossy(c->second.peer)) {
       ++stats.redundant_skipped;
       return;
     }
     if (!t.bytes->empty()) {
-      ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+      ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t));
       if (pkt && enet_peer_send(c->second.peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
-      count(t.channel, t.bytes->size());
+      count(t, t.bytes->size());
       if (t.channel == Channel::kRekey && t.reliable) rekey_watch.push_back(t.peer);
     }
     if (t.then_disconnect) enet_peer_disconnect_later(c->second.peer, 0);
   }
-  // One shared, reference-counted packet for every member.
+  // One shared, reference-counted packet for every member (kAllMembers) or for the
+  // members of one team (kTeam).
   void send_to_members(const Transmit& t) {
-    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t.channel, t.reliable));
+    ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t));
     if (!pkt) return;
+    const bool team = t.to == Transmit::To::kTeam;
     for (const auto& [id, c] : connections) {
-      if (!c.member || t.excludes(id)) continue;
+      if (!c.member || t.excludes(id) || (team && c.team != t.team)) continue;
       if (t.redundant && !detail::lossy(c.peer)) {
         ++stats.redundant_skipped;
         continue;
       }
-      if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t.channel, pkt->dataLength);
+      if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t, pkt->dataLength);
     }
     if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
     if (t.channel == Channel::kRekey && t.reliable) rekey_watch_members = true;
@@ -131,22 +138,24 @@ struct ServerHost::Impl {
     ENetAddress a{};
     if (t.bytes->empty() || !detail::parse_address(t.address, &a)) return;
     detail::send_raw(host, a, *t.bytes);
-    count(t.channel, t.bytes->size());
+    count(t, t.bytes->size());
   }
-  void count(Channel ch, size_t n) {
-    stats.bytes_sent[static_cast<size_t>(ch)] += n;
-    ++stats.packets_sent[static_cast<size_t>(ch)];
+  void count(const Transmit& t, size_t n) {
+    stats.bytes_sent[static_cast<size_t>(t.channel)] += n;
+    ++stats.packets_sent[static_cast<size_t>(t.channel)];
+    if (t.channel >= Channel::kState) ++stats.traffic_sent[static_cast<size_t>(t.delivery)];
   }
 
   void pump() {
     while (auto t = root.poll_transmit()) {
-      if (tap && (t->channel == Channel::kState || t->channel == Channel::kMember || t->channel == Channel::kRekey)) {
+      if (tap && t->channel != Channel::kControl) {
         tap(t->channel, *t->bytes);
       }
       switch (t->to) {
         case Transmit::To::kPeer: send_to(*t); break;
         case Transmit::To::kAddress: send_to_address(*t); break;
-        case Transmit::To::kAllMembers: send_to_members(*t); break;
+        case Transmit::To::kAllMembers:
+        case Transmit::To::kTeam: send_to_members(*t); break;
       }
     }
     while (auto e = root.poll_event()) events.push_back(std::move(*e));
@@ -173,7 +182,7 @@ struct ServerHost::Impl {
     enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
     detail::disable_packet_throttle(peer);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-    connections[id] = Connection{peer, false};
+    connections[id] = Connection{peer, false, kNoTeam};
   }
 
   void on_receive(const ENetEvent& ev, uint64_t now) {
@@ -182,8 +191,11 @@ struct ServerHost::Impl {
     if (id != 0 && connections.count(id)) {
       if (ev.channelID == static_cast<uint8_t>(Channel::kControl)) {
         root.handle_control(id, data, now);
-      } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember)) {
-        root.handle_traffic(id, data, now);
+      } else if (ev.channelID == static_cast<uint8_t>(Channel::kMember) ||
+                 ev.channelID == static_cast<uint8_t>(Channel::kEvents)) {
+        const Delivery d = detail::delivery_of(*ev.packet);
+        ++stats.traffic_received[static_cast<size_t>(d)];
+        root.handle_traffic(id, data, now, d);
       } else {
         ++stats.wrong_channel;  // rekey and state flow from the server only
       }
@@ -276,15 +288,37 @@ Status ServerHost::service(uint32_t timeout_ms) {
   return Status::ok();
 }
 
-Status ServerHost::broadcast(std::span<const uint8_t> payload) {
-  Status st = impl_->root.broadcast(payload, monotonic_ns());
+Status ServerHost::broadcast(std::span<const uint8_t> payload, Delivery delivery) {
+  Status st = impl_->root.broadcast(payload, monotonic_ns(), delivery);
   if (st) impl_->pump();
+  return st;
+}
+
+Status ServerHost::broadcast_to_team(TeamId team, std::span<const uint8_t> payload, Delivery delivery) {
+  Status st = impl_->root.broadcast_to_team(team, payload, monotonic_ns(), delivery);
+  if (st) impl_->pump();
+  return st;
+}
+
+Status ServerHost::send_private(MemberId member, std::span<const uint8_t> payload, Delivery delivery) {
+  Status st = impl_->root.send_private(member, payload, monotonic_ns(), delivery);
+  if (st) impl_->pump();
+  return st;
+}
+
+Status ServerHost::assign_team(std::string_view subject, TeamId team) {
+  Status st = impl_->root.assign_team(subject, team, monotonic_ns());
+  impl_->pump();
   return st;
 }
 
 void TestingAccess::broadcast_plaintext(ServerHost& server, std::span<const uint8_t> payload) {
   ServerHost::Impl& s = *server.impl_;
-  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), detail::packet_flags(Channel::kState, false));
+  Transmit t;
+  t.channel = Channel::kState;
+  t.reliable = false;
+  t.delivery = Delivery::kUnreliable;
+  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), detail::packet_flags(t));
   if (!pkt) return;
   for (const auto& [id, c] : s.connections) {
     if (c.member) enet_peer_send(c.peer, static_cast<enet_uint8>(Channel::kState), pkt);

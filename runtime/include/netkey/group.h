@@ -15,15 +15,23 @@
 #include <string_view>
 #include <vector>
 
+#include "netkey/traffic.h"
+
 namespace netkey {
 
 // The transport's handle for one remote peer (an ENet peer, a simulated link).
 using PeerId = uint32_t;
 
 // Channels (ENet channel ids). Control and rekey are reliable and ordered; state and
-// member traffic are unreliable.
-enum class Channel : uint8_t { kControl = 0, kRekey = 1, kState = 2, kMember = 3 };
-inline constexpr uint8_t kChannelCount = 4;
+// member traffic carry the unreliable delivery classes (sequenced, or unsequenced for
+// Delivery::kUnreliable); events carry every reliable-ordered traffic packet (any type,
+// both directions: Delivery::kReliableOrdered), so a retransmitted event never stalls
+// state or rekeys.
+enum class Channel : uint8_t { kControl = 0, kRekey = 1, kState = 2, kMember = 3, kEvents = 4 };
+inline constexpr uint8_t kChannelCount = 5;
+
+// "No team" in Transmit::team, RootEvent::team, ParticipantEvent::team.
+inline constexpr TeamId kNoTeam = 0xffff;
 
 // Why the Root refused a participant. Each refusal reaches the participant and is
 // counted by the Root.
@@ -50,6 +58,8 @@ struct Transmit {
     kPeer,        // `peer`
     kAllMembers,  // every member peer (see member_change) for which !excludes(peer)
     kAddress,     // `address`: a raw datagram before any connection (Admission's replies)
+    kTeam,        // every member peer in team `team` (see member_change) for which
+                  // !excludes(peer): a team broadcast, sealed once
   };
   To to = To::kPeer;
   PeerId peer = 0;
@@ -63,6 +73,15 @@ struct Transmit {
   }
   Channel channel = Channel::kControl;
   bool reliable = true;
+  // Traffic (channels kState, kMember, kEvents): the delivery class. kReliableOrdered
+  // travels reliably on kEvents (reliable = true); kUnreliableSequenced and kUnreliable
+  // on kState (Root -> members) or kMember (member -> Root, relayed member data),
+  // kUnreliable unsequenced (ENet: ENET_PACKET_FLAG_UNSEQUENCED). Control and rekey
+  // transmits leave it at kReliableOrdered.
+  Delivery delivery = Delivery::kReliableOrdered;
+  // kTeam: the team; member_change kAdded / kTeamChanged: the peer's team (kNoTeam when
+  // the charter has no teams).
+  TeamId team = kNoTeam;
   // Shared so that a broadcast is one buffer, whatever the number of peers.
   std::shared_ptr<const std::vector<uint8_t>> bytes;
   // Set on a transmit that also asks the transport to disconnect `peer` once sent.
@@ -77,6 +96,10 @@ struct Transmit {
   //   kAdded    `peer` holds the current epoch from here on (its Welcome follows)
   //   kRemoved  it no longer does: it left, was removed, or its connection is gone
   //             (a then_disconnect for it may follow)
+  //   kTeamChanged  the member `peer` is in `team` from here on (a switch committed;
+  //             the rekey that gives it the new team's key follows)
+  // kAdded also carries the peer's team. A kTeam transmit is for the member peers whose
+  // team, as of its place in the stream, is `team`.
   // A kAllMembers transmit is for the peers added and not removed before it in the
   // stream. A transport that fans kAllMembers out keeps its own member set from these
   // and never asks the Root (ServerHost does). Root::member_peers() is the same set
@@ -84,7 +107,7 @@ struct Transmit {
   // into it may use either, as the Root queues no kAllMembers transmit whose recipients
   // would differ (a Whole's `skip` names the batch's joiners, added after it). A
   // transport that uses member_peers() skips these transmits: no bytes, no disconnect.
-  enum class MemberChange : uint8_t { kNone, kAdded, kRemoved };
+  enum class MemberChange : uint8_t { kNone, kAdded, kRemoved, kTeamChanged };
   MemberChange member_change = MemberChange::kNone;
 };
 

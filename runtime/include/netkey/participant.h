@@ -10,6 +10,9 @@
 // It applies rekeys in either encoding, asks for a Resync on an epoch gap, and can leave
 // with a LeaveRequest. After the Response, control with the Root is Authenticated under
 // a key from the member secret, both ways; raw datagrams are ignored from then on.
+// With teams it holds its team's key per epoch (team(), kTeamChanged); it has its own
+// private channel with the Root (send_private, type-5 packets); every send takes a
+// Delivery class (netkey/traffic.h).
 #ifndef NETKEY_PARTICIPANT_H_
 #define NETKEY_PARTICIPANT_H_
 
@@ -53,7 +56,11 @@ struct ParticipantEvent {
   enum class Kind : uint8_t {
     kWelcomed,          // `epoch`: keys in hand
     kRekeyed,           // `epoch`
-    kMessage,           // `sender`, `payload` (type: Root broadcast or member data)
+    kMessage,           // `sender`, `payload`, `type`, `delivery`: type kRootBroadcast /
+                        // kRootSignedBroadcast (sender 0), kTeamBroadcast (sender = the
+                        // team index), kPrivateToMember (sender 0: the Root), or
+                        // kMemberData (sender = the member id)
+    kTeamChanged,       // `team` is our team from `epoch` on (first set at the Welcome)
     kRefused,           // `reason` (kRemoved for a removal); `reason` kNone = gave up (no
                         // answer, or no Welcome in time); a refusal heard before the
                         // handshake is reported only when the retries run out
@@ -69,6 +76,8 @@ struct ParticipantEvent {
   uint64_t epoch = 0;
   SenderId sender = 0;
   PacketType type = PacketType::kMemberData;
+  Delivery delivery = Delivery::kUnreliableSequenced;  // kMessage: how it arrived
+  TeamId team = kNoTeam;                               // kTeamChanged
   std::vector<uint8_t> payload;
   RefusalReason reason = RefusalReason::kNone;
   // kMessage: how long the packet waited for its epoch's key (OpenedPacket::buffered_ns);
@@ -114,13 +123,25 @@ class Participant {
   // A message on the connection's control channel: Authenticated only.
   void handle_control(std::span<const uint8_t> bytes, uint64_t now_ns);
   void handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns);
-  void handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns);
+  // Traffic from the Root's connection that arrived with `delivery` (the transport's
+  // flags, as Root::handle_traffic). Type 5 goes to our PrivateChannel (drops counted in
+  // private_drops()), 1-4 to the traffic receiver (traffic_drops(); a team broadcast of
+  // another team is kOtherTeam), 6 is dropped as kWrongDirection in private_drops().
+  void handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns,
+                      Delivery delivery = Delivery::kUnreliableSequenced);
   void handle_timeout(uint64_t now_ns);
 
-  // Encrypts member traffic for the Root to relay. Errors: kInvalidArgument before the
-  // Welcome or for a payload over the limit; kUnsupported when the epoch's sequence
-  // numbers are used up (until the next rekey).
-  Status send(std::span<const uint8_t> payload, uint64_t now_ns);
+  // Encrypts member traffic for the Root to relay to every other member, with
+  // `delivery` (kReliableOrdered: Channel::kEvents; else Channel::kMember). Errors:
+  // kInvalidArgument before the Welcome (the message says so, for every class: a
+  // reliable send is not queued for later) or for a payload over the limit;
+  // kUnsupported when the epoch's sequence numbers are used up (until the next rekey).
+  Status send(std::span<const uint8_t> payload, uint64_t now_ns,
+              Delivery delivery = Delivery::kUnreliableSequenced);
+  // A private message to the Root alone (type 6 under our PrivateChannel; never
+  // relayed). Errors as send().
+  Status send_private(std::span<const uint8_t> payload, uint64_t now_ns,
+                      Delivery delivery = Delivery::kUnreliableSequenced);
   // Sends an Authenticated LeaveRequest; the participant is kLeft. No-op before the
   // HandshakeResponse.
   void leave(uint64_t now_ns);
@@ -142,6 +163,11 @@ class Participant {
   const CharterFields& charter() const;
   const ParticipantStats& stats() const;
   const DropCounters& traffic_drops() const;
+  // Private packets (types 5, 6) dropped, by reason.
+  const DropCounters& private_drops() const;
+  // Our team in the current epoch (nullopt: no teams in the charter, or before the
+  // Welcome).
+  std::optional<TeamId> team() const;
 
  private:
   friend struct TestingAccess;  // netkey/testing.h: testing::held_keys, testing::member_keys

@@ -24,10 +24,12 @@
 // removes the member, so nothing is sealed for it afterwards, and it never receives the
 // keys of later epochs of anything else.
 //
-// Wiring (the lead): Root: on admission `PrivateChannel::create(cfg, member, kRoot)` +
-// set_epoch(epoch, private_base_key(member secret), now); on every commit set_epoch for
-// each remaining member; send seal() on that member's connection only; on receipt of a
-// type-6 packet from that connection call open(). Participant: the same with kMember
+// Wiring (src/group/root.cc): Root: on admission `PrivateChannel::create(cfg, member,
+// kRoot)` and private_base_key(member secret); before each use (seal, or open of a
+// type-6 packet from that member's connection only) set_epoch for every epoch since
+// the channel's last one (from the member's Welcome epoch), each with the time that
+// epoch started, which is the same as setting it at every commit without the per-member
+// cost at commit; destroyed when the membership ends. Participant: the same with kMember
 // after the Welcome, set_epoch on each applied rekey. Route by the type nibble
 // (packet[0] & 0x0f): 5 and 6 here, 1 to 4 to TrafficRelay / TrafficReceiver.
 //
@@ -72,11 +74,11 @@ class PrivateChannel {
   // all retained ones for reliable_grace_ns); the sealing sequence restarts at 0.
   // An epoch not newer than the current one is ignored (returns false).
   bool set_epoch(uint64_t epoch, const SymmetricKey& private_base, uint64_t now_ns);
-  bool ready() const { return ready_; }
-  uint64_t epoch() const { return epoch_; }
+  bool ready() const { return sealing_.ready; }
+  uint64_t epoch() const { return sealing_.epoch; }
   SenderId member() const { return member_; }
   PrivateSide side() const { return side_; }
-  uint64_t next_seq() const { return next_seq_; }
+  uint64_t next_seq() const { return sealing_.next_seq; }
 
   // Seals `payload` into `out` (type 5 at the Root, 6 at the member) under the current
   // epoch; returns its size (payload + 24). Errors: kInvalidArgument when no epoch is
@@ -115,7 +117,7 @@ class PrivateChannel {
   PacketType open_type() const;
   std::optional<DropReason> frame(std::span<const uint8_t> packet) const;
   // The slot whose key opens epoch byte `b`, or nullptr and the drop reason in `why`.
-  // At the member side it may derive next_ (a key only, its window empty).
+  // At the member side it may derive a slot ahead (a key only, its window empty).
   Slot* find_slot(uint8_t b, uint64_t now, Delivery delivery, DropReason& why);
   Result<size_t> drop(DropReason r, DropReason* out);
 
@@ -123,15 +125,14 @@ class PrivateChannel {
   SenderId member_;
   PrivateSide side_;
   Aead aead_;
-  bool ready_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t next_seq_ = 0;
+  detail::SealingKey sealing_;  // the current epoch (which current_ opens) and its seal_type() key
   SymmetricKey base_;
-  SymmetricKey seal_key_;
   Slot current_;
   std::vector<Slot> retained_;  // newest first, at most kRetainedEpochs
-  bool has_next_ = false;       // member side: next_ holds epoch_ + 1's incoming key
-  Slot next_;
+  // Member side: incoming keys of epochs after the current one (the next for every
+  // class, up to kReliableEpochsAhead for reliable packets), derived from the base when a
+  // packet needs one; their windows carry into set_epoch. At most kReliableEpochsAhead.
+  std::vector<Slot> ahead_;
   DropCounters drops_;
 };
 

@@ -18,6 +18,15 @@
 // The member secret is KDF(X25519 secret, transcript); the join enters the batch, and at
 // commit the participant gets its Welcome. Refusals are typed and counted.
 //
+// Teams, private messages, delivery (issue 12; docs/PROTOCOL.md "Team broadcasts",
+// "Private messages", "Transport: ENet"): with a charter that has teams (tree_teams),
+// the game places subjects with assign_team (joins, or switches batched like joins and
+// leaves); each commit installs the teams' keys of the new epoch into a TeamSender, so
+// broadcast_to_team is one seal per call. Every member has a PrivateChannel from its
+// admission to its removal (send_private; type-6 packets from its connection only).
+// Every send takes a Delivery, carried on the Transmit; handle_traffic takes the class
+// the packet came with, and reliable ones get the reliable grace.
+//
 // Every run of a Root draws a boot nonce: group_id() = H(session, boot nonce) is bound
 // into every rekey, traffic AD and ACL update, so nothing replays across a restart.
 //
@@ -38,7 +47,13 @@
 //        To::kAllMembers  the same bytes for every peer in the member set, but
 //                         `except` and `skip`: one shared buffer, fanned out by the
 //                         transport
-//        member_change    kAdded / kRemoved: the member set (the peers that hold the
+//        To::kTeam        the same for the member peers of one team (a team
+//                         broadcast); the transport knows each member's team from
+//                         member_change (kAdded carries it, kTeamChanged changes it)
+//        delivery         traffic's class: kReliableOrdered on Channel::kEvents
+//                         (reliable), the others unreliable on kState / kMember
+//                         (kUnreliable unsequenced)
+//        member_change    kAdded / kRemoved / kTeamChanged: the member set (the peers that hold the
 //                         current epoch) changes here, in stream order
 //                         (Transmit::member_change). A transport keeps its member set
 //                         from these alone; it never needs member_peers() per send.
@@ -133,7 +148,10 @@ struct RootEvent {
     kLeft,      // member left at `epoch` (voluntary, disconnected, or removed)
     kRefused,   // a participant (`subject` if known) was refused for `reason`
     kRekeyed,   // a batch committed: `epoch`, `joined`, `left`, `wrapped_keys`
-    kMessage,   // member traffic was relayed (`member`, `payload` in the clear)
+    kMessage,   // member traffic (`member`, `payload` in the clear, `type`, `delivery`):
+                // type kMemberData was checked (and relayed unless relay is off);
+                // kPrivateToRoot was a private message to the Root (never relayed)
+    kTeamChanged,  // `member` is in `team` from `epoch` on (a switch committed)
   };
   explicit RootEvent(Kind k) : kind(k) {}
   Kind kind;
@@ -143,6 +161,9 @@ struct RootEvent {
   uint64_t epoch = 0;
   size_t joined = 0, left = 0, wrapped_keys = 0;
   std::vector<uint8_t> payload;
+  PacketType type = PacketType::kMemberData;      // kMessage
+  Delivery delivery = Delivery::kUnreliableSequenced;  // kMessage: how it arrived
+  TeamId team = kNoTeam;                          // kJoined, kTeamChanged
 };
 
 struct RootStats {
@@ -160,6 +181,11 @@ struct RootStats {
   uint64_t resyncs_rate_limited = 0;
   uint64_t rekey_bytes_sent = 0;      // Slices, Wholes, Welcomes, Resyncs (per recipient)
   uint64_t rekey_copies_sent = 0;     // redundant rekey copies (RootConfig::rekey_copies)
+  // AEAD seals of traffic: one per broadcast, per team broadcast (whatever the team's
+  // size) and per private message.
+  uint64_t seals = 0;
+  uint64_t private_sent = 0;          // private messages sealed (type 5)
+  uint64_t private_received = 0;      // private messages opened (type 6)
   uint64_t refusals_total() const;
 };
 
@@ -197,15 +223,51 @@ class Root {
   // raw datagram. Errors: kMalformed, kBadSignature, kWrongRole (not the charter's LC),
   // kWrongGroup (another session or run), kStaleEpoch (seq is not last + 1).
   Status submit_acl_update(std::span<const uint8_t> bytes, uint64_t now_ns);
-  // Member traffic from `peer`: checked and relayed unchanged to every other member.
-  void handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns);
+  // Traffic from `peer` that arrived with `delivery` (the transport's flags: ENet's
+  // RELIABLE flag is kReliableOrdered, UNSEQUENCED kUnreliable, neither
+  // kUnreliableSequenced). Routed by the type nibble:
+  //   6 (private to the Root): opened by that peer's member's PrivateChannel only (the
+  //     connection names the member; never relayed); a RootEvent kMessage with type
+  //     kPrivateToRoot. Drops (replay, another member's id, sealed for another member,
+  //     wrong direction, no member on this connection) are counted in private_drops().
+  //   5 (private to a member): never taken from a member (kWrongDirection, counted in
+  //     private_drops()).
+  //   1-4: checked by the relay (types 2-4 are not a member's: dropped and counted in
+  //     traffic_drops()); member data is relayed unchanged to every other member with
+  //     the same delivery, and reported as a kMessage.
+  void handle_traffic(PeerId peer, std::span<const uint8_t> bytes, uint64_t now_ns,
+                      Delivery delivery = Delivery::kUnreliableSequenced);
   // The transport lost `peer`: a member's leave enters the next batch.
   void peer_disconnected(PeerId peer, uint64_t now_ns);
   void handle_timeout(uint64_t now_ns);
 
   // Encrypts `payload` once under the net key (signed if the charter says so) and queues
-  // it for every member. Errors: kInvalidArgument (no members yet, payload too large).
-  Status broadcast(std::span<const uint8_t> payload, uint64_t now_ns);
+  // it for every member with `delivery` (kReliableOrdered: on Channel::kEvents).
+  // Errors: kInvalidArgument (no members yet, payload too large).
+  Status broadcast(std::span<const uint8_t> payload, uint64_t now_ns,
+                   Delivery delivery = Delivery::kUnreliableSequenced);
+  // Encrypts `payload` once under `team`'s key of the current epoch (type 4, one seal
+  // whatever the team's size) and queues one To::kTeam transmit for the team's member
+  // peers. Errors: kInvalidArgument (the charter has no teams, `team` out of range,
+  // the team has no members, payload too large); kUnsupported when the team's
+  // sequences of this epoch are used up (wait for the next rekey).
+  Status broadcast_to_team(TeamId team, std::span<const uint8_t> payload, uint64_t now_ns,
+                           Delivery delivery = Delivery::kUnreliableSequenced);
+  // Seals `payload` for `member` alone (type 5, under its private channel's key of the
+  // current epoch) and queues it on that member's connection only. Errors:
+  // kInvalidArgument (not a member holding the current epoch -- not yet welcomed,
+  // removed or unknown --, payload too large); kUnsupported when the channel's
+  // sequences of this epoch are used up.
+  Status send_private(MemberId member, std::span<const uint8_t> payload, uint64_t now_ns,
+                      Delivery delivery = Delivery::kUnreliableSequenced);
+  // Places `subject` in `team`. Before the subject is a member (not connected, or its
+  // join still pending): its join goes into that team (an unassigned joiner goes to the
+  // smallest team, ties to the lowest index). A member: a switch, batched with joins
+  // and leaves into the next commit (which rekeys the old and the new team's paths and
+  // the root); kTeamChanged events then report it. Assigning a member its current team
+  // cancels a pending switch. Errors: kInvalidArgument (the charter has no teams,
+  // `team` out of range, the member is leaving).
+  Status assign_team(std::string_view subject, TeamId team, uint64_t now_ns);
   // Commits the pending batch now (e.g. at the end of a tick). No-op when empty.
   void flush(uint64_t now_ns);
 
@@ -242,6 +304,15 @@ class Root {
   const DropCounters& traffic_drops() const;
   // The member id of a connected member's subject, if any.
   std::optional<MemberId> member_of(std::string_view subject) const;
+  // The charter's team count (0: no teams).
+  uint8_t team_count() const;
+  // A member's team in the current epoch (nullopt: not a member, or no teams).
+  std::optional<TeamId> team_of(MemberId member) const;
+  // Members in `team` in the current epoch (0 when out of range).
+  size_t team_size(TeamId team) const;
+  // Private packets dropped, by reason (all members' channels, and type 5/6 packets on a
+  // connection without a member).
+  const DropCounters& private_drops() const;
 
  private:
   friend struct TestingAccess;  // netkey/testing.h: testing::root_net_key

@@ -67,6 +67,11 @@ inline constexpr uint64_t kMaxTrafficSeq = 0xffffffffu;
 // the current and the next epoch that is 10 distinct epoch bytes (< 256): a byte never
 // names two held epochs (install() also drops a retained epoch whose byte would).
 inline constexpr size_t kRetainedEpochs = 8;
+// A receiver whose rekeys lag behind holds (or, for a private channel, opens) a reliable
+// packet up to this many epochs ahead of its current one, an unreliable one only the
+// next epoch's. Behind (kRetainedEpochs) + current + ahead stay far below the 256
+// values of the epoch byte, so a byte names one epoch.
+inline constexpr size_t kReliableEpochsAhead = 8;
 
 using TeamId = uint16_t;  // the team index carried in a type-4 packet's sender field
 
@@ -166,6 +171,18 @@ struct TrafficHeader {
   void write(uint8_t* out) const;  // 8 bytes
 };
 
+namespace detail {
+// One sealing key and its sequence: what TrafficSender, TeamSender (per team) and
+// PrivateChannel keep to seal under the current epoch. src/traffic/framing.h
+// (detail::seal_traffic) seals with it and advances next_seq.
+struct SealingKey {
+  bool ready = false;     // a key is set
+  uint64_t epoch = 0;     // the epoch the key belongs to
+  uint64_t next_seq = 0;  // the sequence the next packet carries
+  SymmetricKey key;
+};
+}  // namespace detail
+
 class TrafficSender {
  public:
   // Errors: kUnsupported for an AEAD suite this CPU lacks (aes256gcm without AES-NI).
@@ -173,8 +190,8 @@ class TrafficSender {
 
   // Starts `epoch`: derives this sender's key from the net key; the sequence restarts.
   void set_epoch(uint64_t epoch, const SymmetricKey& net_key);
-  bool ready() const { return ready_; }
-  uint64_t epoch() const { return epoch_; }
+  bool ready() const { return sealing_.ready; }
+  uint64_t epoch() const { return sealing_.epoch; }
   SenderId id() const { return id_; }
 
   // Seals `payload` into `out` as one packet; returns its size (payload + 24).
@@ -189,7 +206,7 @@ class TrafficSender {
   // Allocating convenience over seal().
   Result<std::vector<uint8_t>> seal(std::span<const uint8_t> payload);
   // The sequence the next packet will carry.
-  uint64_t next_seq() const { return next_seq_; }
+  uint64_t next_seq() const { return sealing_.next_seq; }
 
  private:
   friend struct TestingAccess;  // netkey/testing.h: testing::advance_seq
@@ -199,10 +216,7 @@ class TrafficSender {
   TrafficConfig config_;
   SenderId id_;
   Aead aead_;
-  bool ready_ = false;
-  uint64_t epoch_ = 0;
-  uint64_t next_seq_ = 0;
-  SymmetricKey key_;
+  detail::SealingKey sealing_;
 };
 
 struct OpenedPacket {
@@ -215,6 +229,8 @@ struct OpenedPacket {
   // set_epoch that opened it minus now of its arrival); 0 when it opened on arrival.
   // The stall metric of issue 13.
   uint64_t buffered_ns = 0;
+  // The delivery class it arrived with (handle()'s argument).
+  Delivery delivery = Delivery::kUnreliableSequenced;
 };
 
 // The Root's sealing side of team broadcasts (type 4): one packet per team, whatever its
@@ -240,8 +256,7 @@ class TeamSender {
  private:
   struct Team {
     TeamId id;
-    uint64_t next_seq;
-    SymmetricKey key;
+    detail::SealingKey sealing;  // epoch = the TeamSender's
   };
   TeamSender(const TrafficConfig& c, Aead aead) : config_(c), aead_(aead) {}
   TrafficConfig config_;

@@ -92,11 +92,11 @@ void Membership::add_joining(PeerId peer, MemberId id, ControlChannel control) {
   peers_.emplace(peer, MemberPeer{MemberPeer::Stage::kJoining, id, std::move(control)});
 }
 
-void Membership::promote(PeerId peer) {
+void Membership::promote(PeerId peer, TeamId team) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || it->second.stage == MemberPeer::Stage::kMember) return;
   it->second.stage = MemberPeer::Stage::kMember;
-  out_.member_change(peer, Transmit::MemberChange::kAdded);
+  out_.member_change(peer, Transmit::MemberChange::kAdded, team);
 }
 
 void Membership::erase_peer(PeerId peer) {

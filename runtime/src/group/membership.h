@@ -76,8 +76,8 @@ class Membership {
   // --- peers that finished their handshake ---
   MemberPeer* peer(PeerId peer);
   void add_joining(PeerId peer, MemberId id, ControlChannel control);
-  // Joining -> member: queues MemberChange::kAdded.
-  void promote(PeerId peer);
+  // Joining -> member: queues MemberChange::kAdded with the member's `team`.
+  void promote(PeerId peer, TeamId team = kNoTeam);
   // Forgets `peer`; queues MemberChange::kRemoved if it was a member.
   void erase_peer(PeerId peer);
 

@@ -8,6 +8,7 @@
 #include "netkey/certificate.h"
 #include "netkey/kdf.h"
 #include "netkey/member_keys.h"
+#include "netkey/private_channel.h"
 #include "netkey/x25519.h"
 #include "src/group/control_auth.h"
 #include "src/group/messages.h"
@@ -59,6 +60,12 @@ struct Participant::Impl {
   std::unique_ptr<MemberKeys> keys;
   std::unique_ptr<TrafficSender> sender;
   TrafficReceiver receiver;
+  // Our private channel with the Root (types 5, 6): made at the Response (the member
+  // secret is known), set to each epoch we apply. Ready from the Welcome on.
+  std::unique_ptr<PrivateChannel> private_channel;
+  SymmetricKey private_base;
+  DropCounters private_drops;
+  TeamId team = kNoTeam;
   uint64_t last_resync_request = 0;
   bool resync_requested = false;
   std::deque<Transmit> out;
@@ -154,7 +161,8 @@ struct Participant::Impl {
     eph.reset();
     member = r.member_id();
     group_id = detail::group_id_of(charter.session_id, boot);
-    keys = std::make_unique<MemberKeys>(group_id, member, secret, cert->public_key);
+    keys = std::make_unique<MemberKeys>(group_id, member, secret, cert->public_key, charter.teams);
+    private_base = private_base_key(secret);
     control = std::make_unique<detail::ControlChannel>(group_id, member, secret, detail::ControlChannel::kToRoot);
     connect_tag = detail::connect_tag_of(secret);
     TrafficConfig tc = config.traffic;
@@ -162,6 +170,8 @@ struct Participant::Impl {
     tc.root_public_key = cert->public_key;  // verifies signed broadcasts from here on
     sender = std::make_unique<TrafficSender>(TrafficSender::create(tc, static_cast<SenderId>(member)).value());
     receiver = TrafficReceiver::create(tc).value();
+    private_channel = std::make_unique<PrivateChannel>(
+        PrivateChannel::create(tc, static_cast<SenderId>(member), PrivateSide::kMember).value());
     Ed25519Signature mine = key.sign(detail::transcript_message(detail::kMemberHsLabel, transcript));
     state = State::kHandshake;
     // The Welcome comes when the batch commits: within the charter's window, normally.
@@ -208,11 +218,75 @@ struct Participant::Impl {
       m.epoch = p->epoch;
       m.sender = p->sender;
       m.type = p->type;
+      m.delivery = p->delivery;
       m.payload = std::move(p->payload);
       m.buffered_ns = p->buffered_ns;
       events.push_back(std::move(m));
     }
     return any;
+  }
+
+  // The keys of the epoch just applied into the receiver (with our team's key when the
+  // charter has teams), the sender and the private channel; kTeamChanged when our team
+  // is new (the Welcome, or a switch).
+  void install_epoch(uint64_t now) {
+    const uint64_t e = keys->epoch();
+    if (auto t = keys->team()) {
+      receiver.set_epoch(e, keys->net_key(), *t, keys->team_key(), now);
+      if (*t != team) {
+        team = *t;
+        ParticipantEvent ev{ParticipantEvent::Kind::kTeamChanged};
+        ev.team = team;
+        ev.epoch = e;
+        events.push_back(std::move(ev));
+      }
+    } else {
+      receiver.set_epoch(e, keys->net_key(), now);
+    }
+    sender->set_epoch(e, keys->net_key());
+    private_channel->set_epoch(e, private_base, now);
+  }
+
+  // A type-5/6 packet: our private channel only (a type 6 is kWrongDirection there).
+  void on_private(std::span<const uint8_t> bytes, uint64_t now, Delivery delivery) {
+    if (!private_channel) {
+      private_drops.add(DropReason::kUnknownEpoch);  // before the Response: no channel yet
+      return;
+    }
+    std::vector<uint8_t> payload(bytes.size());
+    DropReason why = DropReason::kMalformed;
+    auto n = private_channel->open(bytes, now, payload, delivery, &why);
+    if (!n) {
+      private_drops.add(why);
+      return;
+    }
+    payload.resize(*n);
+    ParticipantEvent m{ParticipantEvent::Kind::kMessage};
+    m.epoch = private_channel->epoch();
+    m.sender = kRootSender;
+    m.type = PacketType::kPrivateToMember;
+    m.delivery = delivery;
+    m.payload = std::move(payload);
+    events.push_back(std::move(m));
+  }
+
+  // Before the Welcome nothing is sent, whatever the class: a reliable send is not
+  // queued for later (the caller retries after kWelcomed).
+  Status check_sendable(Delivery d) const {
+    if (!sender || !sender->ready() || terminal()) {
+      return Status(Errc::kInvalidArgument, d == Delivery::kReliableOrdered
+                                                ? "reliable send before the Welcome: not in the group yet"
+                                                : "not in the group yet (no Welcome)");
+    }
+    return Status::ok();
+  }
+  void send_traffic(Delivery d, std::vector<uint8_t> bytes) {
+    Transmit t;
+    t.delivery = d;
+    t.reliable = d == Delivery::kReliableOrdered;
+    t.channel = t.reliable ? Channel::kEvents : Channel::kMember;
+    t.bytes = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+    out.push_back(std::move(t));
   }
 
   void request_resync(uint64_t now) {
@@ -311,8 +385,7 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
     case Errc::kOk: {
       ++s.stats.rekeys_applied;
       s.resync_requested = false;
-      s.receiver.set_epoch(s.keys->epoch(), s.keys->net_key(), now_ns);
-      s.sender->set_epoch(s.keys->epoch(), s.keys->net_key());
+      s.install_epoch(now_ns);
       ParticipantEvent e{was_welcomed ? ParticipantEvent::Kind::kRekeyed : ParticipantEvent::Kind::kWelcomed};
       e.epoch = s.keys->epoch();
       s.events.push_back(std::move(e));
@@ -346,11 +419,17 @@ void Participant::handle_rekey(std::span<const uint8_t> bytes, uint64_t now_ns) 
   }
 }
 
-void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns) {
+void Participant::handle_traffic(std::span<const uint8_t> bytes, uint64_t now_ns, Delivery delivery) {
   Impl& s = *impl_;
   if (s.terminal()) return;
   s.stats.state_bytes += bytes.size();
-  s.receiver.handle(bytes, now_ns);
+  const uint8_t type = bytes.empty() ? 0 : (bytes[0] & 0x0f);
+  if (type == static_cast<uint8_t>(PacketType::kPrivateToMember) ||
+      type == static_cast<uint8_t>(PacketType::kPrivateToRoot)) {
+    s.on_private(bytes, now_ns, delivery);
+    return;
+  }
+  s.receiver.handle(bytes, now_ns, delivery);
   if (s.drain_receiver() && s.state == State::kWelcomed) s.state = State::kInGroup;
 }
 
@@ -376,15 +455,23 @@ void Participant::handle_timeout(uint64_t now_ns) {
   }
 }
 
-Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns) {
+Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
   (void)now_ns;
   Impl& s = *impl_;
-  if (!s.sender || !s.sender->ready() || s.terminal()) {
-    return Status(Errc::kInvalidArgument, "not in the group yet (no Welcome)");
-  }
+  NETKEY_RETURN_IF_ERROR(s.check_sendable(delivery));
   auto pkt = s.sender->seal(payload);
   if (!pkt) return pkt.status();
-  s.send(Channel::kMember, false, std::make_shared<const std::vector<uint8_t>>(std::move(pkt).value()));
+  s.send_traffic(delivery, std::move(pkt).value());
+  return Status::ok();
+}
+
+Status Participant::send_private(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
+  (void)now_ns;
+  Impl& s = *impl_;
+  NETKEY_RETURN_IF_ERROR(s.check_sendable(delivery));
+  auto pkt = s.private_channel->seal(payload);
+  if (!pkt) return pkt.status();
+  s.send_traffic(delivery, std::move(pkt).value());
   return Status::ok();
 }
 
@@ -418,6 +505,11 @@ const SymmetricKey& Participant::net_key() const { return impl_->keys->net_key()
 const CharterFields& Participant::charter() const { return impl_->charter; }
 const ParticipantStats& Participant::stats() const { return impl_->stats; }
 const DropCounters& Participant::traffic_drops() const { return impl_->receiver.drops(); }
+const DropCounters& Participant::private_drops() const { return impl_->private_drops; }
+std::optional<TeamId> Participant::team() const {
+  if (impl_->team == kNoTeam || !impl_->keys || !impl_->keys->in_group()) return std::nullopt;
+  return impl_->team;
+}
 
 std::vector<std::pair<NodeId, const SymmetricKey*>> TestingAccess::held_keys(const Participant& p) {
   if (!p.impl_->keys) return {};

@@ -10,6 +10,11 @@
 
 namespace netkey::detail {
 
+TeamId team_id_of(const KeyTree& tree, MemberId id) {
+  const auto t = tree.team_of(id);
+  return t ? TeamId{*t} : kNoTeam;
+}
+
 RekeyDispatch::RekeyDispatch(const RootConfig& config, const CharterFields& charter, uint64_t group_id,
                              const SigningKey& key, Rng& rng, RootStats& stats, Membership& membership,
                              RootOutput& out)
@@ -20,13 +25,19 @@ RekeyDispatch::RekeyDispatch(const RootConfig& config, const CharterFields& char
       stats_(stats),
       membership_(membership),
       out_(out),
-      tree_(group_id, TreePolicy{charter.degree, charter.hash_forward_joins, charter.member_cap}),
+      tree_(group_id, TreePolicy{charter.degree, charter.hash_forward_joins, charter.member_cap, charter.teams}),
       planner_(tree_) {}
 
-void RekeyDispatch::join(MemberId id, SymmetricKey member_secret, uint64_t now_ns) {
-  Status s = planner_.join({id, std::move(member_secret)});
+void RekeyDispatch::join(MemberId id, SymmetricKey member_secret, uint8_t team, uint64_t now_ns) {
+  Status s = planner_.join({id, std::move(member_secret), team});
   NETKEY_CHECK(s.is_ok());
   if (!batch_started_) batch_started_ = now_ns;
+}
+
+Status RekeyDispatch::switch_team(MemberId id, uint8_t team, uint64_t now_ns) {
+  NETKEY_RETURN_IF_ERROR(planner_.switch_team(id, team));
+  if (!batch_started_ && !planner_.empty()) batch_started_ = now_ns;
+  return Status::ok();
 }
 
 bool RekeyDispatch::leave(MemberId id, uint64_t now_ns) {
@@ -113,7 +124,7 @@ void RekeyDispatch::send_welcomes(const RekeyPlan& plan) {
     auto w = encode_welcome(tree_, id);
     NETKEY_CHECK(w.is_ok());
     if (rec.peer != 0 && membership_.peer(rec.peer) != nullptr) {
-      membership_.promote(rec.peer);
+      membership_.promote(rec.peer, team_id_of(tree_, id));
       send_rekey_bytes(rec.peer, std::move(w).value());
     } else {
       stats_.rekey_bytes_sent += w->size();
@@ -122,6 +133,7 @@ void RekeyDispatch::send_welcomes(const RekeyPlan& plan) {
     e.member = id;
     e.subject = rec.subject;
     e.epoch = plan.epoch;
+    e.team = team_id_of(tree_, id);
     out_.event(std::move(e));
   }
 }

@@ -32,6 +32,9 @@
 
 namespace netkey::detail {
 
+// A member's team in `tree`, or kNoTeam (no teams, or not in the tree).
+TeamId team_id_of(const KeyTree& tree, MemberId id);
+
 class RekeyDispatch {
  public:
   // Every reference must outlive the RekeyDispatch.
@@ -42,8 +45,11 @@ class RekeyDispatch {
   const BatchPlanner& planner() const { return planner_; }
 
   // --- batching ---
-  // Queues the join of an admitted member (the caller checked the room).
-  void join(MemberId id, SymmetricKey member_secret, uint64_t now_ns);
+  // Queues the join of an admitted member into `team` (0 without teams; the caller
+  // checked the room and the team).
+  void join(MemberId id, SymmetricKey member_secret, uint8_t team, uint64_t now_ns);
+  // Queues a team switch of a member in the tree (BatchPlanner::switch_team's errors).
+  Status switch_team(MemberId id, uint8_t team, uint64_t now_ns);
   bool is_pending_join(MemberId id) const { return planner_.is_pending_join(id); }
   void cancel_join(MemberId id) { (void)planner_.leave(id); }
   // Queues the leave of a member in the tree; false when there is nothing to queue.

@@ -49,6 +49,23 @@ class RootOutput {
     t.bytes = std::move(bytes);
     out_.push_back(std::move(t));
   }
+  // A traffic packet with its delivery class: kReliableOrdered travels reliably on
+  // Channel::kEvents, the unreliable classes on `unreliable_channel` (kState for the
+  // Root's own packets, kMember for relayed member data). `to` is kPeer (`peer`),
+  // kAllMembers (but `except`) or kTeam (`team`).
+  void traffic(Transmit::To to, Channel unreliable_channel, Delivery d, Bytes bytes, PeerId peer = 0,
+               PeerId except = 0, TeamId team = kNoTeam) {
+    Transmit t;
+    t.to = to;
+    t.peer = peer;
+    t.except = except;
+    t.team = team;
+    t.delivery = d;
+    t.reliable = d == Delivery::kReliableOrdered;
+    t.channel = t.reliable ? Channel::kEvents : unreliable_channel;
+    t.bytes = std::move(bytes);
+    out_.push_back(std::move(t));
+  }
   // A raw pre-connection reply (cookie, response, refusal).
   void to_address(std::string_view address, Bytes bytes) {
     Transmit t;
@@ -61,13 +78,15 @@ class RootOutput {
   }
   // Asks the transport to close `peer`'s connection (nothing to send first).
   void close(PeerId peer) { to_peer(peer, Channel::kControl, true, empty(), true); }
-  // `peer` joins or leaves the member set (Transmit::member_change).
-  void member_change(PeerId peer, Transmit::MemberChange change) {
+  // `peer` joins or leaves the member set, or changes team (Transmit::member_change);
+  // `team`: its team for kAdded and kTeamChanged.
+  void member_change(PeerId peer, Transmit::MemberChange change, TeamId team = kNoTeam) {
     Transmit t;
     t.to = Transmit::To::kPeer;
     t.peer = peer;
     t.bytes = empty();
     t.member_change = change;
+    t.team = team;
     out_.push_back(std::move(t));
   }
   void event(RootEvent e) { events_.push_back(std::move(e)); }

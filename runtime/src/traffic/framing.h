@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
+#include <string>
 
 #include "netkey/traffic.h"
 
@@ -50,6 +52,35 @@ inline bool retained_admits(const TrafficConfig& c, size_t index, uint64_t retir
 inline bool retained_dead(const TrafficConfig& c, uint64_t retired_ns, uint64_t now, uint64_t any_grace_ns) {
   const uint64_t age = now > retired_ns ? now - retired_ns : 0;
   return age > c.previous_epoch_grace_ns && age > c.reliable_grace_ns && age > any_grace_ns;
+}
+
+// Seals `payload` as one traffic packet of `type` from `sender` into `out` under `k`:
+// header {type, k.epoch's low byte, sender, k.next_seq} || ciphertext || tag, AD = header ||
+// le64(group id), nonce from k.next_seq in the traffic domain; then advances k.next_seq.
+// Returns the packet size (payload + kTrafficOverhead). Errors, checked in this order and
+// before anything is written or the sequence moves: kInvalidArgument when the payload
+// exceeds c.max_payload or `out` is too small; kUnsupported when the 2^32 sequences of
+// this key are used up (wait for the next rekey). The caller checks k.ready and says why
+// (k.key, k.next_seq) is fresh: each key gets its own sequence from 0, never restarted.
+inline Result<size_t> seal_traffic(const Aead& aead, const TrafficConfig& c, SealingKey& k, PacketType type,
+                                   SenderId sender, std::span<const uint8_t> payload, std::span<uint8_t> out) {
+  if (payload.size() > c.max_payload) {
+    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
+                                              " bytes exceeds max_payload " + std::to_string(c.max_payload));
+  }
+  const size_t size = payload.size() + kTrafficOverhead;
+  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
+  if (k.next_seq > kMaxTrafficSeq) {
+    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
+  }
+  const TrafficHeader h{type, static_cast<uint8_t>(k.epoch), sender, static_cast<uint32_t>(k.next_seq)};
+  const Nonce nonce = Nonce::from_counter(aead.nonce_size(), kTrafficNonceDomain, k.next_seq);
+  ++k.next_seq;
+  h.write(out.data());
+  uint8_t ad[16];
+  traffic_ad(ad, out.data(), c.group_id);
+  aead.seal(k.key, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
+  return size;
 }
 
 }  // namespace netkey::detail

@@ -39,8 +39,9 @@ PacketType PrivateChannel::open_type() const {
 }
 
 bool PrivateChannel::set_epoch(uint64_t epoch, const SymmetricKey& private_base, uint64_t now_ns) {
-  if (ready_ && epoch <= epoch_) return false;  // never restart a sequence under a used key
-  if (ready_) {
+  // Never restart a sequence under a used key.
+  if (sealing_.ready && epoch <= sealing_.epoch) return false;
+  if (sealing_.ready) {
     current_.retired_ns = now_ns;
     retained_.insert(retained_.begin(), std::move(current_));
   }
@@ -58,42 +59,30 @@ bool PrivateChannel::set_epoch(uint64_t epoch, const SymmetricKey& private_base,
     kept.push_back(std::move(retained_[i]));
   }
   retained_ = std::move(kept);
-  if (has_next_ && next_.epoch == epoch) {
-    current_ = std::move(next_);  // keeps the sequences already accepted in it
-  } else {
-    current_ = Slot();
-    current_.epoch = epoch;
-    current_.key = private_epoch_key(private_base, epoch, open_type());
+  current_ = Slot();
+  current_.epoch = epoch;
+  current_.key = private_epoch_key(private_base, epoch, open_type());
+  std::vector<Slot> later;
+  for (Slot& a : ahead_) {
+    if (a.epoch == epoch) {
+      current_ = std::move(a);  // keeps the sequences already accepted in it
+    } else if (a.epoch > epoch && a.epoch <= epoch + kReliableEpochsAhead) {
+      later.push_back(std::move(a));
+    }
   }
-  has_next_ = false;
+  ahead_ = std::move(later);
   base_ = private_base.clone();
-  seal_key_ = private_epoch_key(private_base, epoch, seal_type());
-  epoch_ = epoch;
-  next_seq_ = 0;
-  ready_ = true;
+  sealing_.key = private_epoch_key(private_base, epoch, seal_type());
+  sealing_.epoch = epoch;
+  sealing_.next_seq = 0;
+  sealing_.ready = true;
   return true;
 }
 
 Result<size_t> PrivateChannel::seal(std::span<const uint8_t> payload, std::span<uint8_t> out) {
-  if (!ready_) return Status(Errc::kInvalidArgument, "no epoch key yet");
-  if (payload.size() > config_.max_payload) {
-    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
-                                              " bytes exceeds max_payload " + std::to_string(config_.max_payload));
-  }
-  const size_t size = payload.size() + kTrafficOverhead;
-  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
-  if (next_seq_ > kMaxTrafficSeq) {
-    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
-  }
+  if (!sealing_.ready) return Status(Errc::kInvalidArgument, "no epoch key yet");
   // (this direction's key of this epoch, seq) is fresh: see the header comment.
-  const TrafficHeader h{seal_type(), static_cast<uint8_t>(epoch_), member_, static_cast<uint32_t>(next_seq_)};
-  const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), detail::kTrafficNonceDomain, next_seq_);
-  ++next_seq_;
-  h.write(out.data());
-  uint8_t ad[16];
-  detail::traffic_ad(ad, out.data(), config_.group_id);
-  aead_.seal(seal_key_, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
-  return size;
+  return detail::seal_traffic(aead_, config_, sealing_, seal_type(), member_, payload, out);
 }
 
 Result<std::vector<uint8_t>> PrivateChannel::seal(std::span<const uint8_t> payload) {
@@ -118,27 +107,32 @@ std::optional<DropReason> PrivateChannel::frame(std::span<const uint8_t> packet)
 }
 
 PrivateChannel::Slot* PrivateChannel::find_slot(uint8_t b, uint64_t now, Delivery delivery, DropReason& why) {
-  if (!ready_) {
+  if (!sealing_.ready) {
     why = DropReason::kUnknownEpoch;
     return nullptr;
   }
-  if (b == static_cast<uint8_t>(epoch_)) return &current_;
+  if (b == static_cast<uint8_t>(sealing_.epoch)) return &current_;
   for (size_t i = 0; i < retained_.size(); ++i) {
     if (static_cast<uint8_t>(retained_[i].epoch) != b) continue;
     if (detail::retained_admits(config_, i, retained_[i].retired_ns, now, delivery, 0)) return &retained_[i];
     why = DropReason::kEpochExpired;
     return nullptr;
   }
-  // The member may see the Root's packets of the next epoch before its own rekey: it
+  // The member may see the Root's packets of the next epoch before its own rekey (a
+  // reliable one up to kReliableEpochsAhead epochs ahead, when its rekeys lag): it
   // derives that key from the base (the Root is never behind the member).
-  if (side_ == PrivateSide::kMember && b == static_cast<uint8_t>(epoch_ + 1)) {
-    if (!has_next_) {
-      next_ = Slot();
-      next_.epoch = epoch_ + 1;
-      next_.key = private_epoch_key(base_, epoch_ + 1, open_type());
-      has_next_ = true;  // a key and an empty window: nothing accepted changes
+  const uint8_t ahead = static_cast<uint8_t>(b - static_cast<uint8_t>(sealing_.epoch));
+  const size_t reach = delivery == Delivery::kReliableOrdered ? kReliableEpochsAhead : 1;
+  if (side_ == PrivateSide::kMember && ahead >= 1 && ahead <= reach) {
+    const uint64_t epoch = sealing_.epoch + ahead;
+    for (Slot& a : ahead_) {
+      if (a.epoch == epoch) return &a;
     }
-    return &next_;
+    Slot fresh;
+    fresh.epoch = epoch;
+    fresh.key = private_epoch_key(base_, epoch, open_type());
+    ahead_.push_back(std::move(fresh));  // a key and an empty window: nothing accepted changes
+    return &ahead_.back();
   }
   why = DropReason::kUnknownEpoch;
   return nullptr;

@@ -105,33 +105,17 @@ Result<TrafficSender> TrafficSender::create(const TrafficConfig& config, SenderI
 }
 
 void TrafficSender::set_epoch(uint64_t epoch, const SymmetricKey& net_key) {
-  epoch_ = epoch;
-  key_ = sender_key(net_key, id_);
-  next_seq_ = 0;
-  ready_ = true;
+  sealing_.epoch = epoch;
+  sealing_.key = sender_key(net_key, id_);
+  sealing_.next_seq = 0;
+  sealing_.ready = true;
 }
 
 Result<size_t> TrafficSender::seal_as(PacketType type, std::span<const uint8_t> payload,
                                       std::span<uint8_t> out) {
-  if (!ready_) return Status(Errc::kInvalidArgument, "no epoch key yet: wait for the Welcome");
-  if (payload.size() > config_.max_payload) {
-    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
-                                              " bytes exceeds max_payload " + std::to_string(config_.max_payload));
-  }
-  const size_t size = payload.size() + kTrafficOverhead;
-  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
-  if (next_seq_ > kMaxTrafficSeq) {
-    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
-  }
-  TrafficHeader h{type, static_cast<uint8_t>(epoch_), id_, static_cast<uint32_t>(next_seq_)};
+  if (!sealing_.ready) return Status(Errc::kInvalidArgument, "no epoch key yet: wait for the Welcome");
   // (sender key of this epoch, seq) is fresh: seq only grows within the epoch.
-  const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, next_seq_);
-  ++next_seq_;
-  h.write(out.data());
-  uint8_t ad[16];
-  make_ad(ad, out.data(), config_.group_id);
-  aead_.seal(key_, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
-  return size;
+  return detail::seal_traffic(aead_, config_, sealing_, type, id_, payload, out);
 }
 
 Result<size_t> TrafficSender::seal(std::span<const uint8_t> payload, std::span<uint8_t> out) {
@@ -159,8 +143,8 @@ Result<std::vector<uint8_t>> TrafficSender::seal(std::span<const uint8_t> payloa
 }
 
 void TestingAccess::advance_seq(TrafficSender& sender, uint64_t seq) {
-  NETKEY_CHECK(seq >= sender.next_seq_);
-  sender.next_seq_ = seq;
+  NETKEY_CHECK(seq >= sender.sealing_.next_seq);
+  sender.sealing_.next_seq = seq;
 }
 void testing::advance_seq(TrafficSender& sender, uint64_t seq) { TestingAccess::advance_seq(sender, seq); }
 
@@ -181,7 +165,7 @@ void TeamSender::set_epoch(uint64_t epoch) {
 void TeamSender::set_team_key(TeamId team, const SymmetricKey& team_key) {
   NETKEY_CHECK(ready_);
   for (const Team& t : teams_) NETKEY_CHECK(t.id != team);  // would restart its sequence
-  teams_.push_back(Team{team, 0, team_key.clone()});
+  teams_.push_back(Team{team, detail::SealingKey{true, epoch_, 0, team_key.clone()}});
 }
 
 Result<size_t> TeamSender::seal(TeamId team, std::span<const uint8_t> payload, std::span<uint8_t> out) {
@@ -190,25 +174,9 @@ Result<size_t> TeamSender::seal(TeamId team, std::span<const uint8_t> payload, s
     if (x.id == team) t = &x;
   }
   if (!t) return Status(Errc::kInvalidArgument, "no key for this team in this epoch");
-  if (payload.size() > config_.max_payload) {
-    return Status(Errc::kInvalidArgument, "payload of " + std::to_string(payload.size()) +
-                                              " bytes exceeds max_payload " + std::to_string(config_.max_payload));
-  }
-  const size_t size = payload.size() + kTrafficOverhead;
-  if (out.size() < size) return Status(Errc::kInvalidArgument, "output buffer too small");
-  if (t->next_seq > kMaxTrafficSeq) {
-    return Status(Errc::kUnsupported, "sequence numbers of this epoch are used up; wait for the next rekey");
-  }
   // (team key of this epoch, seq) is fresh: the team's seq only grows within the epoch,
   // and its key is installed once per epoch (set_team_key refuses a second one).
-  TrafficHeader h{PacketType::kTeamBroadcast, static_cast<uint8_t>(epoch_), team, static_cast<uint32_t>(t->next_seq)};
-  const Nonce nonce = Nonce::from_counter(aead_.nonce_size(), kNonceDomain, t->next_seq);
-  ++t->next_seq;
-  h.write(out.data());
-  uint8_t ad[16];
-  make_ad(ad, out.data(), config_.group_id);
-  aead_.seal(t->key, nonce, ad, payload, out.subspan(kTrafficHeaderSize, payload.size() + kAeadTagSize));
-  return size;
+  return detail::seal_traffic(aead_, config_, t->sealing, PacketType::kTeamBroadcast, team, payload, out);
 }
 
 // ---------------------------------------------------------------- the shared opener
@@ -269,7 +237,7 @@ class EpochKeys {
         return dropped(DropReason::kEpochExpired);
       }
       slot = r;
-    } else if (allow_buffer && (!current.valid || h.epoch_byte == static_cast<uint8_t>(current.epoch + 1))) {
+    } else if (allow_buffer && may_hold(h.epoch_byte, delivery)) {
       return hold(h.sender, packet, delivery, now);
     } else {
       return dropped(DropReason::kUnknownEpoch);
@@ -324,6 +292,17 @@ class EpochKeys {
     }
     f = Framed{h, sealed_len};
     return std::nullopt;
+  }
+
+  // Whether a receiver holds a packet of epoch byte `b` for later: any before its first
+  // key; then the next epoch's, and a reliable packet's up to kReliableEpochsAhead ahead
+  // (a member whose rekeys lag behind the Root's reliable stream; drain() holds it
+  // again until its own epoch comes).
+  bool may_hold(uint8_t b, Delivery delivery) const {
+    if (!current.valid) return true;
+    const uint8_t ahead = static_cast<uint8_t>(b - static_cast<uint8_t>(current.epoch));
+    const size_t reach = delivery == Delivery::kReliableOrdered ? kReliableEpochsAhead : 1;
+    return ahead >= 1 && ahead <= reach;
   }
 
   // Holds a packet of the next epoch until its key arrives (drain), or drops it.
@@ -464,7 +443,7 @@ class EpochKeys {
       payload.resize(r.length);
       const uint64_t waited = was_buffered && now > arrived ? now - arrived : 0;
       if (was_buffered) ++opened_after_buffering;
-      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited});
+      ready.push_back({r.header.sender, r.header.type, r.epoch, r.header.seq, std::move(payload), waited, delivery});
     }
   }
 

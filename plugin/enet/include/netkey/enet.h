@@ -1,8 +1,20 @@
 // netkey/enet.h: the ENet binding. A ServerHost drives a Root, a ClientHost drives a
 // Participant; both run in the caller's thread through service(timeout_ms).
 //
-// Channels: 0 control (reliable), 1 rekey (reliable), 2 state (unreliable), 3 member
-// traffic (unreliable).
+// Channels (netkey::Channel; 5 per connection):
+//   0 control  reliable        handshake finish, Authenticated control
+//   1 rekey    reliable        Welcomes, rekeys, Resyncs (server -> client only)
+//   2 state    unreliable      Root -> members: broadcasts (type 2/3), team broadcasts
+//                              (4), private messages (5) sent kUnreliableSequenced
+//                              (flags 0) or kUnreliable (ENET_PACKET_FLAG_UNSEQUENCED)
+//   3 member   unreliable      member -> Root: member data (1) and private messages (6),
+//                              and the relayed member data to the other members; the
+//                              same two unreliable classes and flags
+//   4 events   reliable        every traffic packet sent kReliableOrdered
+//                              (ENET_PACKET_FLAG_RELIABLE), any type, both directions
+// A receiver takes the delivery class from the received packet's ENet flags (RELIABLE:
+// kReliableOrdered, UNSEQUENCED: kUnreliable, none: kUnreliableSequenced) and hands it
+// to the state machine, so a reliable packet gets the reliable grace across rekeys.
 //
 // Before a connection exists, the cookie exchange (Hello, CookieChallenge,
 // HandshakeInit, HandshakeResponse, Refusal) travels as raw UDP datagrams prefixed with
@@ -21,8 +33,9 @@
 // A broadcast is encrypted once by the Root and sent as one shared, reference-counted
 // ENetPacket to every peer that holds the current epoch; a peer not yet welcomed gets
 // nothing it cannot read. The host keeps one map, PeerId <-> ENet peer, with a member
-// flag it sets from the Root's Transmit::member_change stream (netkey/root.h, "The
-// transport seam"); it never asks the Root for its member list.
+// flag and team it sets from the Root's Transmit::member_change stream (netkey/root.h,
+// "The transport seam"); it never asks the Root for its member list. A team broadcast
+// is one packet fanned out to the member peers of that team only.
 #ifndef NETKEY_ENET_H_
 #define NETKEY_ENET_H_
 
@@ -77,8 +90,12 @@ struct ServerStats {
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
   uint64_t redundant_skipped = 0;    // redundant rekey copies not sent: the peer showed no loss
-  uint64_t bytes_sent[4] = {};       // payload bytes per channel (per recipient)
-  uint64_t packets_sent[4] = {};
+  uint64_t bytes_sent[kChannelCount] = {};    // payload bytes per channel (per recipient)
+  uint64_t packets_sent[kChannelCount] = {};
+  // Traffic packets by the delivery class they were sent with (per recipient), and
+  // received with (from the ENet flags), indexed by Delivery.
+  uint64_t traffic_sent[3] = {};
+  uint64_t traffic_received[3] = {};
   uint64_t connections = 0;
   uint64_t disconnections = 0;
 };
@@ -94,8 +111,19 @@ class ServerHost {
   // Services ENet for up to timeout_ms: feeds the Root, runs its timers, sends what it
   // queued. Call it every tick. Errors: kIo when the socket fails.
   Status service(uint32_t timeout_ms);
-  // Encrypts `payload` once and queues it for every member (sent on the next service).
-  Status broadcast(std::span<const uint8_t> payload);
+  // Encrypts `payload` once and queues it for every member with `delivery` (sent on the
+  // next service). Errors as Root::broadcast.
+  Status broadcast(std::span<const uint8_t> payload, Delivery delivery = Delivery::kUnreliableSequenced);
+  // Encrypts `payload` once under `team`'s key and sends one shared ENet packet to that
+  // team's member peers only. Errors as Root::broadcast_to_team.
+  Status broadcast_to_team(TeamId team, std::span<const uint8_t> payload,
+                           Delivery delivery = Delivery::kUnreliableSequenced);
+  // A private message to `member` alone, on its connection. Errors as Root::send_private.
+  Status send_private(MemberId member, std::span<const uint8_t> payload,
+                      Delivery delivery = Delivery::kUnreliableSequenced);
+  // Places `subject` in `team` (its join, or a switch in the next batch). Errors as
+  // Root::assign_team.
+  Status assign_team(std::string_view subject, TeamId team);
   // Sends everything queued now (ENet flush), without waiting for events.
   void flush();
 
@@ -140,8 +168,13 @@ class ClientHost {
 
   // Sends the Hello (once), then services ENet for up to timeout_ms.
   Status service(uint32_t timeout_ms);
-  // Member traffic to the Root for relay. Errors as Participant::send.
-  Status send(std::span<const uint8_t> payload);
+  // Member traffic to the Root for relay, with `delivery` (see the channel table).
+  // Errors as Participant::send (kInvalidArgument before the Welcome).
+  Status send(std::span<const uint8_t> payload, Delivery delivery = Delivery::kUnreliableSequenced);
+  // A private message to the Root alone. Errors as Participant::send_private.
+  Status send_private(std::span<const uint8_t> payload, Delivery delivery = Delivery::kUnreliableSequenced);
+  // Our team (Participant::team()).
+  std::optional<TeamId> team() const;
   // An authenticated goodbye, then disconnects (no kDisconnected event follows).
   void leave();
   // Drops the connection without a goodbye (a crash, for tests and load tools).
@@ -154,6 +187,8 @@ class ClientHost {
   std::optional<ParticipantEvent> poll_event();
   bool connected() const;
   uint64_t bytes_received(Channel c) const;
+  // Traffic packets received with delivery class `d` (from the ENet flags).
+  uint64_t traffic_received(Delivery d) const;
 
  private:
   friend struct TestingAccess;  // netkey/enet_testing.h: send_raw
