@@ -82,8 +82,9 @@ plots: deps
 	$(PYTHON) tools/plots/plots.py --docs docs/data --out docs/figures
 
 # The measurement runs behind those reports (long: run on a quiet machine), then the
-# figures. SWEEP_SECONDS and SWEEP_BOTS set the length and the size (60 s, 200 bots).
-SWEEP_SECONDS ?= 60
+# figures. SWEEP_SECONDS and SWEEP_BOTS set the length and the size of the loss sweep
+# (30 s, 200 bots); RUNS, COST_BOTS and COST_CHURN (3, 1000, 200) the rest (sweep.sh).
+SWEEP_SECONDS ?= 30
 SWEEP_BOTS ?= 200
 sweep: configure-release
 	cmake --build --preset release --target netkey-arena netkey-loadbots

@@ -154,7 +154,9 @@ TEST(ControlPlane, ResyncRequestsAreRateLimited) {
 // Finding 6: ACL updates (and Wholes) replayed across a Root restart on the same charter.
 // The boot nonce gives each run its own group id.
 TEST(ControlPlane, NothingFromAnEarlierRunOfTheRootIsAccepted) {
-  Direct first;
+  RootConfig wholes;  // kAuto would send this small batch as Slices
+  wholes.rekey_encoding = RootConfig::RekeyEncoding::kWhole;
+  Direct first(Identities::default_fields(0x5151), wholes);
   const Identity& lc_id = first.ids.get("lc", Role::kListController, 9);
   ListController lc1(first.root->charter().session_id, first.root->group_id(), lc_id.seed, lc_id.certificate);
   auto add = lc1.add({"guest"}).value();

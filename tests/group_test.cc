@@ -576,6 +576,35 @@ TEST(Group, EveryRekeyEncodingKeepsAgreement) {
   }
 }
 
+// kAuto picks the encoding of fewer bytes (issue 13): a batch of leaves in a group of 16
+// costs every member far less as its own Slice than as the Whole, so the automatic
+// choice sends exactly the Slices' bytes.
+TEST(Group, AutoEncodingSendsTheFewerBytes) {
+  auto leave_cost = [](RootConfig::RekeyEncoding enc) {
+    SimGroupOptions o = small(20);
+    o.encoding = enc;
+    SimGroup g(std::move(o));
+    std::vector<uint32_t> nodes;
+    for (size_t i = 1; i <= 16; ++i) nodes.push_back(g.add_subject(i));
+    EXPECT_TRUE(g.run_until_quiet(10 * kSec));
+    const uint64_t before = g.root().stats().rekey_bytes_sent;
+    for (size_t i : {size_t{0}, size_t{5}, size_t{10}}) {
+      g.participant(nodes[i]).leave(g.now());
+      g.pump_node_transmits(nodes[i]);
+    }
+    EXPECT_TRUE(g.run_until_quiet(10 * kSec));
+    EXPECT_EQ(g.root().member_count(), 13u);
+    EXPECT_EQ(g.disagreeing(), 0u);
+    return g.root().stats().rekey_bytes_sent - before;
+  };
+  const uint64_t slices = leave_cost(RootConfig::RekeyEncoding::kSlices);
+  const uint64_t whole = leave_cost(RootConfig::RekeyEncoding::kWhole);
+  const uint64_t automatic = leave_cost(RootConfig::RekeyEncoding::kAuto);
+  EXPECT_GT(slices, 0u);
+  EXPECT_LT(slices, whole);
+  EXPECT_EQ(automatic, slices);
+}
+
 TEST(Group, MalformedControlIsCountedNotFatal) {
   SimGroup g(small());
   std::vector<uint8_t> junk(100, 0x41);

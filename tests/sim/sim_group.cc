@@ -29,6 +29,7 @@ SimGroup::SimGroup(SimGroupOptions o) : opts_(std::move(o)), ids_(opts_.seed), n
   rc.max_handshakes_per_subject_per_s = lim.max_handshakes_per_subject_per_s;
   rc.max_rate_entries = lim.max_rate_entries;
   rc.resync_min_interval_ns = lim.resync_min_interval_ns;
+  rc.rekey_copies = lim.rekey_copies;
   rc.rekey_encoding = opts_.encoding;
   auto root = Root::create(std::move(rc), std::make_unique<DeterministicRng>(opts_.seed * 101), 0);
   EXPECT_TRUE(root.is_ok()) << root.status().to_string();

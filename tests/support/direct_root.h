@@ -51,6 +51,7 @@ struct Direct {
     rc.max_handshakes_per_subject_per_s = limits.max_handshakes_per_subject_per_s;
     rc.max_rate_entries = limits.max_rate_entries;
     rc.handshake_timeout_ns = limits.handshake_timeout_ns;
+    rc.rekey_encoding = limits.rekey_encoding;
     root = std::make_unique<Root>(Root::create(std::move(rc), std::make_unique<DeterministicRng>(rng_seed), 0).value());
   }
   ParticipantConfig config(const std::string& subject) {

@@ -182,7 +182,8 @@ typedef struct netkey_server_callbacks {
 /* How the server sends rekeys (netkey_server_config.rekey_encoding); docs/PERFORMANCE.md
  * has the trade-off. */
 enum {
-  NETKEY_REKEY_AUTO = 0,   /* WHOLE while it is at most auto_whole_max_bytes, SLICES beyond */
+  NETKEY_REKEY_AUTO = 0,   /* the fewer bytes: WHOLE while it is at most auto_whole_max_bytes
+                              and no larger than one member's Slice, SLICES otherwise */
   NETKEY_REKEY_SLICES = 1, /* one sealed slice per member: least bytes per member, O(log n) */
   NETKEY_REKEY_WHOLE = 2   /* one signed message, the same bytes for everyone: least CPU */
 };

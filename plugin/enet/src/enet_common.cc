@@ -1,10 +1,13 @@
 #include "src/enet_common.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <vector>
+
+#include <enet/time.h>
 
 #include "netkey/enet.h"
 
@@ -89,6 +92,36 @@ enet_uint32 packet_flags(const Transmit& t) {
   const bool traffic = t.channel == Channel::kState || t.channel == Channel::kMember || t.channel == Channel::kEvents;
   if (traffic && t.delivery == Delivery::kUnreliableSequenced) return ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
   return ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
+}
+
+void disable_packet_throttle(ENetPeer* peer) {
+  enet_peer_throttle_configure(peer, ENET_PEER_PACKET_THROTTLE_INTERVAL, ENET_PEER_PACKET_THROTTLE_SCALE, 0);
+  peer->packetThrottle = ENET_PEER_PACKET_THROTTLE_SCALE;
+}
+
+bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms) {
+  const enet_uint32 rto = std::max<enet_uint32>(floor_ms, peer->roundTripTime + peer->roundTripTimeVariance);
+  ENetList* sent = &peer->sentReliableCommands;
+  for (ENetListIterator it = enet_list_begin(sent); it != enet_list_end(sent); it = enet_list_next(it)) {
+    auto* c = reinterpret_cast<ENetOutgoingCommand*>(it);
+    if (c->command.header.channelID != channel || c->sendAttempts != 1 || c->roundTripTimeout <= rto) continue;
+    c->roundTripTimeout = rto;  // the disconnect limit (roundTripTimeoutLimit) stays ENet's
+    const enet_uint32 due = c->sentTime + rto;
+    if (ENET_TIME_LESS(due, peer->nextTimeout)) peer->nextTimeout = due;
+  }
+  ENetList* queued = &peer->outgoingCommands;
+  for (ENetListIterator it = enet_list_begin(queued); it != enet_list_end(queued); it = enet_list_next(it)) {
+    auto* c = reinterpret_cast<ENetOutgoingCommand*>(it);
+    if (c->command.header.channelID == channel && c->sendAttempts == 0) return true;
+  }
+  return false;
+}
+
+bool lossy(const ENetPeer* peer) {
+  // More than 2 % of this interval's reliable packets retransmitted, or of the smoothed
+  // history (ENET_PEER_PACKET_LOSS_SCALE = 100 %). A lone spurious retransmission (a
+  // late acknowledgement, the shortened rekey timeout) does not make a link lossy.
+  return uint64_t{peer->packetsLost} * 50 > peer->packetsSent || peer->packetLoss > ENET_PEER_PACKET_LOSS_SCALE / 50;
 }
 
 Delivery delivery_of(const ENetPacket& packet) {

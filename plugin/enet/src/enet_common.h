@@ -31,6 +31,29 @@ enet_uint32 packet_flags(const Transmit& t);
 // The delivery class a received packet came with, from its ENet flags.
 Delivery delivery_of(const ENetPacket& packet);
 
+// ENet's packet throttle off for a netkey connection (issue 13). ENet lowers a peer's
+// throttle whenever a reliable packet's round trip exceeds the last one by twice its
+// variance, and a lowered throttle both drops unreliable packets at random (the state
+// snapshots) and shrinks the reliable window (the rekeys). A rekey burst raises the round
+// trip, so the throttle dropped snapshots in bursts after every Whole (85 % received
+// against 99.7 % with small Slices). netkey's traffic is paced by the game's tick, not
+// by ENet; deceleration 0 keeps the throttle at its limit. The command travels to the
+// other end, so configuring the server's side configures both directions.
+void disable_packet_throttle(ENetPeer* peer);
+
+// Shortens the retransmission timeout of `channel`'s reliable commands on `peer` that
+// were sent once and not yet acknowledged, to max(floor_ms, RTT + RTT variance) when
+// that is shorter than ENet's RTT + 4 x variance (ServerOptions::rekey_retransmit_floor_ms).
+// Returns true while a command of `channel` still waits for its first send (call again
+// after the next flush).
+bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms);
+
+// Whether `peer` lost more than 2 % of its reliable packets lately: in ENet's current
+// packet-loss interval (10 s), or in its smoothed loss over earlier ones. The server sends
+// redundant rekey copies (Transmit::redundant) only to such peers: on a clean link they
+// are bytes for nothing.
+bool lossy(const ENetPeer* peer);
+
 // What the gate needs of an ENet datagram: whether it opens a connection (the header's
 // peer id is ENet's "none", 0xFFF, which only a CONNECT uses), and the CONNECT's connect
 // ID (ENet copies it without byte-order conversion: read as the host's uint32). Hosts

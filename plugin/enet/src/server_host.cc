@@ -2,6 +2,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <vector>
 
 #include "netkey/enet.h"
 #include "netkey/rekey_codec.h"
@@ -33,6 +34,10 @@ struct ServerHost::Impl {
   detail::PeerIdAllocator ids;
   std::function<void(Channel, std::span<const uint8_t>)> tap;
   std::deque<RootEvent> events;
+  // Connections with rekey-channel packets whose first retransmission timeout is not
+  // shortened yet (ServerOptions::rekey_retransmit_floor_ms); every member after a Whole.
+  std::vector<PeerId> rekey_watch;
+  bool rekey_watch_members = false;
 
   // Raw pre-connection datagrams, and the gate for everything else.
   static int intercept(void* self, ENetHost* host) {
@@ -78,10 +83,15 @@ struct ServerHost::Impl {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
       c->second.team = c->second.member ? t.team : kNoTeam;
     }
+    if (t.redundant && !detail::lossy(c->second.peer)) {
+      ++stats.redundant_skipped;
+      return;
+    }
     if (!t.bytes->empty()) {
       ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t));
       if (pkt && enet_peer_send(c->second.peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
       count(t, t.bytes->size());
+      if (t.channel == Channel::kRekey && t.reliable) rekey_watch.push_back(t.peer);
     }
     if (t.then_disconnect) enet_peer_disconnect_later(c->second.peer, 0);
   }
@@ -93,9 +103,35 @@ struct ServerHost::Impl {
     const bool team = t.to == Transmit::To::kTeam;
     for (const auto& [id, c] : connections) {
       if (!c.member || t.excludes(id) || (team && c.team != t.team)) continue;
+      if (t.redundant && !detail::lossy(c.peer)) {
+        ++stats.redundant_skipped;
+        continue;
+      }
       if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t, pkt->dataLength);
     }
     if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
+    if (t.channel == Channel::kRekey && t.reliable) rekey_watch_members = true;
+  }
+  // After a flush: the rekey packets it sent retransmit after the shorter timeout.
+  void shorten_rekey_retransmits() {
+    const uint32_t floor = opts.rekey_retransmit_floor_ms;
+    std::vector<PeerId> again;
+    auto one = [&](PeerId id, const Connection& c) {
+      if (floor > 0 && detail::shorten_retransmit(c.peer, static_cast<uint8_t>(Channel::kRekey), floor)) {
+        again.push_back(id);
+      }
+    };
+    if (rekey_watch_members) {
+      for (const auto& [id, c] : connections) {
+        if (c.member) one(id, c);
+      }
+    }
+    for (PeerId id : rekey_watch) {
+      auto c = connections.find(id);
+      if (c != connections.end() && !(rekey_watch_members && c->second.member)) one(id, c->second);
+    }
+    rekey_watch = std::move(again);
+    rekey_watch_members = false;
   }
   // A pre-connection reply (cookie, response, refusal) goes raw to its address.
   void send_to_address(const Transmit& t) {
@@ -144,6 +180,7 @@ struct ServerHost::Impl {
     }
     ++stats.connections;
     enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
+    detail::disable_packet_throttle(peer);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     connections[id] = Connection{peer, false, kNoTeam};
   }
@@ -234,6 +271,7 @@ Status ServerHost::service(uint32_t timeout_ms) {
     s.pump();
   }
   enet_host_flush(s.host);
+  s.shorten_rekey_retransmits();
   int rc = enet_host_service(s.host, &ev, timeout_ms);
   while (rc > 0) {
     s.on_event(ev);
@@ -246,6 +284,7 @@ Status ServerHost::service(uint32_t timeout_ms) {
     s.pump();
   }
   enet_host_flush(s.host);
+  s.shorten_rekey_retransmits();
   return Status::ok();
 }
 
@@ -287,7 +326,10 @@ void TestingAccess::broadcast_plaintext(ServerHost& server, std::span<const uint
   if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
 }
 
-void ServerHost::flush() { enet_host_flush(impl_->host); }
+void ServerHost::flush() {
+  enet_host_flush(impl_->host);
+  impl_->shorten_rekey_retransmits();
+}
 
 Status ServerHost::submit_control(std::span<const uint8_t> bytes) {
   Status st = impl_->root.submit_acl_update(bytes, monotonic_ns());

@@ -86,6 +86,10 @@ struct Transmit {
   std::shared_ptr<const std::vector<uint8_t>> bytes;
   // Set on a transmit that also asks the transport to disconnect `peer` once sent.
   bool then_disconnect = false;
+  // An unreliable redundant copy of a rekey sent before (RootConfig::rekey_copies). A
+  // transport may leave it out for a connection that has shown no loss (ServerHost sends
+  // it only to peers that needed a retransmission lately); sending it is always safe.
+  bool redundant = false;
 
   // The member set, in stream order. Set only on a To::kPeer transmit with empty bytes
   // (never nullptr) on Channel::kControl, which carries nothing else:

@@ -107,10 +107,20 @@ struct RootConfig {
   //   kWhole   one signed message, the same bytes for everyone: least Root CPU
   //   kSlices  one sealed Slice per member: least bytes per member (O(log n)), but one
   //            AEAD seal per member per batch
-  //   kAuto    the Whole while it is at most auto_whole_max_bytes, Slices beyond
+  //   kAuto    the fewer bytes: the Whole while it is at most auto_whole_max_bytes and
+  //            no larger than one member's Slice (a batch with no or hardly any path
+  //            keys), Slices otherwise. Every member who stays receives one or the other,
+  //            so a 1.4 KB Whole to 200 members costs 7x their ~200-byte Slices.
   enum class RekeyEncoding : uint8_t { kAuto, kSlices, kWhole };
   RekeyEncoding rekey_encoding = RekeyEncoding::kAuto;
   size_t auto_whole_max_bytes = 4096;
+  // Redundant rekey delivery (issue 13): every rekey (the Whole, or each member's Slice)
+  // is also sent unreliably, on the rekey channel, just before each of the next
+  // rekey_copies broadcasts: it shares the snapshot's flush, so a member who lost the
+  // reliable original opens that snapshot without waiting for ENet's retransmission.
+  // Exactly this many copies per rekey, whatever members send; 0 turns it off. A copy
+  // the member already holds is a stale rekey to it (Participant stats rekeys_stale).
+  uint32_t rekey_copies = 1;
   // Relay verified member traffic to every other member (peer-to-peer style chat, voice).
   // An authoritative game server that only consumes player input turns this off: the
   // input still reaches it as a kMessage event.
@@ -118,7 +128,18 @@ struct RootConfig {
   // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
   // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
   // fail with kInvalidArgument instead of being overwritten.
-  TrafficConfig traffic;
+  // The Root's relay takes member input from any retained epoch up to
+  // kRootRelayRetainedGraceNs after it stopped being current (issue 13: a player whose
+  // rekey is still on its way, or who sent just before one, loses no input; 0 turns it
+  // off). The key of an epoch that ended with a member's removal opens nothing from that
+  // member: the relay takes input only under the connection's own sender id, and the
+  // removed member's connection is gone.
+  static constexpr uint64_t kRootRelayRetainedGraceNs = 1'000'000'000;
+  TrafficConfig traffic = [] {
+    TrafficConfig t;
+    t.relay_retained_grace_ns = kRootRelayRetainedGraceNs;
+    return t;
+  }();
 };
 
 struct RootEvent {
@@ -159,6 +180,7 @@ struct RootStats {
   uint64_t resyncs_sent = 0;
   uint64_t resyncs_rate_limited = 0;
   uint64_t rekey_bytes_sent = 0;      // Slices, Wholes, Welcomes, Resyncs (per recipient)
+  uint64_t rekey_copies_sent = 0;     // redundant rekey copies (RootConfig::rekey_copies)
   // AEAD seals of traffic: one per broadcast, per team broadcast (whatever the team's
   // size) and per private message.
   uint64_t seals = 0;

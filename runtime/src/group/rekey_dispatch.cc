@@ -70,11 +70,25 @@ void RekeyDispatch::send_rekey(const RekeyPlan& plan) {
 }
 
 bool RekeyDispatch::use_slices(const RekeyPlan& plan) const {
-  // The Whole's size is known before encoding: entries, moves, and ~200 bytes of
-  // header and signature.
-  const size_t whole_estimate = plan.entries.size() * 56 + plan.moves.size() * 8 + 200;
-  return config_.rekey_encoding == RootConfig::RekeyEncoding::kSlices ||
-         (config_.rekey_encoding == RootConfig::RekeyEncoding::kAuto && whole_estimate > config_.auto_whole_max_bytes);
+  if (config_.rekey_encoding != RootConfig::RekeyEncoding::kAuto) {
+    return config_.rekey_encoding == RootConfig::RekeyEncoding::kSlices;
+  }
+  return whole_estimate(plan) > config_.auto_whole_max_bytes || whole_estimate(plan) > slice_estimate(plan);
+}
+
+size_t RekeyDispatch::whole_estimate(const RekeyPlan& plan) {
+  // Known before encoding: entries, moves, and ~200 bytes of header and signature.
+  return plan.entries.size() * 56 + plan.moves.size() * 8 + 200;
+}
+
+size_t RekeyDispatch::slice_estimate(const RekeyPlan& plan) const {
+  // One member's Slice: its changed path keys (at most one per level of the tree, ~40
+  // bytes each) sealed with ~160 bytes of header, nonce and tag. Every member who stays
+  // receives either the Whole or its own Slice, so comparing the two per member compares
+  // the totals (issue 13: Wholes were 7x the bytes of Slices at 200 members).
+  size_t depth = 1;
+  for (size_t span = charter_.degree; span < tree_.member_count(); span *= charter_.degree) ++depth;
+  return std::min(plan.entries.size(), depth) * 40 + 160;
 }
 
 void RekeyDispatch::send_slices(const RekeyPlan& plan) {
@@ -84,7 +98,7 @@ void RekeyDispatch::send_slices(const RekeyPlan& plan) {
     if (joined.count(id) || rec.peer == 0 || !tree_.contains(id)) continue;
     auto sl = slicer.encode(tree_, id);
     if (!sl) continue;
-    send_rekey_bytes(rec.peer, std::move(sl).value());
+    send_rekey_bytes(rec.peer, std::move(sl).value(), true);
   }
 }
 
@@ -100,6 +114,7 @@ void RekeyDispatch::send_whole(const RekeyPlan& plan) {
     if (rec->peer != 0) skip->push_back(rec->peer);
   }
   std::sort(skip->begin(), skip->end());
+  if (config_.rekey_copies > 0) copies_.push_back({0, whole, skip, config_.rekey_copies});
   out_.to_members(Channel::kRekey, true, whole, 0, std::move(skip));
 }
 
@@ -123,9 +138,24 @@ void RekeyDispatch::send_welcomes(const RekeyPlan& plan) {
   }
 }
 
-void RekeyDispatch::send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes) {
+void RekeyDispatch::send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes, bool copy) {
   stats_.rekey_bytes_sent += bytes.size();
-  out_.to_peer(peer, Channel::kRekey, true, std::make_shared<const std::vector<uint8_t>>(std::move(bytes)));
+  auto shared = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+  if (copy && config_.rekey_copies > 0) copies_.push_back({peer, shared, nullptr, config_.rekey_copies});
+  out_.to_peer(peer, Channel::kRekey, true, std::move(shared));
+}
+
+void RekeyDispatch::send_copies() {
+  for (Copy& c : copies_) {
+    if (c.peer == 0) {
+      out_.to_members(Channel::kRekey, false, c.bytes, 0, c.skip, true);
+    } else if (const MemberPeer* p = membership_.peer(c.peer); p && p->stage == MemberPeer::Stage::kMember) {
+      out_.to_peer(c.peer, Channel::kRekey, false, c.bytes, false, true);  // not to a peer gone since
+    }
+    ++stats_.rekey_copies_sent;
+    --c.left;
+  }
+  std::erase_if(copies_, [](const Copy& c) { return c.left == 0; });
 }
 
 void RekeyDispatch::resync(MemberPeer& p, PeerId peer, uint64_t now_ns) {

@@ -8,7 +8,7 @@
 //   encoding   RootConfig::rekey_encoding: one signed Whole to every member who stays
 //              (To::kAllMembers, skipping the batch's joiners), or one sealed Slice per
 //              member; kAuto picks the Whole while its estimate is at most
-//              auto_whole_max_bytes.
+//              auto_whole_max_bytes and at most one member's Slice (the fewer bytes).
 //   Welcomes   each joiner of the batch: promoted into the member set
 //              (MemberChange::kAdded), then its Welcome, then a kJoined event.
 //   Resyncs    a member that missed a rekey asks; at most one per resync_min_interval_ns.
@@ -68,12 +68,32 @@ class RekeyDispatch {
   // A member's ResyncRequest: its current path, rate limited per member.
   void resync(MemberPeer& p, PeerId peer, uint64_t now_ns);
 
+  // Redundant delivery (issue 13): an unreliable copy of every rekey to the members who
+  // stay (the Whole, or each one's Slice) goes out just before each of the next
+  // RootConfig::rekey_copies broadcasts, so it shares the snapshot's flush, and usually
+  // its datagram. A member who lost the reliable original then opens the snapshot with
+  // the copy's key instead of waiting a retransmission. Each rekey is copied exactly
+  // rekey_copies times: nothing a member sends makes the Root send more, and a copy
+  // the member already applied is a stale rekey to it (dropped and counted, keys
+  // unchanged). Welcomes and Resyncs are not copied.
+  void send_copies();
+
  private:
   bool use_slices(const RekeyPlan& plan) const;
+  static size_t whole_estimate(const RekeyPlan& plan);
+  size_t slice_estimate(const RekeyPlan& plan) const;
   void send_slices(const RekeyPlan& plan);
   void send_whole(const RekeyPlan& plan);
   void send_welcomes(const RekeyPlan& plan);
-  void send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes);
+  void send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes, bool copy = false);
+
+  struct Copy {
+    PeerId peer = 0;  // 0: to the member set (a Whole), but `skip`
+    Bytes bytes;
+    std::shared_ptr<const std::vector<PeerId>> skip;
+    uint32_t left = 0;  // copies still to send
+  };
+  std::vector<Copy> copies_;
 
   const RootConfig& config_;
   const CharterFields& charter_;

@@ -501,6 +501,7 @@ Status Root::broadcast(std::span<const uint8_t> payload, uint64_t now_ns, Delive
   if (!n) return n.status();
   ++s.stats.seals;
   out.resize(*n);
+  s.dispatch.send_copies();  // issue 13: the last rekeys again, in the snapshot's flush
   s.out.traffic(Transmit::To::kAllMembers, Channel::kState, delivery,
                 std::make_shared<const std::vector<uint8_t>>(std::move(out)));
   return Status::ok();

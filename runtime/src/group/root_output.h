@@ -23,8 +23,10 @@ namespace netkey::detail {
 
 class RootOutput {
  public:
-  void to_peer(PeerId peer, Channel ch, bool reliable, Bytes bytes, bool then_disconnect = false) {
+  void to_peer(PeerId peer, Channel ch, bool reliable, Bytes bytes, bool then_disconnect = false,
+               bool redundant = false) {
     Transmit t;
+    t.redundant = redundant;
     t.to = Transmit::To::kPeer;
     t.peer = peer;
     t.channel = ch;
@@ -36,8 +38,9 @@ class RootOutput {
   // To every peer in the member set at this point of the stream, but `except` and `skip`
   // (sorted).
   void to_members(Channel ch, bool reliable, Bytes bytes, PeerId except = 0,
-                  std::shared_ptr<const std::vector<PeerId>> skip = nullptr) {
+                  std::shared_ptr<const std::vector<PeerId>> skip = nullptr, bool redundant = false) {
     Transmit t;
+    t.redundant = redundant;
     t.to = Transmit::To::kAllMembers;
     t.except = except;
     t.skip = std::move(skip);

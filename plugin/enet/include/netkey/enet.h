@@ -72,6 +72,12 @@ struct ServerOptions {
   // ENet peers one IP address may hold at once, half-open ones included (ENet's
   // duplicatePeers). Raise it for many clients behind one address (bots on loopback).
   size_t max_peers_per_ip = 16;
+  // Retransmission of a lost rekey (issue 13). ENet waits RTT + 4 x its variance, and
+  // a new-epoch snapshot waits that long in the member's buffer: under 5 % loss and
+  // 5-25 ms jitter, 100-200 ms. The server shortens the first wait of every rekey-channel
+  // packet to max(rekey_retransmit_floor_ms, RTT + variance); later retries keep ENet's
+  // doubling, and its disconnect after peer_timeout_limit. 0 keeps ENet's own timing.
+  uint32_t rekey_retransmit_floor_ms = 20;
 };
 
 struct ServerStats {
@@ -83,6 +89,7 @@ struct ServerStats {
                                      // from an address already connected (before ENet sees them)
   uint64_t gated_datagrams = 0;      // ENet datagrams dropped: address without a cookie
   uint64_t wrong_channel = 0;        // packets from a player on the rekey or state channel (server-only)
+  uint64_t redundant_skipped = 0;    // redundant rekey copies not sent: the peer showed no loss
   uint64_t bytes_sent[kChannelCount] = {};    // payload bytes per channel (per recipient)
   uint64_t packets_sent[kChannelCount] = {};
   // Traffic packets by the delivery class they were sent with (per recipient), and
