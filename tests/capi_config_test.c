@@ -214,138 +214,145 @@ static void test_settings_checked(const char* dir) {
   netkey_client_destroy(c);
 }
 
+/* The end-to-end tests' match: a server and two players, alice (cl[0], a) and bob (cl[1], b). */
+typedef struct {
+  server_state ss;
+  client_state a, b;
+  netkey_server* s;
+  netkey_client* cl[2];
+} match;
+
+/* Zeroes t and fills *sc for its server; the caller adjusts sc and creates t->s. */
+static void match_server_config(match* t, const char* dir, netkey_server_config* sc) {
+  memset(t, 0, sizeof *t);
+  t->s = NULL;
+  t->cl[0] = t->cl[1] = NULL;
+  netkey_server_config_init(sc);
+  fill_server(sc, dir, &t->ss);
+}
+
+/* How a test makes a player from its filled config: create(cc, out, arg). */
+typedef void (*client_maker)(netkey_client_config* cc, netkey_client** out, uint32_t arg);
+
+/* Makes alice and bob on t->s with make, then what join_two says (both joined, at the
+ * server's epoch). */
+static int match_join(match* t, const char* dir, client_maker make, uint32_t arg) {
+  netkey_client_config cc;
+  int k;
+  for (k = 0; k < 2; ++k) {
+    netkey_client_config_init(&cc);
+    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(t->s), k == 0 ? &t->a : &t->b);
+    make(&cc, &t->cl[k], arg);
+  }
+  return join_two(t->s, t->cl, &t->a, &t->b);
+}
+
+static void match_end(match* t) {
+  int k;
+  for (k = 0; k < 2; ++k) netkey_client_destroy(t->cl[k]);
+  netkey_server_destroy(t->s);
+}
+
+/* A player whose max_payload is `max_payload`. */
+static void make_with_payload(netkey_client_config* cc, netkey_client** out, uint32_t max_payload) {
+  cc->max_payload = max_payload;
+  CHECK(netkey_client_create(cc, out) == NETKEY_OK);
+}
+
+/* An old caller's player: past the core an invalid handshake timeout and max_payload
+ * `spoiled_payload`, refused at full size (the control), accepted at the core's size. */
+static void make_old_struct(netkey_client_config* cc, netkey_client** out, uint32_t spoiled_payload) {
+  cc->handshake_timeout_ms = 0;
+  cc->max_payload = spoiled_payload;
+  CHECK(netkey_client_create(cc, out) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
+  cc->struct_size = NETKEY_CLIENT_CONFIG_MIN_SIZE;
+  CHECK(netkey_client_create(cc, out) == NETKEY_OK);
+}
+
 /* An old caller: configs whose struct_size covers only the core. The fields past it hold
  * values that would change the outcome if read (an invalid encoding and timeout, relay
  * off, a 16-byte payload limit); the library must use the defaults instead. The same
  * configs at full size are refused: the control that those bytes do matter. */
 static void test_old_struct_gets_defaults(const char* dir) {
-  server_state ss;
-  client_state a, b;
+  match t;
   netkey_server_config sc;
-  netkey_client_config cc;
-  netkey_server* s = NULL;
-  netkey_client* cl[2] = {NULL, NULL};
   uint8_t big[1200];
   const uint8_t input[] = "an input longer than sixteen bytes";
-  int i, k;
-  memset(&ss, 0, sizeof ss);
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
+  int i;
   memset(big, 0x5A, sizeof big);
-  netkey_server_config_init(&sc);
-  fill_server(&sc, dir, &ss);
+  match_server_config(&t, dir, &sc);
   sc.rekey_encoding = 99;
   sc.handshake_timeout_ms = 0;
   sc.relay_member_traffic = 0;
   sc.max_payload = 16;
-  CHECK(netkey_server_create(&sc, &s) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
+  CHECK(netkey_server_create(&sc, &t.s) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
   sc.struct_size = NETKEY_SERVER_CONFIG_MIN_SIZE;
-  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
-  if (s == NULL) return;
-  for (k = 0; k < 2; ++k) {
-    netkey_client_config_init(&cc);
-    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
-    cc.handshake_timeout_ms = 0;
-    cc.max_payload = 16;
-    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_ERR_INVALID_ARGUMENT); /* control */
-    cc.struct_size = NETKEY_CLIENT_CONFIG_MIN_SIZE;
-    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
-  }
-  CHECK(join_two(s, cl, &a, &b));
+  CHECK(netkey_server_create(&sc, &t.s) == NETKEY_OK);
+  if (t.s == NULL) return;
+  CHECK(match_join(&t, dir, make_old_struct, 16));
   /* max_payload is the default 1200 on both ends, and member traffic is relayed. */
-  CHECK(netkey_server_broadcast(s, big, sizeof big) == NETKEY_OK);
-  CHECK(netkey_client_send(cl[0], input, sizeof input) == NETKEY_OK);
-  for (i = 0; i < 3000 && (a.messages < 1 || b.messages < 2 || ss.messages < 1); ++i)
-    run(s, cl, 2, 1);
-  CHECK(a.messages == 1 && b.messages == 2 && ss.messages == 1);
-  CHECK(ss.last_sender == a.member && ss.last_size == sizeof input);
-  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
-  netkey_server_destroy(s);
+  CHECK(netkey_server_broadcast(t.s, big, sizeof big) == NETKEY_OK);
+  CHECK(netkey_client_send(t.cl[0], input, sizeof input) == NETKEY_OK);
+  for (i = 0; i < 3000 && (t.a.messages < 1 || t.b.messages < 2 || t.ss.messages < 1); ++i)
+    run(t.s, t.cl, 2, 1);
+  CHECK(t.a.messages == 1 && t.b.messages == 2 && t.ss.messages == 1);
+  CHECK(t.ss.last_sender == t.a.member && t.ss.last_size == sizeof input);
+  match_end(&t);
 }
 
 /* The new settings take effect: with relay_member_traffic 0 the server's message
  * callback still gets alice's input and bob gets none of it; max_payload 64 caps
  * broadcasts and sends at 64 bytes (end to end: the clients use 64 too). */
 static void test_relay_off_and_payload_limit(const char* dir) {
-  server_state ss;
-  client_state a, b;
+  match t;
   netkey_server_config sc;
-  netkey_client_config cc;
-  netkey_server* s = NULL;
-  netkey_client* cl[2] = {NULL, NULL};
   uint8_t full[65];
   const uint8_t input[] = "move north", sentinel[] = "tick";
-  int i, k;
-  memset(&ss, 0, sizeof ss);
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
+  int i;
   memset(full, 0x33, sizeof full);
-  netkey_server_config_init(&sc);
-  fill_server(&sc, dir, &ss);
+  match_server_config(&t, dir, &sc);
   sc.relay_member_traffic = 0;
   sc.max_payload = 64;
   sc.rekey_encoding = NETKEY_REKEY_WHOLE;
-  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
-  if (s == NULL) return;
-  for (k = 0; k < 2; ++k) {
-    netkey_client_config_init(&cc);
-    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
-    cc.max_payload = 64;
-    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
-  }
-  CHECK(join_two(s, cl, &a, &b));
-  CHECK(netkey_server_broadcast(s, full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
-  CHECK(netkey_client_send(cl[0], full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
-  CHECK(netkey_server_broadcast(s, full, 64) == NETKEY_OK);
-  CHECK(netkey_client_send(cl[0], input, sizeof input) == NETKEY_OK);
-  for (i = 0; i < 3000 && (ss.messages < 1 || b.messages < 1); ++i) run(s, cl, 2, 1);
-  CHECK(ss.messages == 1 && ss.last_sender == a.member && ss.last_size == sizeof input &&
-        memcmp(ss.last_message, input, sizeof input) == 0);
+  CHECK(netkey_server_create(&sc, &t.s) == NETKEY_OK);
+  if (t.s == NULL) return;
+  CHECK(match_join(&t, dir, make_with_payload, 64));
+  CHECK(netkey_server_broadcast(t.s, full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(netkey_client_send(t.cl[0], full, 65) == NETKEY_ERR_INVALID_ARGUMENT);
+  CHECK(netkey_server_broadcast(t.s, full, 64) == NETKEY_OK);
+  CHECK(netkey_client_send(t.cl[0], input, sizeof input) == NETKEY_OK);
+  for (i = 0; i < 3000 && (t.ss.messages < 1 || t.b.messages < 1); ++i) run(t.s, t.cl, 2, 1);
+  CHECK(t.ss.messages == 1 && t.ss.last_sender == t.a.member && t.ss.last_size == sizeof input &&
+        memcmp(t.ss.last_message, input, sizeof input) == 0);
   /* A relayed copy would have left the server with the input: a later broadcast, then
      more rounds, and bob has still only the server's messages. */
-  CHECK(netkey_server_broadcast(s, sentinel, sizeof sentinel) == NETKEY_OK);
-  for (i = 0; i < 3000 && b.messages < 2; ++i) run(s, cl, 2, 1);
-  run(s, cl, 2, 200);
-  CHECK(b.messages == 2 && b.last_sender == 0);
-  CHECK(a.messages == 2 && a.last_sender == 0);
-  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
-  netkey_server_destroy(s);
+  CHECK(netkey_server_broadcast(t.s, sentinel, sizeof sentinel) == NETKEY_OK);
+  for (i = 0; i < 3000 && t.b.messages < 2; ++i) run(t.s, t.cl, 2, 1);
+  run(t.s, t.cl, 2, 200);
+  CHECK(t.b.messages == 2 && t.b.last_sender == 0);
+  CHECK(t.a.messages == 2 && t.a.last_sender == 0);
+  match_end(&t);
 }
 
 /* NETKEY_MAX_PAYLOAD_LIMIT works end to end: a member message of that size reaches the
  * server (relayed to bob), and a broadcast of it reaches both players. */
 static void test_payload_at_the_limit(const char* dir) {
   static uint8_t big[NETKEY_MAX_PAYLOAD_LIMIT];
-  server_state ss;
-  client_state a, b;
+  match t;
   netkey_server_config sc;
-  netkey_client_config cc;
-  netkey_server* s = NULL;
-  netkey_client* cl[2] = {NULL, NULL};
-  int i, k;
-  memset(&ss, 0, sizeof ss);
-  memset(&a, 0, sizeof a);
-  memset(&b, 0, sizeof b);
+  int i;
   memset(big, 0x77, sizeof big);
-  netkey_server_config_init(&sc);
-  fill_server(&sc, dir, &ss);
+  match_server_config(&t, dir, &sc);
   sc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
-  CHECK(netkey_server_create(&sc, &s) == NETKEY_OK);
-  if (s == NULL) return;
-  for (k = 0; k < 2; ++k) {
-    netkey_client_config_init(&cc);
-    fill_client(&cc, dir, k == 0 ? "alice" : "bob", netkey_server_port(s), k == 0 ? &a : &b);
-    cc.max_payload = NETKEY_MAX_PAYLOAD_LIMIT;
-    CHECK(netkey_client_create(&cc, &cl[k]) == NETKEY_OK);
-  }
-  CHECK(join_two(s, cl, &a, &b));
-  CHECK(netkey_client_send(cl[0], big, sizeof big) == NETKEY_OK);
-  CHECK(netkey_server_broadcast(s, big, sizeof big) == NETKEY_OK);
-  for (i = 0; i < 3000 && (ss.messages < 1 || a.messages < 1 || b.messages < 2); ++i) run(s, cl, 2, 1);
-  CHECK(ss.messages == 1 && ss.last_size == sizeof big && ss.last_sender == a.member);
-  CHECK(a.messages == 1 && b.messages == 2);
-  for (k = 0; k < 2; ++k) netkey_client_destroy(cl[k]);
-  netkey_server_destroy(s);
+  CHECK(netkey_server_create(&sc, &t.s) == NETKEY_OK);
+  if (t.s == NULL) return;
+  CHECK(match_join(&t, dir, make_with_payload, NETKEY_MAX_PAYLOAD_LIMIT));
+  CHECK(netkey_client_send(t.cl[0], big, sizeof big) == NETKEY_OK);
+  CHECK(netkey_server_broadcast(t.s, big, sizeof big) == NETKEY_OK);
+  for (i = 0; i < 3000 && (t.ss.messages < 1 || t.a.messages < 1 || t.b.messages < 2); ++i) run(t.s, t.cl, 2, 1);
+  CHECK(t.ss.messages == 1 && t.ss.last_size == sizeof big && t.ss.last_sender == t.a.member);
+  CHECK(t.a.messages == 1 && t.b.messages == 2);
+  match_end(&t);
 }
 
 void capi_config_tests(const char* dir) {

@@ -38,14 +38,14 @@ static netkey_client* teams_client(const char* dir, const char* who, uint16_t po
   return c;
 }
 
-/* Polls until every client's ex_calls reaches want[i] (or the old messages count, for
+/* Polls until every client's ex.calls reaches want[i] (or the old messages count, for
  * want_old) or 3 s pass. */
 static void run_until(netkey_server* s, netkey_client** cl, client_state* st, const int* want) {
   int i, k, done = 0;
   for (i = 0; i < 3000 && !done; ++i) {
     run(s, cl, PLAYERS, 1);
     done = 1;
-    for (k = 0; k < PLAYERS; ++k) done = done && st[k].ex_calls >= want[k];
+    for (k = 0; k < PLAYERS; ++k) done = done && st[k].ex.calls >= want[k];
   }
 }
 
@@ -55,16 +55,16 @@ static void run_until(netkey_server* s, netkey_client** cl, client_state* st, co
 static void sentinel(netkey_server* s, netkey_client** cl, client_state* st) {
   const uint8_t tick[] = "sentinel";
   int want[PLAYERS], k;
-  for (k = 0; k < PLAYERS; ++k) want[k] = st[k].by_kind[NETKEY_MESSAGE_BROADCAST] + 1;
+  for (k = 0; k < PLAYERS; ++k) want[k] = st[k].ex.by_kind[NETKEY_MESSAGE_BROADCAST] + 1;
   CHECK(netkey_server_broadcast_ex(s, tick, sizeof tick, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
   for (k = 0; k < 3000; ++k) {
     int done = 1, i;
     run(s, cl, PLAYERS, 1);
-    for (i = 0; i < PLAYERS; ++i) done = done && st[i].by_kind[NETKEY_MESSAGE_BROADCAST] >= want[i];
+    for (i = 0; i < PLAYERS; ++i) done = done && st[i].ex.by_kind[NETKEY_MESSAGE_BROADCAST] >= want[i];
     if (done) break;
   }
-  for (k = 0; k < PLAYERS; ++k) CHECK(st[k].by_kind[NETKEY_MESSAGE_BROADCAST] == want[k]);
+  for (k = 0; k < PLAYERS; ++k) CHECK(st[k].ex.by_kind[NETKEY_MESSAGE_BROADCAST] == want[k]);
   run(s, cl, PLAYERS, 50);
 }
 
@@ -113,28 +113,28 @@ static void errors_before_join(netkey_server* s, netkey_client* alice) {
  * delivery; the other team's member gets nothing of it. */
 static void team_broadcasts(netkey_server* s, netkey_client** cl, client_state* st) {
   const uint8_t t0[] = "team 0 only", t1[] = "team 1 only";
-  int want[PLAYERS] = {st[ALICE].ex_calls + 1, st[BOB].ex_calls, st[CAROL].ex_calls + 1};
+  int want[PLAYERS] = {st[ALICE].ex.calls + 1, st[BOB].ex.calls, st[CAROL].ex.calls + 1};
   CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
   run_until(s, cl, st, want);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[CAROL].by_kind[NETKEY_MESSAGE_TEAM] == 1);
-  CHECK(st[ALICE].ex_kind == NETKEY_MESSAGE_TEAM && st[ALICE].ex_team == 0 &&
-        st[ALICE].ex_sender == 0 && st[ALICE].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
-  CHECK(st[ALICE].ex_size == sizeof t0 && memcmp(st[ALICE].ex_payload, t0, sizeof t0) == 0);
-  CHECK(st[CAROL].ex_team == 0 && memcmp(st[CAROL].ex_payload, t0, sizeof t0) == 0);
+  CHECK(st[ALICE].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[CAROL].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1);
+  CHECK(st[ALICE].ex.kind == NETKEY_MESSAGE_TEAM && st[ALICE].ex.team == 0 &&
+        st[ALICE].ex.sender == 0 && st[ALICE].ex.delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
+  CHECK(st[ALICE].ex.size == sizeof t0 && memcmp(st[ALICE].ex.payload, t0, sizeof t0) == 0);
+  CHECK(st[CAROL].ex.team == 0 && memcmp(st[CAROL].ex.payload, t0, sizeof t0) == 0);
   sentinel(s, cl, st);
-  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_TEAM] == 0); /* the other team's client: nothing */
-  want[BOB] = st[BOB].ex_calls + 1;
-  want[ALICE] = st[ALICE].ex_calls;
-  want[CAROL] = st[CAROL].ex_calls;
+  CHECK(st[BOB].ex.by_kind[NETKEY_MESSAGE_TEAM] == 0); /* the other team's client: nothing */
+  want[BOB] = st[BOB].ex.calls + 1;
+  want[ALICE] = st[ALICE].ex.calls;
+  want[CAROL] = st[CAROL].ex.calls;
   CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_UNRELIABLE_SEQUENCED) ==
         NETKEY_OK);
   run_until(s, cl, st, want);
-  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].ex_team == 1 &&
-        memcmp(st[BOB].ex_payload, t1, sizeof t1) == 0);
-  CHECK(st[BOB].ex_delivery == NETKEY_DELIVERY_UNRELIABLE_SEQUENCED);
+  CHECK(st[BOB].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].ex.team == 1 &&
+        memcmp(st[BOB].ex.payload, t1, sizeof t1) == 0);
+  CHECK(st[BOB].ex.delivery == NETKEY_DELIVERY_UNRELIABLE_SEQUENCED);
   sentinel(s, cl, st);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[CAROL].by_kind[NETKEY_MESSAGE_TEAM] == 1);
+  CHECK(st[ALICE].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[CAROL].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1);
 }
 
 /* A private message reaches its member only; a member's private message reaches the
@@ -144,7 +144,7 @@ static void private_messages(netkey_server* s, netkey_client** cl, client_state*
                              server_state* ss) {
   const uint8_t hp[] = "health 80 ammo 12", secret[] = "bob to server", chat[] = "gg";
   uint8_t big[1201];
-  int want[PLAYERS] = {st[ALICE].ex_calls + 1, st[BOB].ex_calls, st[CAROL].ex_calls};
+  int want[PLAYERS] = {st[ALICE].ex.calls + 1, st[BOB].ex.calls, st[CAROL].ex.calls};
   int i;
   memset(big, 2, sizeof big);
   CHECK(netkey_server_send_private(s, st[ALICE].member, big, sizeof big,
@@ -154,13 +154,13 @@ static void private_messages(netkey_server* s, netkey_client** cl, client_state*
   CHECK(netkey_server_send_private(s, st[ALICE].member, hp, sizeof hp,
                                    NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
   run_until(s, cl, st, want);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_PRIVATE] == 1 &&
-        st[ALICE].ex_kind == NETKEY_MESSAGE_PRIVATE && st[ALICE].ex_sender == 0 &&
-        st[ALICE].ex_team == NETKEY_NO_TEAM);
-  CHECK(st[ALICE].ex_size == sizeof hp && memcmp(st[ALICE].ex_payload, hp, sizeof hp) == 0);
+  CHECK(st[ALICE].ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 1 &&
+        st[ALICE].ex.kind == NETKEY_MESSAGE_PRIVATE && st[ALICE].ex.sender == 0 &&
+        st[ALICE].ex.team == NETKEY_NO_TEAM);
+  CHECK(st[ALICE].ex.size == sizeof hp && memcmp(st[ALICE].ex.payload, hp, sizeof hp) == 0);
   sentinel(s, cl, st);
-  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_PRIVATE] == 0 &&
-        st[CAROL].by_kind[NETKEY_MESSAGE_PRIVATE] == 0);
+  CHECK(st[BOB].ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 0 &&
+        st[CAROL].ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 0);
 
   CHECK(netkey_client_send_private(cl[BOB], big, sizeof big, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_ERR_TOO_LARGE);
@@ -168,30 +168,30 @@ static void private_messages(netkey_server* s, netkey_client** cl, client_state*
         NETKEY_ERR_TOO_LARGE);
   CHECK(netkey_client_send_private(cl[BOB], secret, sizeof secret,
                                    NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
-  for (i = 0; i < 3000 && ss->by_kind[NETKEY_MESSAGE_PRIVATE] < 1; ++i) run(s, cl, PLAYERS, 1);
-  CHECK(ss->by_kind[NETKEY_MESSAGE_PRIVATE] == 1 && ss->ex_sender == st[BOB].member &&
-        ss->ex_team == 1 && ss->ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
-  CHECK(ss->ex_size == sizeof secret && memcmp(ss->ex_payload, secret, sizeof secret) == 0);
+  for (i = 0; i < 3000 && ss->ex.by_kind[NETKEY_MESSAGE_PRIVATE] < 1; ++i) run(s, cl, PLAYERS, 1);
+  CHECK(ss->ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 1 && ss->ex.sender == st[BOB].member &&
+        ss->ex.team == 1 && ss->ex.delivery == NETKEY_DELIVERY_RELIABLE_ORDERED);
+  CHECK(ss->ex.size == sizeof secret && memcmp(ss->ex.payload, secret, sizeof secret) == 0);
   CHECK(ss->messages == 0); /* message_ex set: the ABI 1 callback stays quiet */
   sentinel(s, cl, st);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
-        st[CAROL].by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
-        st[ALICE].by_kind[NETKEY_MESSAGE_PRIVATE] == 1); /* never relayed */
+  CHECK(st[ALICE].ex.by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
+        st[CAROL].ex.by_kind[NETKEY_MESSAGE_MEMBER] == 0 &&
+        st[ALICE].ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 1); /* never relayed */
 
   /* The control: a member message (relay on by default) does reach the others. */
   CHECK(netkey_client_send_ex(cl[ALICE], chat, sizeof chat, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
-  want[ALICE] = st[ALICE].ex_calls;
-  want[BOB] = st[BOB].ex_calls + 1;
-  want[CAROL] = st[CAROL].ex_calls + 1;
+  want[ALICE] = st[ALICE].ex.calls;
+  want[BOB] = st[BOB].ex.calls + 1;
+  want[CAROL] = st[CAROL].ex.calls + 1;
   run_until(s, cl, st, want);
-  CHECK(st[BOB].by_kind[NETKEY_MESSAGE_MEMBER] == 1 && st[BOB].ex_sender == st[ALICE].member &&
-        st[BOB].ex_delivery == NETKEY_DELIVERY_RELIABLE_ORDERED &&
-        memcmp(st[BOB].ex_payload, chat, sizeof chat) == 0);
-  CHECK(st[CAROL].by_kind[NETKEY_MESSAGE_MEMBER] == 1);
-  for (i = 0; i < 3000 && ss->by_kind[NETKEY_MESSAGE_MEMBER] < 1; ++i) run(s, cl, PLAYERS, 1);
-  CHECK(ss->by_kind[NETKEY_MESSAGE_MEMBER] == 1 && ss->ex_sender == st[ALICE].member &&
-        ss->ex_team == 0);
+  CHECK(st[BOB].ex.by_kind[NETKEY_MESSAGE_MEMBER] == 1 && st[BOB].ex.sender == st[ALICE].member &&
+        st[BOB].ex.delivery == NETKEY_DELIVERY_RELIABLE_ORDERED &&
+        memcmp(st[BOB].ex.payload, chat, sizeof chat) == 0);
+  CHECK(st[CAROL].ex.by_kind[NETKEY_MESSAGE_MEMBER] == 1);
+  for (i = 0; i < 3000 && ss->ex.by_kind[NETKEY_MESSAGE_MEMBER] < 1; ++i) run(s, cl, PLAYERS, 1);
+  CHECK(ss->ex.by_kind[NETKEY_MESSAGE_MEMBER] == 1 && ss->ex.sender == st[ALICE].member &&
+        ss->ex.team == 0);
 }
 
 /* Carol switches from team 0 to team 1 at the next rekey: from then on she gets team
@@ -206,20 +206,20 @@ static void switch_team(netkey_server* s, netkey_client** cl, client_state* st) 
   CHECK(netkey_server_epoch(s) > before && all_at_epoch(s, cl));
   CHECK(netkey_client_team(cl[CAROL]) == 1 && netkey_server_member_team(s, st[CAROL].member) == 1);
   CHECK(netkey_client_team(cl[ALICE]) == 0 && netkey_client_team(cl[BOB]) == 1);
-  st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] = st[BOB].by_kind[NETKEY_MESSAGE_TEAM] = 0;
-  st[CAROL].by_kind[NETKEY_MESSAGE_TEAM] = 0;
-  want[ALICE] = st[ALICE].ex_calls + 1;
-  want[BOB] = st[BOB].ex_calls + 1;
-  want[CAROL] = st[CAROL].ex_calls + 1;
+  st[ALICE].ex.by_kind[NETKEY_MESSAGE_TEAM] = st[BOB].ex.by_kind[NETKEY_MESSAGE_TEAM] = 0;
+  st[CAROL].ex.by_kind[NETKEY_MESSAGE_TEAM] = 0;
+  want[ALICE] = st[ALICE].ex.calls + 1;
+  want[BOB] = st[BOB].ex.calls + 1;
+  want[CAROL] = st[CAROL].ex.calls + 1;
   CHECK(netkey_server_broadcast_team(s, 0, t0, sizeof t0, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
   CHECK(netkey_server_broadcast_team(s, 1, t1, sizeof t1, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
   run_until(s, cl, st, want);
   sentinel(s, cl, st);
-  CHECK(st[ALICE].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].by_kind[NETKEY_MESSAGE_TEAM] == 1 &&
-        st[CAROL].by_kind[NETKEY_MESSAGE_TEAM] == 1);
-  CHECK(st[CAROL].ex_kind == NETKEY_MESSAGE_BROADCAST); /* the sentinel was her last */
+  CHECK(st[ALICE].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[BOB].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 &&
+        st[CAROL].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1);
+  CHECK(st[CAROL].ex.kind == NETKEY_MESSAGE_BROADCAST); /* the sentinel was her last */
 }
 
 static void teams_match(const char* dir) {
@@ -282,15 +282,15 @@ static void old_struct_keeps_old_callback(const char* dir) {
                                    NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
   CHECK(netkey_server_send_private(s, st[1].member, priv, sizeof priv,
                                    NETKEY_DELIVERY_RELIABLE_ORDERED) == NETKEY_OK);
-  for (i = 0; i < 3000 && (st[0].messages < 2 || st[1].ex_calls < 2); ++i) run(s, cl, 2, 1);
-  CHECK(st[0].messages == 2 && st[0].last_sender == 0 && st[0].ex_calls == 0);
-  CHECK(st[1].ex_calls == 2 && st[1].messages == 0); /* the control */
-  CHECK(st[1].by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[1].by_kind[NETKEY_MESSAGE_PRIVATE] == 1);
+  for (i = 0; i < 3000 && (st[0].messages < 2 || st[1].ex.calls < 2); ++i) run(s, cl, 2, 1);
+  CHECK(st[0].messages == 2 && st[0].last_sender == 0 && st[0].ex.calls == 0);
+  CHECK(st[1].ex.calls == 2 && st[1].messages == 0); /* the control */
+  CHECK(st[1].ex.by_kind[NETKEY_MESSAGE_TEAM] == 1 && st[1].ex.by_kind[NETKEY_MESSAGE_PRIVATE] == 1);
   /* The server without message_ex: the old callback gets a member's private message. */
   CHECK(netkey_client_send_private(cl[0], priv, sizeof priv, NETKEY_DELIVERY_RELIABLE_ORDERED) ==
         NETKEY_OK);
   for (i = 0; i < 3000 && ss.messages < 1; ++i) run(s, cl, 2, 1);
-  CHECK(ss.messages == 1 && ss.last_sender == st[0].member && ss.ex_calls == 0);
+  CHECK(ss.messages == 1 && ss.last_sender == st[0].member && ss.ex.calls == 0);
   for (i = 0; i < 2; ++i) netkey_client_destroy(cl[i]);
   netkey_server_destroy(s);
 }

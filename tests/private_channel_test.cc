@@ -60,6 +60,18 @@ class PrivateChannelTest : public ::testing::Test {
     c->set_epoch(epoch, private_base_key(secret), 0);
     return std::move(c).value();
   }
+  // Alice's Root and member channels at epoch 1, then the Root moved on to `root_epoch`
+  // at time 10 while the member has not: base is the key both derive their epochs from.
+  struct RootAhead {
+    PrivateChannel root, member;
+    SymmetricKey base;
+  };
+  RootAhead alice_with_root_at(uint64_t root_epoch) {
+    RootAhead r{channel(kAlice, PrivateSide::kRoot, alice_), channel(kAlice, PrivateSide::kMember, alice_),
+                private_base_key(alice_)};
+    r.root.set_epoch(root_epoch, r.base, 10);
+    return r;
+  }
   // Opens at `c` and returns the drop reason, or kCount when it opened.
   static DropReason open_reason(PrivateChannel& c, const Bytes& pkt, uint64_t now,
                                 Delivery d = Delivery::kUnreliableSequenced) {
@@ -229,10 +241,7 @@ TEST_F(PrivateChannelTest, OldEpochsOpenUnderTheirGraceByDeliveryClass) {
 }
 
 TEST_F(PrivateChannelTest, TheMemberOpensTheNextEpochBeforeItsRekeyAndKeepsItsWindow) {
-  auto root = channel(kAlice, PrivateSide::kRoot, alice_);
-  auto member = channel(kAlice, PrivateSide::kMember, alice_);
-  const SymmetricKey base = private_base_key(alice_);
-  root.set_epoch(2, base, 10);
+  auto [root, member, base] = alice_with_root_at(2);
   const Bytes p = *root.seal(bytes("sent right after the commit"));
   EXPECT_EQ(open_reason(member, p, 11, Delivery::kReliableOrdered), DropReason::kCount);
   member.set_epoch(2, base, 12);
@@ -246,10 +255,7 @@ TEST_F(PrivateChannelTest, TheMemberOpensTheNextEpochBeforeItsRekeyAndKeepsItsWi
 // epochs ahead open (and keep their window through set_epoch); unreliable ones only
 // the next epoch's; nothing past the reach.
 TEST_F(PrivateChannelTest, ALaggingMemberOpensReliablePacketsSeveralEpochsAhead) {
-  auto root = channel(kAlice, PrivateSide::kRoot, alice_);
-  auto member = channel(kAlice, PrivateSide::kMember, alice_);
-  const SymmetricKey base = private_base_key(alice_);
-  root.set_epoch(4, base, 10);
+  auto [root, member, base] = alice_with_root_at(4);
   const Bytes three_ahead = *root.seal(bytes("kill feed"));
   const Bytes three_ahead_unreliable = *root.seal(bytes("health"));
   EXPECT_EQ(open_reason(member, three_ahead_unreliable, 11, Delivery::kUnreliableSequenced),

@@ -192,6 +192,44 @@ internal static class Utf8 {
 /// <summary>The optional settings of the config classes: null keeps netkey's default
 /// (netkey.h), a negative value is an ArgumentOutOfRangeException here, and netkey checks
 /// the rest (NetkeyException with InvalidArgument).</summary>
+/// <summary>What NetkeyServerConfig and NetkeyClientConfig both carry: the identity files
+/// (netkey-ca's output) and the connection settings (null keeps netkey's default, a
+/// negative number throws ArgumentOutOfRangeException from the constructor).</summary>
+public abstract class NetkeyPeerConfig {
+  internal NetkeyPeerConfig() {}
+
+  public string CharterPath { get; set; }
+  public string CaPublicPath { get; set; }
+  public string CertificatePath { get; set; }  // role root for a server, participant for a client
+  public string KeyPath { get; set; }
+  /// <summary>The other end is given up on after PeerTimeoutMinMs..PeerTimeoutMaxMs of
+  /// silence (defaults 1000, 3000; PeerTimeoutLimit 16 is ENet's retry count): a server
+  /// drops the member, a client gets Left.</summary>
+  public int? PeerTimeoutMinMs { get; set; }
+  public int? PeerTimeoutMaxMs { get; set; }
+  public int? PeerTimeoutLimit { get; set; }
+  /// <summary>Bytes per broadcast or member message (default 1200, at most 60000); the
+  /// server and its clients must set the same.</summary>
+  public int? MaxPayload { get; set; }
+
+  // The native config structs are distinct types with these fields alike, hence the refs.
+  internal void ApplyPeerSettings(ref uint peerTimeoutMinMs, ref uint peerTimeoutMaxMs, ref uint peerTimeoutLimit,
+                                  ref uint maxPayload) {
+    Settings.Apply(PeerTimeoutMinMs, ref peerTimeoutMinMs, "config.PeerTimeoutMinMs");
+    Settings.Apply(PeerTimeoutMaxMs, ref peerTimeoutMaxMs, "config.PeerTimeoutMaxMs");
+    Settings.Apply(PeerTimeoutLimit, ref peerTimeoutLimit, "config.PeerTimeoutLimit");
+    Settings.Apply(MaxPayload, ref maxPayload, "config.MaxPayload");
+  }
+
+  internal void PinIdentity(PinnedStrings pins, out IntPtr charterPath, out IntPtr caPublicPath,
+                            out IntPtr certificatePath, out IntPtr keyPath) {
+    charterPath = pins.Pin(CharterPath);
+    caPublicPath = pins.Pin(CaPublicPath);
+    certificatePath = pins.Pin(CertificatePath);
+    keyPath = pins.Pin(KeyPath);
+  }
+}
+
 internal static class Settings {
   public static void Apply(int? value, ref uint field, string name) {
     if (!value.HasValue) return;

@@ -8,23 +8,14 @@ using Session = NativeSession<NetkeyClient, NetkeyClientHandle>;
 
 /// <summary>What NetkeyClient needs: the server's address and the player's identity
 /// files (netkey-ca's output), then optional settings as NetkeyServerConfig's (null keeps
-/// netkey's default).</summary>
-public sealed class NetkeyClientConfig {
+/// netkey's default).
+/// CertificatePath is of role participant; the PeerTimeout settings say when the server
+/// is given up on (Left); MaxPayload must equal the server's.</summary>
+public sealed class NetkeyClientConfig : NetkeyPeerConfig {
   public string ServerHost { get; set; } = "127.0.0.1";
   public int ServerPort { get; set; }
-  public string CharterPath { get; set; }
-  public string CaPublicPath { get; set; }
-  public string CertificatePath { get; set; }  // role participant
-  public string KeyPath { get; set; }
   /// <summary>No Welcome within this: Refused with None (default 10000).</summary>
   public int? HandshakeTimeoutMs { get; set; }
-  /// <summary>The server is given up on (Left) after PeerTimeoutMinMs..PeerTimeoutMaxMs
-  /// of silence (defaults 1000, 3000; PeerTimeoutLimit 16).</summary>
-  public int? PeerTimeoutMinMs { get; set; }
-  public int? PeerTimeoutMaxMs { get; set; }
-  public int? PeerTimeoutLimit { get; set; }
-  /// <summary>Must equal the server's MaxPayload (default 1200).</summary>
-  public int? MaxPayload { get; set; }
 
   internal int Fill(PinnedStrings pins, out NetkeyNative.ClientConfig c) {
     int rc = NetkeyNative.InitClientConfig(out c);
@@ -32,15 +23,9 @@ public sealed class NetkeyClientConfig {
     if (ServerPort < 0 || ServerPort > ushort.MaxValue) throw new ArgumentOutOfRangeException("config.ServerPort");
     c.server_port = (ushort)ServerPort;
     Settings.Apply(HandshakeTimeoutMs, ref c.handshake_timeout_ms, "config.HandshakeTimeoutMs");
-    Settings.Apply(PeerTimeoutMinMs, ref c.peer_timeout_min_ms, "config.PeerTimeoutMinMs");
-    Settings.Apply(PeerTimeoutMaxMs, ref c.peer_timeout_max_ms, "config.PeerTimeoutMaxMs");
-    Settings.Apply(PeerTimeoutLimit, ref c.peer_timeout_limit, "config.PeerTimeoutLimit");
-    Settings.Apply(MaxPayload, ref c.max_payload, "config.MaxPayload");
+    ApplyPeerSettings(ref c.peer_timeout_min_ms, ref c.peer_timeout_max_ms, ref c.peer_timeout_limit, ref c.max_payload);
     if (ServerHost != null) c.server_host = pins.Pin(ServerHost);
-    c.charter_path = pins.Pin(CharterPath);
-    c.ca_public_path = pins.Pin(CaPublicPath);
-    c.certificate_path = pins.Pin(CertificatePath);
-    c.key_path = pins.Pin(KeyPath);
+    PinIdentity(pins, out c.charter_path, out c.ca_public_path, out c.certificate_path, out c.key_path);
     return rc;
   }
 }

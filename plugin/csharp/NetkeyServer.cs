@@ -9,14 +9,11 @@ using Session = NativeSession<NetkeyServer, NetkeyServerHandle>;
 /// <summary>What NetkeyServer needs: where to listen and the server's identity files
 /// (netkey-ca's output), then optional settings: null keeps netkey's default (netkey.h's
 /// netkey_server_config), a negative number throws ArgumentOutOfRangeException, and a
-/// value netkey refuses throws NetkeyException (InvalidArgument) from the constructor.</summary>
-public sealed class NetkeyServerConfig {
+/// value netkey refuses throws NetkeyException (InvalidArgument) from the constructor.
+/// CertificatePath is of role root.</summary>
+public sealed class NetkeyServerConfig : NetkeyPeerConfig {
   public string BindHost { get; set; } = "127.0.0.1";
   public int Port { get; set; }  // 0: any free port (read NetkeyServer.Port)
-  public string CharterPath { get; set; }
-  public string CaPublicPath { get; set; }
-  public string CertificatePath { get; set; }  // role root
-  public string KeyPath { get; set; }
   /// <summary>How rekeys are sent (default Auto).</summary>
   public NetkeyRekeyEncoding? RekeyEncoding { get; set; }
   /// <summary>Auto's switch from Whole to Slices, in bytes (default 4096).</summary>
@@ -29,14 +26,6 @@ public sealed class NetkeyServerConfig {
   public int? HandshakeTimeoutMs { get; set; }
   /// <summary>How long an admission cookie stays valid (default 10000).</summary>
   public int? CookieLifetimeMs { get; set; }
-  /// <summary>A silent member is dropped after PeerTimeoutMinMs..PeerTimeoutMaxMs
-  /// (defaults 1000, 3000; PeerTimeoutLimit 16 is ENet's retry count).</summary>
-  public int? PeerTimeoutMinMs { get; set; }
-  public int? PeerTimeoutMaxMs { get; set; }
-  public int? PeerTimeoutLimit { get; set; }
-  /// <summary>Bytes per broadcast or member message (default 1200, at most 60000);
-  /// clients must set the same.</summary>
-  public int? MaxPayload { get; set; }
 
   // The native struct: defaults from netkey, then what this config sets.
   internal int Fill(PinnedStrings pins, out NetkeyNative.ServerConfig c) {
@@ -49,15 +38,9 @@ public sealed class NetkeyServerConfig {
     Settings.Apply(RelayMemberTraffic, ref c.relay_member_traffic);
     Settings.Apply(HandshakeTimeoutMs, ref c.handshake_timeout_ms, "config.HandshakeTimeoutMs");
     Settings.Apply(CookieLifetimeMs, ref c.cookie_lifetime_ms, "config.CookieLifetimeMs");
-    Settings.Apply(PeerTimeoutMinMs, ref c.peer_timeout_min_ms, "config.PeerTimeoutMinMs");
-    Settings.Apply(PeerTimeoutMaxMs, ref c.peer_timeout_max_ms, "config.PeerTimeoutMaxMs");
-    Settings.Apply(PeerTimeoutLimit, ref c.peer_timeout_limit, "config.PeerTimeoutLimit");
-    Settings.Apply(MaxPayload, ref c.max_payload, "config.MaxPayload");
+    ApplyPeerSettings(ref c.peer_timeout_min_ms, ref c.peer_timeout_max_ms, ref c.peer_timeout_limit, ref c.max_payload);
     if (BindHost != null) c.bind_host = pins.Pin(BindHost);
-    c.charter_path = pins.Pin(CharterPath);
-    c.ca_public_path = pins.Pin(CaPublicPath);
-    c.certificate_path = pins.Pin(CertificatePath);
-    c.key_path = pins.Pin(KeyPath);
+    PinIdentity(pins, out c.charter_path, out c.ca_public_path, out c.certificate_path, out c.key_path);
     return rc;
   }
 }

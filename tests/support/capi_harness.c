@@ -80,26 +80,25 @@ static void c_refused(void* u, int reason) {
   ((client_state*)u)->refused_reason = reason;
 }
 
-/* Both sides record the same fields; a macro keeps them in step without a shared type. */
-#define RECORD_EX(st)                                                    \
-  do {                                                                   \
-    (st)->ex_calls++;                                                    \
-    if (kind >= 0 && kind < 4) (st)->by_kind[kind]++;                    \
-    (st)->ex_sender = sender;                                            \
-    (st)->ex_kind = kind;                                                \
-    (st)->ex_team = team;                                                \
-    (st)->ex_delivery = delivery;                                        \
-    (st)->ex_size = n;                                                   \
-    if (n > 0 && n <= sizeof (st)->ex_payload) memcpy((st)->ex_payload, d, n); \
-  } while (0)
+static void record_ex(message_ex_seen* ex, uint32_t sender, int32_t kind, int32_t team, int32_t delivery,
+                      const uint8_t* d, size_t n) {
+  ex->calls++;
+  if (kind >= 0 && kind < 4) ex->by_kind[kind]++;
+  ex->sender = sender;
+  ex->kind = kind;
+  ex->team = team;
+  ex->delivery = delivery;
+  ex->size = n;
+  if (n > 0 && n <= sizeof ex->payload) memcpy(ex->payload, d, n);
+}
 
 void c_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
                   size_t n) {
-  RECORD_EX((client_state*)u);
+  record_ex(&((client_state*)u)->ex, sender, kind, team, delivery, d, n);
 }
 void s_message_ex(void* u, uint32_t sender, int32_t kind, int32_t team, int32_t delivery, const uint8_t* d,
                   size_t n) {
-  RECORD_EX((server_state*)u);
+  record_ex(&((server_state*)u)->ex, sender, kind, team, delivery, d, n);
 }
 
 char path_buf[8][512];
@@ -107,6 +106,18 @@ const char* path(int slot, const char* dir, const char* file) {
   snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", dir, file);
   return path_buf[slot];
 }
+
+/* The client's and the server's callback structs name their fields alike: point them at
+ * side's recording callbacks (c_* or s_*) with st as user data. */
+#define HOOK_RECORDING_CALLBACKS(cb, st, side) \
+  do {                                        \
+    (cb).user = (st);                         \
+    (cb).joined = side##_joined;              \
+    (cb).left = side##_left;                  \
+    (cb).rekeyed = side##_rekeyed;            \
+    (cb).message = side##_message;            \
+    (cb).refused = side##_refused;            \
+  } while (0)
 
 void fill_client(netkey_client_config* cc, const char* dir, const char* who, uint16_t port,
                  client_state* st) {
@@ -118,12 +129,7 @@ void fill_client(netkey_client_config* cc, const char* dir, const char* who, uin
   cc->ca_public_path = path(5, dir, "ca/ca.pub");
   cc->certificate_path = path(6, dir, cert);
   cc->key_path = path(7, dir, key);
-  cc->callbacks.user = st;
-  cc->callbacks.joined = c_joined;
-  cc->callbacks.left = c_left;
-  cc->callbacks.rekeyed = c_rekeyed;
-  cc->callbacks.message = c_message;
-  cc->callbacks.refused = c_refused;
+  HOOK_RECORDING_CALLBACKS(cc->callbacks, st, c);
 }
 
 netkey_client* make_client(const char* dir, const char* who, uint16_t port, client_state* st) {
@@ -140,12 +146,7 @@ void fill_server(netkey_server_config* sc, const char* dir, server_state* st) {
   sc->ca_public_path = path(1, dir, "ca/ca.pub");
   sc->certificate_path = path(2, dir, "ca/game-server.cert");
   sc->key_path = path(3, dir, "ca/game-server.key");
-  sc->callbacks.user = st;
-  sc->callbacks.joined = s_joined;
-  sc->callbacks.left = s_left;
-  sc->callbacks.rekeyed = s_rekeyed;
-  sc->callbacks.message = s_message;
-  sc->callbacks.refused = s_refused;
+  HOOK_RECORDING_CALLBACKS(sc->callbacks, st, s);
 }
 
 netkey_server* start_server(const char* dir, server_state* st) {

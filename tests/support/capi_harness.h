@@ -20,6 +20,17 @@ extern int passes, fails;
     }                                                                 \
   } while (0)
 
+/* What a message_ex callback saw (ABI 2): messages by kind (NETKEY_MESSAGE_*), and the
+ * last one's fields. Both client_state and server_state hold one. */
+typedef struct {
+  int by_kind[4];
+  int calls;
+  uint32_t sender;
+  int32_t kind, team, delivery;
+  uint8_t payload[64];
+  size_t size;
+} message_ex_seen;
+
 /* Which callback destroys its own handle (the self-destroy tests). */
 enum { DESTROY_NEVER, DESTROY_ON_JOINED, DESTROY_ON_MESSAGE, DESTROY_ON_LEFT };
 
@@ -33,13 +44,7 @@ typedef struct {
   int reentrant_poll_rc;         /* what netkey_client_poll returned from inside a callback */
   int send_after_destroy_rc;     /* netkey_client_send on the handle right after its destroy */
   uint32_t member_after_destroy; /* netkey_client_member_id then (0: refused) */
-  /* ABI 2 (message_ex): messages by kind (NETKEY_MESSAGE_*), and the last one's fields. */
-  int by_kind[4];
-  int ex_calls;
-  uint32_t ex_sender;
-  int32_t ex_kind, ex_team, ex_delivery;
-  uint8_t ex_payload[64];
-  size_t ex_size;
+  message_ex_seen ex; /* ABI 2 (message_ex) */
 } client_state;
 
 typedef struct {
@@ -52,13 +57,7 @@ typedef struct {
   uint16_t port_after_destroy;    /* netkey_server_port then (0: refused) */
   uint8_t last_message[64];
   size_t last_size;
-  /* ABI 2 (message_ex), as client_state's. */
-  int by_kind[4];
-  int ex_calls;
-  uint32_t ex_sender;
-  int32_t ex_kind, ex_team, ex_delivery;
-  uint8_t ex_payload[64];
-  size_t ex_size;
+  message_ex_seen ex; /* ABI 2 (message_ex), as client_state's */
 } server_state;
 
 /* dir/file in path_buf[slot] (slots 0..3: the server's files, 4..7: a client's). */

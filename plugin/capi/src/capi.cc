@@ -422,6 +422,32 @@ int status_code(const Status& st) { return st ? NETKEY_OK : code_of(st.code()); 
 
 uint64_t unix_zero() { return detail::unix_zero_for(static_cast<uint64_t>(std::time(nullptr)), enet::monotonic_ns()); }
 
+// create's first steps, either side: the caller's config as ours (read_config), its
+// settings checked, then the identity files loaded into group (a RootConfig or a
+// ParticipantConfig) with the wall clock at steady zero.
+template <typename Config, size_t N, typename GroupConfig>
+int read_identity(const Config* in, Config& c, size_t min, const std::array<size_t, N>& ends,
+                  void (*defaults)(Config&), int (*check)(const Config&), GroupConfig& group) {
+  if (int rc = read_config(in, c, min, ends, defaults)) return rc;
+  if (int rc = check(c)) return rc;
+  Identity id;
+  if (int rc = load(c.charter_path, c.ca_public_path, c.certificate_path, c.key_path, id)) return rc;
+  group.charter = std::move(id.charter);
+  group.ca_public_key = id.ca;
+  group.certificate = std::move(id.certificate);
+  group.signing_seed = std::move(id.seed);
+  group.unix_time_at_zero = unix_zero();
+  return NETKEY_OK;
+}
+
+// The peer timeouts of a checked config into enet's ServerOptions or ClientOptions.
+template <typename Config, typename Options>
+void copy_peer_timeouts(const Config& c, Options& o) {
+  o.peer_timeout_min_ms = c.peer_timeout_min_ms;
+  o.peer_timeout_max_ms = c.peer_timeout_max_ms;
+  o.peer_timeout_limit = c.peer_timeout_limit;
+}
+
 }  // namespace
 
 extern "C" {
@@ -460,16 +486,11 @@ int netkey_server_create(const netkey_server_config* config, netkey_server** out
   if (out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   netkey_server_config c;
-  if (int rc = read_config(config, c, NETKEY_SERVER_CONFIG_MIN_SIZE, kServerFieldEnds, server_defaults)) return rc;
-  if (int rc = check_server_settings(c)) return rc;
-  Identity id;
-  if (int rc = load(c.charter_path, c.ca_public_path, c.certificate_path, c.key_path, id)) return rc;
   RootConfig rc;
-  rc.charter = std::move(id.charter);
-  rc.ca_public_key = id.ca;
-  rc.certificate = std::move(id.certificate);
-  rc.signing_seed = std::move(id.seed);
-  rc.unix_time_at_zero = unix_zero();
+  if (int err = read_identity(config, c, NETKEY_SERVER_CONFIG_MIN_SIZE, kServerFieldEnds, server_defaults,
+                              check_server_settings, rc)) {
+    return err;
+  }
   rc.rekey_encoding = static_cast<RootConfig::RekeyEncoding>(c.rekey_encoding);
   rc.auto_whole_max_bytes = c.auto_whole_max_bytes;
   rc.relay_member_traffic = c.relay_member_traffic != 0;
@@ -479,9 +500,7 @@ int netkey_server_create(const netkey_server_config* config, netkey_server** out
   enet::ServerOptions so;
   so.bind_host = c.bind_host ? c.bind_host : "127.0.0.1";
   so.port = c.port;
-  so.peer_timeout_min_ms = c.peer_timeout_min_ms;
-  so.peer_timeout_max_ms = c.peer_timeout_max_ms;
-  so.peer_timeout_limit = c.peer_timeout_limit;
+  copy_peer_timeouts(c, so);
   auto host = enet::ServerHost::create(std::move(rc), std::make_unique<SystemRng>(), so);
   if (!host) return code_of(host.code());
   auto* s = new netkey_server;
@@ -570,24 +589,17 @@ int netkey_client_create(const netkey_client_config* config, netkey_client** out
   if (out == nullptr) return NETKEY_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   netkey_client_config c;
-  if (int rc = read_config(config, c, NETKEY_CLIENT_CONFIG_MIN_SIZE, kClientFieldEnds, client_defaults)) return rc;
-  if (int rc = check_client_settings(c)) return rc;
-  Identity id;
-  if (int rc = load(c.charter_path, c.ca_public_path, c.certificate_path, c.key_path, id)) return rc;
   ParticipantConfig pc;
-  pc.charter = std::move(id.charter);
-  pc.ca_public_key = id.ca;
-  pc.certificate = std::move(id.certificate);
-  pc.signing_seed = std::move(id.seed);
-  pc.unix_time_at_zero = unix_zero();
+  if (int err = read_identity(config, c, NETKEY_CLIENT_CONFIG_MIN_SIZE, kClientFieldEnds, client_defaults,
+                              check_client_settings, pc)) {
+    return err;
+  }
   pc.handshake_timeout_ns = uint64_t{c.handshake_timeout_ms} * 1'000'000;
   pc.traffic.max_payload = c.max_payload;
   enet::ClientOptions co;
   co.server_host = c.server_host ? c.server_host : "127.0.0.1";
   co.server_port = c.server_port;
-  co.peer_timeout_min_ms = c.peer_timeout_min_ms;
-  co.peer_timeout_max_ms = c.peer_timeout_max_ms;
-  co.peer_timeout_limit = c.peer_timeout_limit;
+  copy_peer_timeouts(c, co);
   auto host = enet::ClientHost::create(std::move(pc), std::make_unique<SystemRng>(), co);
   if (!host) return code_of(host.code());
   auto* cl = new netkey_client;

@@ -288,6 +288,16 @@ struct Participant::Impl {
     t.bytes = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
     out.push_back(std::move(t));
   }
+  // check_sendable, then seal() (the group sender's or the private channel's) and
+  // send_traffic: the one path of send and send_private. seal runs only once sendable.
+  template <class Seal>
+  Status send_sealed(Delivery d, Seal&& seal) {
+    NETKEY_RETURN_IF_ERROR(check_sendable(d));
+    auto pkt = seal();
+    if (!pkt) return pkt.status();
+    send_traffic(d, std::move(pkt).value());
+    return Status::ok();
+  }
 
   void request_resync(uint64_t now) {
     if (resync_requested && now - last_resync_request < config.resync_interval_ns) return;
@@ -458,21 +468,13 @@ void Participant::handle_timeout(uint64_t now_ns) {
 Status Participant::send(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
   (void)now_ns;
   Impl& s = *impl_;
-  NETKEY_RETURN_IF_ERROR(s.check_sendable(delivery));
-  auto pkt = s.sender->seal(payload);
-  if (!pkt) return pkt.status();
-  s.send_traffic(delivery, std::move(pkt).value());
-  return Status::ok();
+  return s.send_sealed(delivery, [&] { return s.sender->seal(payload); });
 }
 
 Status Participant::send_private(std::span<const uint8_t> payload, uint64_t now_ns, Delivery delivery) {
   (void)now_ns;
   Impl& s = *impl_;
-  NETKEY_RETURN_IF_ERROR(s.check_sendable(delivery));
-  auto pkt = s.private_channel->seal(payload);
-  if (!pkt) return pkt.status();
-  s.send_traffic(delivery, std::move(pkt).value());
-  return Status::ok();
+  return s.send_sealed(delivery, [&] { return s.private_channel->seal(payload); });
 }
 
 void Participant::leave(uint64_t now_ns) {

@@ -48,6 +48,13 @@ void KeyTree::State::rebuild(uint8_t z, Rng& rng, CommitWork& w) {
     NodeId to = members.at(m).leaf;
     if (from != to) w.plan.moves.push_back({from, to});
   }
+  fresh_keys_bottom_up(internals, rng, w);
+}
+
+// Gives each node of `internals` a fresh key, deepest first so that each one's children
+// hold their new keys when it is wrapped under them; records it as rekeyed. Sorts
+// internals (the order of the rng draws: depth, then id, descending).
+void KeyTree::State::fresh_keys_bottom_up(std::vector<DepthId>& internals, Rng& rng, CommitWork& w) {
   std::sort(internals.begin(), internals.end(), std::greater<>());
   for (const DepthId& a : internals) {
     nodes.at(a.second).key = rng.symmetric_key();
@@ -136,12 +143,7 @@ void KeyTree::State::rekey_marked(Rng& rng, CommitWork& w) {
       changed.push_back({it->second.depth, a});
     }
   }
-  std::sort(changed.begin(), changed.end(), std::greater<>());
-  for (const DepthId& a : changed) {
-    nodes.at(a.second).key = rng.symmetric_key();
-    w.rekeyed.push_back(a.second);
-    wrap_children(a.second, w);
-  }
+  fresh_keys_bottom_up(changed, rng, w);
 }
 
 // Moves to `next_epoch` and derives its net key from the root key (none when empty),

@@ -229,6 +229,7 @@ struct KeyTree::State {
   void place_extra_joiners(uint8_t z, size_t next, CommitWork& w);
   DepthId split_shallowest_leaf(uint8_t z, CommitWork& w);
   void wrap_children(NodeId a, CommitWork& w) const;
+  void fresh_keys_bottom_up(std::vector<DepthId>& internals, Rng& rng, CommitWork& w);
   void rebuild(uint8_t z, Rng& rng, CommitWork& w);
   void clear_zone(uint8_t z);
   void layout_compact(uint8_t z, std::vector<std::pair<MemberId, SymmetricKey>>& order,
