@@ -60,6 +60,7 @@
 #include "common/insecure.h"
 #include "common/message_adversary.h"
 #include "common/report.h"
+#include "common/run_flags.h"
 #include "cli/cli.h"
 #include "common/swarm.h"
 #include "netkey/enet.h"
@@ -120,28 +121,18 @@ constexpr const char* kUsage =
 Options parse(int argc, char** argv) {
   Options o;
   netkey::cli::Flags flags(kTool, kUsage);
-  flags.number("--bots", &o.bots)
-      .number("--seconds", &o.seconds)
-      .number("--churn", &o.churn)
-      .number("--degree", &o.degree)
-      .text("--report", &o.report)
-      .number("--listen", &o.listen)
+  demo::add_run_flags(flags, kTool,
+                      demo::RunFlags<size_t, int>{&o.bots, &o.seconds, &o.churn, &o.degree, &o.report, &o.check, &o.loss,
+                                                  &o.insecure, &o.plots, &o.hash_forward});
+  flags.number("--listen", &o.listen)
       .text("--connect", &o.connect)
-      .set("--check", &o.check)
       .set("--quiet", &o.quiet)
       .number("--mirror", &o.mirror)
       .text("--rekey", &o.rekey)
       .set("--faults", &o.faults)
-      .number("--loss", &o.loss)
-      .set("--insecure", &o.insecure)
-      .text("--plots", &o.plots)
       .number("--teams", &o.teams)
       .number("--switch", &o.switch_rate)
-      .text("--adversary-leak", &o.leak)
-      .value("--join-policy", [&](const std::string& p) {
-        if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward");
-        o.hash_forward = p == "hash-forward";
-      });
+      .text("--adversary-leak", &o.leak);
   flags.parse(argc, argv);
   if (o.degree < 2 || o.degree > 16) usage("--degree must be 2..16");
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
@@ -303,9 +294,7 @@ struct Server {
 };
 
 // One sample a second, for the report's series and the plots.
-struct Series {
-  std::vector<double> t_s, members, epoch, rekeys, server_bytes_per_s, bot_bytes_per_s, state_delayed, stall_p99_ms;
-};
+using Series = demo::RunSeries;
 
 // CPU seconds of this process so far.
 double cpu_seconds() {
@@ -787,24 +776,11 @@ void Run::report(bool converged, const std::string& path) {
   r.number("bot_private_messages", static_cast<double>(st.private_messages));
   r.number("bot_private_not_theirs", static_cast<double>(st.private_not_mine));
   r.number("bot_reliable_events", static_cast<double>(st.events));
-  r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
-  r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
-  r.number("bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes + st.state_bytes) / bot_s);
   r.number("server_bytes", static_cast<double>(server_.exists() ? server_.bytes_sent() : 0));
   r.number("server_bytes_per_member_per_s",
            static_cast<double>(server_.exists() ? server_.bytes_sent() : 0) / std::max(1.0, member_seconds()));
   r.number("process_cpu_ms_per_s", 1000.0 * cpu_seconds() / wall_s);
-  r.boolean("converged", converged);
-  r.cdf("rekey_latency_ms", latency());
-  r.cdf("stall_ms", st.stall_ms);
-  r.series("t_s", series_.t_s);
-  r.series("members", series_.members);
-  r.series("epoch", series_.epoch);
-  r.series("rekeys", series_.rekeys);
-  r.series("server_bytes_per_s", series_.server_bytes_per_s);
-  r.series("bot_bytes_per_s", series_.bot_bytes_per_s);
-  r.series("state_delayed", series_.state_delayed);
-  r.series("stall_p99_ms", series_.stall_p99_ms);
+  demo::report_run_tail(r, st.rekey_bytes, st.state_bytes, bot_s, converged, latency(), st.stall_ms, series_);
   if (!r.write(path)) std::fprintf(stderr, "netkey-arena: cannot write %s\n", path.c_str());
 }
 
@@ -898,16 +874,9 @@ int Run::finish(bool converged) {
   const double cpu_s = cpu_seconds();
   std::printf("         process CPU %.2f s over %.1f s (%.0f ms of CPU per second)%s\n", cpu_s, wall_s,
               1000.0 * cpu_s / wall_s, run_bots() ? ", bots included" : ", the server alone");
-  const std::string path = !o_.report.empty() ? o_.report : !o_.plots.empty() ? o_.plots + "/report.json" : "";
-  if (!o_.plots.empty()) std::filesystem::create_directories(o_.plots);
-  if (!path.empty()) report(converged, path);
-  int rc = 0;
-  if (!o_.plots.empty() && !demo::write_plots(kTool, path, o_.plots)) rc = 1;
-  if (o_.check && !check(converged)) {
-    std::fprintf(stderr, "netkey-arena: --check failed\n");
-    rc = 1;
-  }
-  return rc;
+  return demo::finish_run(
+      kTool, o_.report, o_.plots, [&](const std::string& path) { report(converged, path); }, o_.check,
+      [&] { return check(converged); });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <utility>
 
@@ -173,6 +174,44 @@ bool write_plots(const char* tool, const std::string& report, const std::string&
   }
   std::printf("         plots: %s\n", dir.c_str());
   return true;
+}
+
+void report_run_tail(JsonReport& r, uint64_t rekey_bytes, uint64_t state_bytes, double bot_s, bool converged,
+                     const std::vector<double>& rekey_latency_ms, const std::vector<double>& stall_ms,
+                     const RunSeries& series) {
+  r.number("rekey_bytes_per_bot_per_s", static_cast<double>(rekey_bytes) / bot_s);
+  r.number("state_bytes_per_bot_per_s", static_cast<double>(state_bytes) / bot_s);
+  r.number("bytes_per_bot_per_s", static_cast<double>(rekey_bytes + state_bytes) / bot_s);
+  r.boolean("converged", converged);
+  r.cdf("rekey_latency_ms", rekey_latency_ms);
+  r.cdf("stall_ms", stall_ms);
+  const std::pair<const char*, const std::vector<double>*> all[] = {
+      {"t_s", &series.t_s},
+      {"members", &series.members},
+      {"epoch", &series.epoch},
+      {"rekeys", &series.rekeys},
+      {"server_bytes_per_s", &series.server_bytes_per_s},
+      {"bot_bytes_per_s", &series.bot_bytes_per_s},
+      {"state_delayed", &series.state_delayed},
+      {"stall_p99_ms", &series.stall_p99_ms}};
+  for (const auto& [key, values] : all) {
+    if (!values->empty() || series.t_s.empty()) r.series(key, *values);
+  }
+}
+
+int finish_run(const char* tool, const std::string& report, const std::string& plots,
+               const std::function<void(const std::string&)>& write_report, bool check_wanted,
+               const std::function<bool()>& check) {
+  const std::string path = !report.empty() ? report : !plots.empty() ? plots + "/report.json" : "";
+  if (!plots.empty()) std::filesystem::create_directories(plots);
+  if (!path.empty()) write_report(path);
+  int rc = 0;
+  if (!plots.empty() && !write_plots(tool, path, plots)) rc = 1;
+  if (check_wanted && !check()) {
+    std::fprintf(stderr, "%s: --check failed\n", tool);
+    rc = 1;
+  }
+  return rc;
 }
 
 void print_adversary(const Adversary& a) {

@@ -8,6 +8,7 @@
 #include <enet/enet.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -54,12 +55,34 @@ void report_adversary(JsonReport& r, const Adversary& a);
 // when it opened anything it must not, or made no attempt (then it proved nothing).
 bool adversary_check(const Adversary& a, const char* tool);
 
+// One sample a second of a run, for the report's "series" (plots). A tool leaves the
+// series it cannot measure empty (the load bots see no server bytes): those are not
+// written.
+struct RunSeries {
+  std::vector<double> t_s, members, epoch, rekeys, server_bytes_per_s, bot_bytes_per_s, state_delayed, stall_p99_ms;
+};
+
+// The keys both tools end a report with: rekey/state/total bytes per bot per second
+// (over `bot_s` bot-seconds), converged, the CDFs of rekey latency and stall, the series.
+void report_run_tail(JsonReport& r, uint64_t rekey_bytes, uint64_t state_bytes, double bot_s, bool converged,
+                     const std::vector<double>& rekey_latency_ms, const std::vector<double>& stall_ms,
+                     const RunSeries& series);
+
 // Writes the run's SVG plots into `dir` (created if missing) from the JSON report at
 // `report`, with tools/plots/plots.py (NETKEY_PLOTS_SCRIPT in the environment, else the
 // copy in the source tree this binary was built from) under python3 + matplotlib
 // (NETKEY_PYTHON, else /usr/bin/python3, else python3 on PATH).
 // Errors: false, with what is missing (python3, matplotlib, the script) on stderr.
 bool write_plots(const char* tool, const std::string& report, const std::string& dir);
+
+// The end of an arena or load-bot run, the same for both: the report goes to `report`,
+// or to `plots`/report.json when only --plots is given (nowhere when neither is), through
+// `write_report(path)`; the plots are drawn when `plots` is set; `check()` runs when
+// `check_wanted` and prints "<tool>: --check failed" on failure. Returns the exit code:
+// 0, or 1 when the plots or the check failed.
+int finish_run(const char* tool, const std::string& report, const std::string& plots,
+               const std::function<void(const std::string&)>& write_report, bool check_wanted,
+               const std::function<bool()>& check);
 
 // Mirror datagrams: byte 0 is the channel (0..3) followed by the payload; 0x10
 // followed by le32(member) || le64(epoch) for a removal; 0x11 followed by

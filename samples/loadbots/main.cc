@@ -35,6 +35,7 @@
 #include "common/adversary.h"
 #include "common/faulty_proxy.h"
 #include "common/report.h"
+#include "common/run_flags.h"
 #include "common/swarm.h"
 #include "src/util/clock.h"
 
@@ -66,23 +67,13 @@ struct Options {
 Options parse(int argc, char** argv) {
   Options o;
   netkey::cli::Flags flags(kTool, kUsage);
+  demo::add_run_flags(flags, kTool,
+                      demo::RunFlags<double, double>{&o.bots, &o.seconds, &o.churn, &o.degree, &o.report, &o.check,
+                                                     &o.loss, &o.insecure, &o.plots, &o.hash_forward});
   flags.text("--connect", &o.connect)
-      .number("--bots", &o.bots)
-      .number("--seconds", &o.seconds)
-      .number("--churn", &o.churn)
       .number("--adversaries", &o.adversaries)
       .number("--mirror", &o.mirror_port)
-      .number("--degree", &o.degree)
-      .number("--first-subject", &o.first)
-      .text("--report", &o.report)
-      .set("--check", &o.check)
-      .number("--loss", &o.loss)
-      .set("--insecure", &o.insecure)
-      .text("--plots", &o.plots)
-      .value("--join-policy", [&](const std::string& p) {
-        if (p != "rekey" && p != "hash-forward") usage("--join-policy must be rekey or hash-forward (as the server's)");
-        o.hash_forward = p == "hash-forward";
-      });
+      .number("--first-subject", &o.first);
   flags.parse(argc, argv);
   if (o.connect.empty()) usage("--connect HOST:PORT is required");
   if (o.connect.rfind(':') == std::string::npos) usage("--connect wants HOST:PORT");
@@ -112,9 +103,7 @@ void raise_fd_limit() {
 }
 
 // One sample a second, for the report's series and the plots.
-struct Series {
-  std::vector<double> t_s, members, epoch, bot_bytes_per_s, state_delayed, stall_p99_ms;
-};
+using Series = demo::RunSeries;
 
 class LoadRun {
  public:
@@ -318,36 +307,20 @@ void LoadRun::report(bool converged, const std::string& path) {
   r.counts("undecryptable", st.undecryptable);
   r.counts("transitions", st.transitions);
   demo::report_adversary(r, adversary_);
-  r.number("rekey_bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes) / bot_s);
-  r.number("state_bytes_per_bot_per_s", static_cast<double>(st.state_bytes) / bot_s);
-  r.number("bytes_per_bot_per_s", static_cast<double>(st.rekey_bytes + st.state_bytes) / bot_s);
   r.latency("bot_pass_ms", tick_ms_);
-  r.boolean("converged", converged);
-  r.cdf("rekey_latency_ms", st.leave_latency_ms);
-  r.cdf("stall_ms", st.stall_ms);
-  r.series("t_s", series_.t_s);
-  r.series("members", series_.members);
-  r.series("epoch", series_.epoch);
-  r.series("bot_bytes_per_s", series_.bot_bytes_per_s);
-  r.series("state_delayed", series_.state_delayed);
-  r.series("stall_p99_ms", series_.stall_p99_ms);
+  demo::report_run_tail(r, st.rekey_bytes, st.state_bytes, bot_s, converged, st.leave_latency_ms, st.stall_ms,
+                        series_);
   if (!r.write(path)) std::fprintf(stderr, "netkey-loadbots: cannot write %s\n", path.c_str());
 }
 
 int LoadRun::finish() {
   const bool converged = swarm_->min_epoch() == swarm_->max_epoch() && swarm_->in_group() > 0;
   summary(converged);
-  const std::string path = !o_.report.empty() ? o_.report : !o_.plots.empty() ? o_.plots + "/report.json" : "";
-  if (!o_.plots.empty()) std::filesystem::create_directories(o_.plots);
-  if (!path.empty()) report(converged, path);
-  int rc = 0;
-  if (!o_.plots.empty() && !demo::write_plots(kTool, path, o_.plots)) rc = 1;
-  if (o_.check && !(converged && undecryptable() == 0 &&
-                    (o_.insecure ? swarm_->stats().state_expected > 0 : demo::adversary_check(adversary_, kTool)))) {
-    std::fprintf(stderr, "netkey-loadbots: --check failed\n");
-    rc = 1;
-  }
-  return rc;
+  return demo::finish_run(
+      kTool, o_.report, o_.plots, [&](const std::string& path) { report(converged, path); }, o_.check, [&] {
+        return converged && undecryptable() == 0 &&
+               (o_.insecure ? swarm_->stats().state_expected > 0 : demo::adversary_check(adversary_, kTool));
+      });
 }
 
 }  // namespace
