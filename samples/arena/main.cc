@@ -158,14 +158,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-void raise_fd_limit() {
-  rlimit r{};
-  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
-  }
-}
-
 // --- the game: players move on a 1000x1000 field and shoot whoever is near. ----------
 struct Player {
   int16_t x = 500, y = 500;
@@ -882,7 +874,7 @@ int Run::finish(bool converged) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  raise_fd_limit();
+  demo::raise_fd_limit();
   Run run(parse(argc, argv));
   if (int rc = run.setup()) return rc;
   run.loop();

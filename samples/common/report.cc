@@ -1,5 +1,6 @@
 #include "common/report.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -174,6 +175,14 @@ bool write_plots(const char* tool, const std::string& report, const std::string&
   }
   std::printf("         plots: %s\n", dir.c_str());
   return true;
+}
+
+void raise_fd_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
 }
 
 void report_run_tail(JsonReport& r, uint64_t rekey_bytes, uint64_t state_bytes, double bot_s, bool converged,

@@ -55,6 +55,9 @@ void report_adversary(JsonReport& r, const Adversary& a);
 // when it opened anything it must not, or made no attempt (then it proved nothing).
 bool adversary_check(const Adversary& a, const char* tool);
 
+// Raises this process's open-file limit to its hard limit (a socket per bot).
+void raise_fd_limit();
+
 // One sample a second of a run, for the report's "series" (plots). A tool leaves the
 // series it cannot measure empty (the load bots see no server bytes): those are not
 // written.

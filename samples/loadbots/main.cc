@@ -94,14 +94,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-void raise_fd_limit() {
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
 // One sample a second, for the report's series and the plots.
 using Series = demo::RunSeries;
 
@@ -326,7 +318,7 @@ int LoadRun::finish() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  raise_fd_limit();
+  demo::raise_fd_limit();
   LoadRun run(parse(argc, argv));
   if (int rc = run.setup()) return rc;
   run.loop();
