@@ -237,6 +237,16 @@ TEST(Group, ConfigTrafficGroupIdConflictingWithTheCharterIsRefused) {
   expect_refused_naming(c.participant(set), "ParticipantConfig.traffic.group_id");
 }
 
+TEST(Group, ConfigTrafficRootPublicKeyIsRefused) {
+  CharterDecides c(true);
+  auto set = [](TrafficConfig& t) { t.root_public_key.bytes[0] = 1; };
+  expect_refused_naming(c.root(set), "RootConfig.traffic.root_public_key");
+  expect_refused_naming(c.participant(set), "ParticipantConfig.traffic.root_public_key");
+  auto keep = [](TrafficConfig&) {};
+  EXPECT_TRUE(c.root(keep).is_ok());
+  EXPECT_TRUE(c.participant(keep).is_ok());
+}
+
 TEST(Group, ConfigTrafficSuiteConflictingWithTheCharterIsRefused) {
   CharterDecides c(false);
   auto aes = [](TrafficConfig& t) { t.suite = AeadSuite::kAes256Gcm; };

@@ -46,8 +46,9 @@ struct ParticipantConfig {
   // kHandshake: no Welcome within this (plus the charter's batch window) -> kRefused.
   uint64_t handshake_timeout_ns = 10'000'000'000;
   uint64_t resync_interval_ns = 250'000'000;  // at most one ResyncRequest per interval
-  // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
-  // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
+  // Limits. The group id, suite, signed_broadcasts and root_public_key come from the
+  // charter and the Root's certificate: leave them
+  // at their defaults (0, kChaCha20Poly1305, false, all zero); a conflicting value makes create()
   // fail with kInvalidArgument instead of being overwritten.
   TrafficConfig traffic;
 };

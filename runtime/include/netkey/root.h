@@ -125,8 +125,9 @@ struct RootConfig {
   // An authoritative game server that only consumes player input turns this off: the
   // input still reaches it as a kMessage event.
   bool relay_member_traffic = true;
-  // Limits. The group id, suite and signed_broadcasts come from the charter: leave them
-  // at their defaults (0, kChaCha20Poly1305, false); a conflicting value makes create()
+  // Limits. The group id, suite, signed_broadcasts and root_public_key come from the
+  // charter and the Root's certificate: leave them
+  // at their defaults (0, kChaCha20Poly1305, false, all zero); a conflicting value makes create()
   // fail with kInvalidArgument instead of being overwritten.
   // The Root's relay takes member input from any retained epoch up to
   // kRootRelayRetainedGraceNs after it stopped being current (issue 13: a player whose

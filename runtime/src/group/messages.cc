@@ -185,6 +185,10 @@ Status check_charter_traffic(const TrafficConfig& traffic, const CharterFields& 
     return Status(Errc::kInvalidArgument, w + ".traffic.suite conflicts with the charter's AEAD suite: leave it "
                                               "at its default to take the charter's");
   }
+  if (traffic.root_public_key != Ed25519PublicKey{}) {
+    return Status(Errc::kInvalidArgument, w + ".traffic.root_public_key is set: leave it zero, the Root's key "
+                                              "comes from its certificate (checked against the charter)");
+  }
   if (traffic.signed_broadcasts && !charter.signed_broadcasts) {
     return Status(Errc::kInvalidArgument, w + ".traffic.signed_broadcasts is true but the charter says unsigned: "
                                               "leave it false to take the charter's");
