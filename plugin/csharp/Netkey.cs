@@ -54,6 +54,13 @@ public struct NetkeyMessage {
   public NetkeyMessageKind Kind;
   public int Team;
   public NetkeyDelivery Delivery;
+
+  // From the C ABI's message_ex callback arguments.
+  internal static NetkeyMessage FromNative(uint sender, int kind, int team, int delivery) {
+    return new NetkeyMessage {
+      Sender = sender, Kind = (NetkeyMessageKind)kind, Team = team, Delivery = (NetkeyDelivery)delivery,
+    };
+  }
 }
 
 /// <summary>netkey.h's NETKEY_REKEY_*: how the server sends rekeys.</summary>

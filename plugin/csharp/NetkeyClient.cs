@@ -197,10 +197,7 @@ public sealed class NetkeyClient : IDisposable {
     // ABI 2: fires instead of OnMessage; raises both events.
     [MonoPInvokeCallback(typeof(NetkeyNative.MessageExFn))]
     static void OnMessageEx(IntPtr user, uint sender, int kind, int team, int delivery, IntPtr data, UIntPtr size) {
-      var m = new NetkeyMessage {
-        Sender = sender, Kind = (NetkeyMessageKind)kind, Team = team, Delivery = (NetkeyDelivery)delivery,
-      };
-      Session.Fire(user, Args.Of(m, data, size), (c, a) => {
+      Session.Fire(user, Args.Of(NetkeyMessage.FromNative(sender, kind, team, delivery), data, size), (c, a) => {
         ArraySegment<byte> payload = c.session_.Events.Copy(a.Second, a.Third);
         c.Message?.Invoke(a.First.Sender, payload);
         c.MessageReceived?.Invoke(a.First, payload);

@@ -232,10 +232,7 @@ public sealed class NetkeyServer : IDisposable {
     // ABI 2: fires instead of OnMessage; raises both events.
     [MonoPInvokeCallback(typeof(NetkeyNative.MessageExFn))]
     static void OnMessageEx(IntPtr user, uint sender, int kind, int team, int delivery, IntPtr data, UIntPtr size) {
-      var m = new NetkeyMessage {
-        Sender = sender, Kind = (NetkeyMessageKind)kind, Team = team, Delivery = (NetkeyDelivery)delivery,
-      };
-      Session.Fire(user, Args.Of(m, data, size), (s, a) => {
+      Session.Fire(user, Args.Of(NetkeyMessage.FromNative(sender, kind, team, delivery), data, size), (s, a) => {
         ArraySegment<byte> payload = s.session_.Events.Copy(a.Second, a.Third);
         s.Message?.Invoke(a.First.Sender, payload);
         s.MessageReceived?.Invoke(a.First, payload);

@@ -308,8 +308,8 @@ class Run {
   void loop();
   bool settle();
   void summary(bool converged);
-  // The exit status: the report, the plots and --check.
-  int finish(bool converged);
+  // Settles, then the summary, report, plots and --check: the exit code.
+  int finish();
 
  private:
   bool run_server() const { return o_.connect.empty(); }
@@ -732,13 +732,7 @@ void Run::report(bool converged, const std::string& path) {
   r.boolean("faults", o_.faults);
   r.number("epochs", static_cast<double>(server_.exists() ? server_.epoch() : 0));
   r.number("rekeys", static_cast<double>(server_.commits()));
-  r.latency("rekey_latency_ms", latency());
-  r.latency("stall_ms", st.stall_ms);
-  r.number("state_delayed_fraction", st.state_delayed_fraction());
-  r.number("state_packets_expected", static_cast<double>(st.state_expected));
-  r.number("state_packets_received", static_cast<double>(st.state_received));
-  r.number("state_packets_delayed", static_cast<double>(st.state_delayed));
-  r.number("state_packets_lost_rekey", static_cast<double>(st.state_lost_rekey));
+  demo::report_players(r, st, latency());
   r.number("inputs_dropped_epoch", static_cast<double>(server_.exists() ? server_.inputs_dropped_epoch() : 0));
   r.number("inputs_sent", static_cast<double>(st.inputs_sent));
   r.counts("undecryptable", st.undecryptable);
@@ -851,7 +845,8 @@ bool Run::check(bool converged) {
   return converged && undecryptable() == 0 && adversary_ok && messaging_ok && (!swarm_ || st.joins > 0) && faults_ok;
 }
 
-int Run::finish(bool converged) {
+int Run::finish() {
+  const bool converged = settle();
   summary(converged);
   if (proxy_) {
     std::printf("         faults: %llu datagrams forwarded, %llu dropped, %llu duplicated, %llu cut by the partition; "
@@ -873,11 +868,4 @@ int Run::finish(bool converged) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  demo::raise_fd_limit();
-  Run run(parse(argc, argv));
-  if (int rc = run.setup()) return rc;
-  run.loop();
-  const bool converged = run.settle();
-  return run.finish(converged);
-}
+int main(int argc, char** argv) { return demo::run_tool<Run>(parse(argc, argv)); }

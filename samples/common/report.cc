@@ -185,6 +185,16 @@ void raise_fd_limit() {
   }
 }
 
+void report_players(JsonReport& r, const SwarmStats& st, const std::vector<double>& rekey_latency_ms) {
+  r.latency("rekey_latency_ms", rekey_latency_ms);
+  r.latency("stall_ms", st.stall_ms);
+  r.number("state_delayed_fraction", st.state_delayed_fraction());
+  r.number("state_packets_expected", static_cast<double>(st.state_expected));
+  r.number("state_packets_received", static_cast<double>(st.state_received));
+  r.number("state_packets_delayed", static_cast<double>(st.state_delayed));
+  r.number("state_packets_lost_rekey", static_cast<double>(st.state_lost_rekey));
+}
+
 void report_run_tail(JsonReport& r, uint64_t rekey_bytes, uint64_t state_bytes, double bot_s, bool converged,
                      const std::vector<double>& rekey_latency_ms, const std::vector<double>& stall_ms,
                      const RunSeries& series) {

@@ -13,9 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/adversary.h"
+#include "common/swarm.h"
 #include "netkey/group.h"
 
 namespace netkey::demo {
@@ -57,6 +59,20 @@ bool adversary_check(const Adversary& a, const char* tool);
 
 // Raises this process's open-file limit to its hard limit (a socket per bot).
 void raise_fd_limit();
+
+// A tool's main(): raise the open-file limit, parse, set up, loop, finish (its exit code).
+template <class Run, class Options>
+int run_tool(Options options) {
+  raise_fd_limit();
+  Run run(std::move(options));
+  if (int rc = run.setup()) return rc;
+  run.loop();
+  return run.finish();
+}
+
+// What the players felt, from the bots' side: stall_ms (with `rekey_latency_ms` before
+// it), state_delayed_fraction and the state packet counts behind it.
+void report_players(JsonReport& r, const SwarmStats& st, const std::vector<double>& rekey_latency_ms);
 
 // One sample a second of a run, for the report's "series" (plots). A tool leaves the
 // series it cannot measure empty (the load bots see no server bytes): those are not

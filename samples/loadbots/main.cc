@@ -283,13 +283,7 @@ void LoadRun::report(bool converged, const std::string& path) {
   r.number("churn_per_s", o_.churn);
   r.number("loss_pct", std::max(0.0, o_.loss));
   r.number("epochs", static_cast<double>(swarm_->max_epoch()));
-  r.latency("rekey_latency_ms", st.leave_latency_ms);
-  r.latency("stall_ms", st.stall_ms);
-  r.number("state_delayed_fraction", st.state_delayed_fraction());
-  r.number("state_packets_expected", static_cast<double>(st.state_expected));
-  r.number("state_packets_received", static_cast<double>(st.state_received));
-  r.number("state_packets_delayed", static_cast<double>(st.state_delayed));
-  r.number("state_packets_lost_rekey", static_cast<double>(st.state_lost_rekey));
+  demo::report_players(r, st, st.leave_latency_ms);
   if (inputs_dropped_epoch_) {
     r.number("inputs_dropped_epoch", static_cast<double>(*inputs_dropped_epoch_));
   } else {
@@ -317,10 +311,4 @@ int LoadRun::finish() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  demo::raise_fd_limit();
-  LoadRun run(parse(argc, argv));
-  if (int rc = run.setup()) return rc;
-  run.loop();
-  return run.finish();
-}
+int main(int argc, char** argv) { return demo::run_tool<LoadRun>(parse(argc, argv)); }
