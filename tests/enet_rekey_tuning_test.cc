@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <tuple>
+#include <vector>
 
 #include "netkey/group.h"
 #include "src/enet_common.h"
@@ -54,20 +56,32 @@ TEST(RekeyRetransmit, FirstWaitOfARekeyShrinksToRttPlusVariance) {
 }
 
 TEST(RekeyRetransmit, OnlyTheRekeyChannelOnlyTheFirstAttemptNeverLonger) {
+  for (auto [channel, attempts, rto] : {std::tuple<uint8_t, uint16_t, uint32_t>{kState, 1, 70},
+                                        {kRekey, 2, 140},   // ENet doubled it: keep backing off
+                                        {kRekey, 1, 25}}) {  // already shorter: never lengthened
+    FakePeer p(30, 10, 1000 + rto);
+    ENetOutgoingCommand& c = p.sent(channel, attempts, 1000, rto);
+    EXPECT_FALSE(shorten_retransmit(&p.peer, kRekey, 20));
+    EXPECT_EQ(c.roundTripTimeout, rto);
+    EXPECT_EQ(p.peer.nextTimeout, 1000 + rto);
+  }
+}
+
+// ENet re-arms its timer only from the front of the sent list: a shortened command
+// behind the front would leave the timer in the past once it retransmitted, and every
+// send pass would walk the list. Only the front is shortened.
+TEST(RekeyRetransmit, OnlyTheOldestUnacknowledgedCommand) {
   FakePeer p(30, 10, 1000 + 70);
-  ENetOutgoingCommand& state = p.sent(kState, 1, 1000, 70);
-  ENetOutgoingCommand& retried = p.sent(kRekey, 2, 1000, 140);  // ENet doubled it: keep backing off
-  ENetOutgoingCommand& shorter = p.sent(kRekey, 1, 1000, 25);   // already shorter: never lengthened
-  EXPECT_FALSE(shorten_retransmit(&p.peer, kRekey, 20));
-  EXPECT_EQ(state.roundTripTimeout, 70u);
-  EXPECT_EQ(retried.roundTripTimeout, 140u);
-  EXPECT_EQ(shorter.roundTripTimeout, 25u);
-  EXPECT_EQ(p.peer.nextTimeout, 1070u);
-  // Positive control: the same rekey command on its first attempt is shortened.
-  retried.sendAttempts = 1;
-  retried.roundTripTimeout = 70;
+  ENetOutgoingCommand& event = p.sent(kState, 1, 1000, 70);
+  ENetOutgoingCommand& rekey = p.sent(kRekey, 1, 1010, 70);
   shorten_retransmit(&p.peer, kRekey, 20);
-  EXPECT_EQ(retried.roundTripTimeout, 40u);
+  EXPECT_EQ(rekey.roundTripTimeout, 70u);
+  EXPECT_EQ(p.peer.nextTimeout, 1070u);
+  // Positive control: once the command before it is acknowledged, the rekey is the front.
+  enet_list_remove(&event.outgoingCommandList);
+  shorten_retransmit(&p.peer, kRekey, 20);
+  EXPECT_EQ(rekey.roundTripTimeout, 40u);
+  EXPECT_EQ(p.peer.nextTimeout, 1050u);
 }
 
 TEST(RekeyRetransmit, TheFloorHoldsOnAFastLink) {
@@ -97,11 +111,36 @@ TEST(RekeyCopies, OnlyToAPeerThatLostPacketsLately) {
   EXPECT_FALSE(lossy(&peer));
   peer.packetsLost = 3;  // 3 %
   EXPECT_TRUE(lossy(&peer));
+  peer.packetsSent = 20;  // 15 %, of too few packets to say anything (a late ack or three)
+  EXPECT_FALSE(lossy(&peer));
   peer.packetsLost = 0;
   peer.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 50;  // 2 % in the smoothed history
   EXPECT_FALSE(lossy(&peer));
   peer.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 20;  // 5 %
   EXPECT_TRUE(lossy(&peer));
+}
+
+// The members' links together: a new peer (no counts of its own) is covered when the
+// others lose packets, and one bad link alone does not make the group lossy.
+TEST(RekeyCopies, TheGroupIsLossyWhenItsLinksTogetherAre) {
+  std::vector<ENetPeer> peers(10);
+  auto group = [&] {
+    std::vector<const ENetPeer*> v;
+    for (const ENetPeer& p : peers) v.push_back(&p);
+    return group_lossy(v);
+  };
+  EXPECT_FALSE(group_lossy({}));
+  for (ENetPeer& p : peers) p.packetsSent = 50;  // 500 packets, none lost
+  EXPECT_FALSE(group());
+  peers[0].packetsLost = 9;  // one link at 18 %: 1.8 % of the group's
+  EXPECT_FALSE(lossy(&peers[0]));  // (too few packets to judge it alone)
+  EXPECT_FALSE(group());
+  for (size_t i = 0; i + 1 < peers.size(); ++i) peers[i].packetsLost = 4;  // 8 % on nine links
+  EXPECT_TRUE(group());  // the tenth, new and clean, is covered by the group
+  EXPECT_FALSE(lossy(&peers[9]));
+  for (ENetPeer& p : peers) p = ENetPeer{};
+  for (ENetPeer& p : peers) p.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 20;  // smoothed 5 %
+  EXPECT_TRUE(group());
 }
 
 // The throttle: ENet lowers it by the deceleration when a round trip exceeds the last one

@@ -100,14 +100,19 @@ void disable_packet_throttle(ENetPeer* peer) {
 }
 
 bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms) {
-  const enet_uint32 rto = std::max<enet_uint32>(floor_ms, peer->roundTripTime + peer->roundTripTimeVariance);
+  // Only the oldest unacknowledged command: ENet keeps the peer's timer (nextTimeout) at
+  // the due time of the front of sentReliableCommands and resets it only from the front.
+  // A shortened command further back would retransmit while the front is not due, leave
+  // the timer in the past, and make every later send pass walk the whole list.
   ENetList* sent = &peer->sentReliableCommands;
-  for (ENetListIterator it = enet_list_begin(sent); it != enet_list_end(sent); it = enet_list_next(it)) {
-    auto* c = reinterpret_cast<ENetOutgoingCommand*>(it);
-    if (c->command.header.channelID != channel || c->sendAttempts != 1 || c->roundTripTimeout <= rto) continue;
-    c->roundTripTimeout = rto;  // the disconnect limit (roundTripTimeoutLimit) stays ENet's
-    const enet_uint32 due = c->sentTime + rto;
-    if (ENET_TIME_LESS(due, peer->nextTimeout)) peer->nextTimeout = due;
+  if (!enet_list_empty(sent)) {
+    auto* c = reinterpret_cast<ENetOutgoingCommand*>(enet_list_front(sent));
+    const enet_uint32 rto = std::max<enet_uint32>(floor_ms, peer->roundTripTime + peer->roundTripTimeVariance);
+    if (c->command.header.channelID == channel && c->sendAttempts == 1 && c->roundTripTimeout > rto) {
+      c->roundTripTimeout = rto;  // the disconnect limit (roundTripTimeoutLimit) stays ENet's
+      const enet_uint32 due = c->sentTime + rto;
+      if (ENET_TIME_LESS(due, peer->nextTimeout)) peer->nextTimeout = due;
+    }
   }
   ENetList* queued = &peer->outgoingCommands;
   for (ENetListIterator it = enet_list_begin(queued); it != enet_list_end(queued); it = enet_list_next(it)) {
@@ -118,10 +123,24 @@ bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms) {
 }
 
 bool lossy(const ENetPeer* peer) {
-  // More than 2 % of this interval's reliable packets retransmitted, or of the smoothed
-  // history (ENET_PEER_PACKET_LOSS_SCALE = 100 %). A lone spurious retransmission (a
-  // late acknowledgement, the shortened rekey timeout) does not make a link lossy.
-  return uint64_t{peer->packetsLost} * 50 > peer->packetsSent || peer->packetLoss > ENET_PEER_PACKET_LOSS_SCALE / 50;
+  // More than 2 % of this interval's reliable packets retransmitted (once it holds 100),
+  // or of the smoothed history (ENET_PEER_PACKET_LOSS_SCALE = 100 %). A lone spurious
+  // retransmission (a late acknowledgement) does not make a link lossy.
+  const bool interval = peer->packetsSent >= 100 && uint64_t{peer->packetsLost} * 50 > peer->packetsSent;
+  return interval || peer->packetLoss > ENET_PEER_PACKET_LOSS_SCALE / 50;
+}
+
+bool group_lossy(std::span<const ENetPeer* const> peers) {
+  if (peers.empty()) return false;
+  ENetPeer sum{};
+  uint64_t smoothed = 0;
+  for (const ENetPeer* p : peers) {
+    sum.packetsSent += p->packetsSent;
+    sum.packetsLost += p->packetsLost;
+    smoothed += p->packetLoss;
+  }
+  sum.packetLoss = static_cast<enet_uint32>(smoothed / peers.size());
+  return lossy(&sum);
 }
 
 Delivery delivery_of(const ENetPacket& packet) {

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "netkey/enet.h"
@@ -29,6 +30,7 @@ struct ServerHost::Impl {
     ENetPeer* peer = nullptr;
     bool member = false;
     TeamId team = kNoTeam;
+    uint64_t address = 0;  // address_key at CONNECT (ENet may reset the peer before its DISCONNECT)
   };
   std::unordered_map<PeerId, Connection> connections;
   detail::PeerIdAllocator ids;
@@ -38,12 +40,42 @@ struct ServerHost::Impl {
   // shortened yet (ServerOptions::rekey_retransmit_floor_ms); every member after a Whole.
   std::vector<PeerId> rekey_watch;
   bool rekey_watch_members = false;
+  // The addresses of `connections` (the set the Root's has_connection holds), as
+  // integers: the gate's per-datagram question "connected?" without formatting a string.
+  std::unordered_set<uint64_t> connected_addresses;
+  // Something was queued on an ENet peer since the last flush.
+  bool unflushed = false;
+  bool in_gate = false;  // pump() called from intercept(), inside enet_host_service
+  // The members' links taken together are lossy (detail::lossy over the sums of their
+  // ENet counters and the mean of their smoothed loss, recomputed every second): then
+  // every member gets the redundant rekey copies and the shorter rekey retransmission,
+  // a new one too, whose own counters say nothing yet (and whose ENet round-trip
+  // estimate starts at 500 ms: a lost rekey of a new member waited half a second, and
+  // held every later one back on the ordered channel). ENet counts a retransmission as
+  // a loss, a late acknowledgement's too: a loaded but clean server (1000 bots in one
+  // process on the same machine) looks lossy as well (docs/PERFORMANCE.md).
+  bool group_lossy = false;
+  uint64_t next_group_loss_ns = 0;
+
+  bool lossy(const ENetPeer* peer) const { return group_lossy || detail::lossy(peer); }
+  void update_group_loss(uint64_t now) {
+    if (now < next_group_loss_ns) return;
+    next_group_loss_ns = now + 1'000'000'000;
+    loss_scratch.clear();
+    for (const auto& [id, c] : connections) {
+      if (c.member) loss_scratch.push_back(c.peer);
+    }
+    group_lossy = detail::group_lossy(loss_scratch);
+  }
+  std::vector<const ENetPeer*> loss_scratch;
+
+  static uint64_t address_key(const ENetAddress& a) { return (uint64_t{a.host} << 16) | a.port; }
 
   // Raw pre-connection datagrams, and the gate for everything else.
   static int intercept(void* self, ENetHost* host) {
     auto* s = static_cast<Impl*>(self);
-    const std::string addr = address_string(host->receivedAddress);
-    const bool connected = s->root.has_connection(addr);
+    // A member's datagram (the common case) costs one integer lookup, no string.
+    const bool connected = s->connected_addresses.count(address_key(host->receivedAddress)) != 0;
     if (detail::is_raw(host->receivedData, host->receivedDataLength)) {
       if (connected) {
         ++s->stats.raw_from_connected;  // a connected address has nothing to say raw: spoofed
@@ -51,8 +83,11 @@ struct ServerHost::Impl {
       }
       ++s->stats.raw_datagrams;
       const size_t n = detail::kRawPrefix.size();
-      s->root.handle_datagram(addr, {host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+      s->root.handle_datagram(address_string(host->receivedAddress),
+                              {host->receivedData + n, host->receivedDataLength - n}, monotonic_ns());
+      s->in_gate = true;
       s->pump();
+      s->in_gate = false;
       return 1;
     }
     const detail::EnetConnect c = detail::parse_enet_connect(host->receivedData, host->receivedDataLength);
@@ -60,14 +95,14 @@ struct ServerHost::Impl {
       // A CONNECT passes only from an address whose handshake was answered and is not yet
       // connected, and only with that handshake's secret connect tag as its connect ID:
       // no half-open peers from a connected address, none from a spoofer in between.
-      const auto tag = connected ? std::nullopt : s->root.connect_tag(addr);
+      const auto tag = connected ? std::nullopt : s->root.connect_tag(address_string(host->receivedAddress));
       if (!tag || !c.parsed || c.connect_id != *tag) {
         ++s->stats.connects_dropped;
         return 1;
       }
       return 0;
     }
-    if (!connected && !s->root.accepts_connection_from(addr)) {
+    if (!connected && !s->root.accepts_connection_from(address_string(host->receivedAddress))) {
       ++s->stats.gated_datagrams;  // no answered handshake: ENet never sees it, no peer slot
       return 1;
     }
@@ -83,17 +118,21 @@ struct ServerHost::Impl {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
       c->second.team = c->second.member ? t.team : kNoTeam;
     }
-    if (t.redundant && !detail::lossy(c->second.peer)) {
+    if (t.redundant && !lossy(c->second.peer)) {
       ++stats.redundant_skipped;
       return;
     }
     if (!t.bytes->empty()) {
       ENetPacket* pkt = enet_packet_create(t.bytes->data(), t.bytes->size(), detail::packet_flags(t));
       if (pkt && enet_peer_send(c->second.peer, static_cast<enet_uint8>(t.channel), pkt) != 0) enet_packet_destroy(pkt);
+      unflushed = true;
       count(t, t.bytes->size());
       if (t.channel == Channel::kRekey && t.reliable) rekey_watch.push_back(t.peer);
     }
-    if (t.then_disconnect) enet_peer_disconnect_later(c->second.peer, 0);
+    if (t.then_disconnect) {
+      enet_peer_disconnect_later(c->second.peer, 0);
+      unflushed = true;
+    }
   }
   // One shared, reference-counted packet for every member (kAllMembers) or for the
   // members of one team (kTeam).
@@ -103,21 +142,33 @@ struct ServerHost::Impl {
     const bool team = t.to == Transmit::To::kTeam;
     for (const auto& [id, c] : connections) {
       if (!c.member || t.excludes(id) || (team && c.team != t.team)) continue;
-      if (t.redundant && !detail::lossy(c.peer)) {
+      if (t.redundant && !lossy(c.peer)) {
         ++stats.redundant_skipped;
         continue;
       }
       if (enet_peer_send(c.peer, static_cast<enet_uint8>(t.channel), pkt) == 0) count(t, pkt->dataLength);
+      unflushed = true;
     }
     if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
     if (t.channel == Channel::kRekey && t.reliable) rekey_watch_members = true;
+  }
+  // Sends what pump() queued (nothing to do when it queued nothing: a flush walks every
+  // ENet peer), then shortens the rekeys' first retransmission timeout.
+  void flush() {
+    if (!unflushed) return;
+    unflushed = false;
+    enet_host_flush(host);
+    shorten_rekey_retransmits();
   }
   // After a flush: the rekey packets it sent retransmit after the shorter timeout.
   void shorten_rekey_retransmits() {
     const uint32_t floor = opts.rekey_retransmit_floor_ms;
     std::vector<PeerId> again;
+    // Only on a lossy link: on a clean one a rekey is rarely lost, and a shortened timeout
+    // fires on every late acknowledgement (a spurious retransmission, bytes and CPU).
     auto one = [&](PeerId id, const Connection& c) {
-      if (floor > 0 && detail::shorten_retransmit(c.peer, static_cast<uint8_t>(Channel::kRekey), floor)) {
+      if (floor > 0 && lossy(c.peer) &&
+          detail::shorten_retransmit(c.peer, static_cast<uint8_t>(Channel::kRekey), floor)) {
         again.push_back(id);
       }
     };
@@ -147,10 +198,16 @@ struct ServerHost::Impl {
   }
 
   void pump() {
+    bool after_redundant = false;
     while (auto t = root.poll_transmit()) {
       if (tap && t->channel != Channel::kControl) {
         tap(t->channel, *t->bytes);
       }
+      // A run of redundant copies starts a datagram of its own: the loss of the datagram
+      // that carries an original must not take its copy with it.
+      // (Not from inside ENet's receive loop, the gate: ENet is mid-service there.)
+      if (t->redundant && !after_redundant && !in_gate) flush();
+      after_redundant = t->redundant;
       switch (t->to) {
         case Transmit::To::kPeer: send_to(*t); break;
         case Transmit::To::kAddress: send_to_address(*t); break;
@@ -182,7 +239,8 @@ struct ServerHost::Impl {
     enet_peer_timeout(peer, opts.peer_timeout_limit, opts.peer_timeout_min_ms, opts.peer_timeout_max_ms);
     detail::disable_packet_throttle(peer);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-    connections[id] = Connection{peer, false, kNoTeam};
+    connections[id] = Connection{peer, false, kNoTeam, address_key(peer->address)};
+    connected_addresses.insert(address_key(peer->address));
   }
 
   void on_receive(const ENetEvent& ev, uint64_t now) {
@@ -208,7 +266,10 @@ struct ServerHost::Impl {
     ++stats.disconnections;
     if (id != 0) {
       root.peer_disconnected(id, now);
-      connections.erase(id);
+      if (auto c = connections.find(id); c != connections.end()) {
+        connected_addresses.erase(c->second.address);
+        connections.erase(c);
+      }
     }
     peer->data = nullptr;
   }
@@ -266,12 +327,12 @@ Status ServerHost::service(uint32_t timeout_ms) {
   detail::InterceptScope scope(&s, &Impl::intercept);
   ENetEvent ev;
   const uint64_t now = monotonic_ns();
+  s.update_group_loss(now);
   if (auto t = s.root.poll_timeout(); t && *t <= now) {
     s.root.handle_timeout(now);
     s.pump();
   }
-  enet_host_flush(s.host);
-  s.shorten_rekey_retransmits();
+  s.flush();
   int rc = enet_host_service(s.host, &ev, timeout_ms);
   while (rc > 0) {
     s.on_event(ev);
@@ -283,8 +344,7 @@ Status ServerHost::service(uint32_t timeout_ms) {
     s.root.handle_timeout(after);
     s.pump();
   }
-  enet_host_flush(s.host);
-  s.shorten_rekey_retransmits();
+  s.flush();
   return Status::ok();
 }
 
@@ -327,8 +387,8 @@ void TestingAccess::broadcast_plaintext(ServerHost& server, std::span<const uint
 }
 
 void ServerHost::flush() {
-  enet_host_flush(impl_->host);
-  impl_->shorten_rekey_retransmits();
+  impl_->unflushed = true;  // the caller asks for a flush: ENet's own queues too
+  impl_->flush();
 }
 
 Status ServerHost::submit_control(std::span<const uint8_t> bytes) {
