@@ -45,13 +45,13 @@ static void test_config_init(void) {
         sc.relay_member_traffic == 1);
   CHECK(sc.handshake_timeout_ms == 10000 && sc.cookie_lifetime_ms == 10000);
   CHECK(sc.peer_timeout_min_ms == 1000 && sc.peer_timeout_max_ms == 3000 &&
-        sc.peer_timeout_limit == 16);
+        sc.peer_timeout_limit == 32);
   CHECK(sc.max_payload == 1200);
   CHECK(netkey_client_config_init(&cc) == NETKEY_OK);
   CHECK(cc.struct_size == sizeof cc && strcmp(cc.server_host, "127.0.0.1") == 0 &&
         cc.handshake_timeout_ms == 10000);
   CHECK(cc.peer_timeout_min_ms == 1000 && cc.peer_timeout_max_ms == 3000 &&
-        cc.peer_timeout_limit == 16);
+        cc.peer_timeout_limit == 32);
   CHECK(cc.max_payload == 1200);
 
   /* An old caller's struct (the core only): nothing past it is written. */

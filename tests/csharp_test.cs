@@ -136,12 +136,12 @@ static class CsharpTest {
           "struct_size and bind_host");
     Check(c.rekey_encoding == (int)NetkeyRekeyEncoding.Auto && c.auto_whole_max_bytes == 4096 &&
               c.relay_member_traffic == 1 && c.handshake_timeout_ms == 10000 && c.cookie_lifetime_ms == 10000 &&
-              c.peer_timeout_min_ms == 1000 && c.peer_timeout_max_ms == 3000 && c.peer_timeout_limit == 16 &&
+              c.peer_timeout_min_ms == 1000 && c.peer_timeout_max_ms == 3000 && c.peer_timeout_limit == 32 &&
               c.max_payload == 1200,
           "the server defaults, field by field");
     NetkeyNative.ClientConfig cc;
     Check(NetkeyNative.InitClientConfig(out cc) == 0 && cc.struct_size == NetkeyNative.ClientConfigSize &&
-              cc.handshake_timeout_ms == 10000 && cc.peer_timeout_limit == 16 && cc.max_payload == 1200,
+              cc.handshake_timeout_ms == 10000 && cc.peer_timeout_limit == 32 && cc.max_payload == 1200,
           "the client defaults");
     Check(c.message_ex == IntPtr.Zero && cc.message_ex == IntPtr.Zero, "message_ex defaults to NULL");
     Check(NetkeyNative.ServerConfigAbi1Size < NetkeyNative.ServerConfigSize &&

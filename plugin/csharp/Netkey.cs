@@ -210,7 +210,7 @@ public abstract class NetkeyPeerConfig {
   public string CertificatePath { get; set; }  // role root for a server, participant for a client
   public string KeyPath { get; set; }
   /// <summary>The other end is given up on after PeerTimeoutMinMs..PeerTimeoutMaxMs of
-  /// silence (defaults 1000, 3000; PeerTimeoutLimit 16 is ENet's retry count): a server
+  /// silence (defaults 1000, 3000; PeerTimeoutLimit 32 is ENet's retry count): a server
   /// drops the member, a client gets Left.</summary>
   public int? PeerTimeoutMinMs { get; set; }
   public int? PeerTimeoutMaxMs { get; set; }

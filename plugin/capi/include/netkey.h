@@ -216,7 +216,7 @@ typedef struct netkey_server_config {
   uint32_t cookie_lifetime_ms;    /* how long a cookie stays valid; default 10000 */
   /* A member whose connection stays silent is dropped after peer_timeout_min_ms ..
    * peer_timeout_max_ms (ENet's peer timeouts, limit = its retry count) and becomes a
-   * leave in the next rekey. Defaults 1000, 3000, 16. */
+   * leave in the next rekey. Defaults 1000, 3000, 32. */
   uint32_t peer_timeout_min_ms;
   uint32_t peer_timeout_max_ms;
   uint32_t peer_timeout_limit;
@@ -324,7 +324,7 @@ typedef struct netkey_client_config {
    * NETKEY_REFUSED_NONE. Default 10000. */
   uint32_t handshake_timeout_ms;
   /* The server is given up on (`left` fires) after peer_timeout_min_ms ..
-   * peer_timeout_max_ms of silence. Defaults 1000, 3000, 16. */
+   * peer_timeout_max_ms of silence. Defaults 1000, 3000, 32. */
   uint32_t peer_timeout_min_ms;
   uint32_t peer_timeout_max_ms;
   uint32_t peer_timeout_limit;
