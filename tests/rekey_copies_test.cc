@@ -1,5 +1,6 @@
 // Redundant rekey delivery (issue 13, RootConfig::rekey_copies): every rekey goes out
-// again, unreliably, just before each of the next rekey_copies broadcasts. A copy is
+// again, unreliably, rekey_copies times: at once after the originals, then just before
+// each of the next broadcasts. A copy is
 // hostile input like any rekey: the Root sends exactly rekey_copies of each, whatever
 // members send; a member that already holds it drops it as stale and counts it; a
 // forged one is rejected; neither changes a key.
@@ -80,9 +81,10 @@ TEST(RekeyCopies, ACopyIsTheOriginalAndAStaleOrForgedOneChangesNoKey) {
   g.participant(nodes[0]).leave(g.now());
   g.pump_node_transmits(nodes[0]);
   ASSERT_TRUE(g.run_until_quiet(10 * kSec));
-  broadcast(g, 2);
-  // The original (reliable) and its one copy (with the next broadcast): the same bytes.
+  // The original (reliable) and its one copy, at once (no broadcast yet): the same bytes.
   ASSERT_EQ(rekeys.size(), 2u);
+  broadcast(g, 2);
+  EXPECT_EQ(rekeys.size(), 2u);  // rekey_copies = 1: none at the broadcasts
   EXPECT_EQ(rekeys[0], rekeys[1]);
   ASSERT_GT(g.root().epoch(), old_epoch);
 
@@ -105,6 +107,27 @@ TEST(RekeyCopies, ACopyIsTheOriginalAndAStaleOrForgedOneChangesNoKey) {
   EXPECT_EQ(m.stats().rekeys_applied, before.rekeys_applied);
   EXPECT_EQ(m.epoch(), epoch);
   EXPECT_TRUE(m.net_key() == key);
+  EXPECT_EQ(g.disagreeing(), 0u);
+}
+
+// With rekey_copies = 2: the first copy right after the original (a transport puts it in
+// a datagram of its own), the second just before the next broadcast, then no more.
+TEST(RekeyCopies, TheFirstCopyAtOnceTheNextAtTheNextBroadcast) {
+  SimGroup g(options(RootConfig::RekeyEncoding::kWhole, 2));
+  std::vector<uint32_t> nodes;
+  for (size_t i = 1; i <= 6; ++i) nodes.push_back(g.add_subject(i));
+  ASSERT_TRUE(g.run_until_quiet(10 * kSec));
+  broadcast(g, 3);  // the joins' copies are out
+  size_t rekeys = 0;  // the original, then its copies
+  g.set_root_tap([&](Channel ch, std::span<const uint8_t>) { rekeys += ch == Channel::kRekey; });
+  g.participant(nodes[0]).leave(g.now());
+  g.pump_node_transmits(nodes[0]);
+  ASSERT_TRUE(g.run_until_quiet(10 * kSec));
+  EXPECT_EQ(rekeys, 2u);  // the original and the first copy, before any broadcast
+  broadcast(g, 1);
+  EXPECT_EQ(rekeys, 3u);  // the second copy, with the broadcast
+  broadcast(g, 2);
+  EXPECT_EQ(rekeys, 3u);  // exactly two copies
   EXPECT_EQ(g.disagreeing(), 0u);
 }
 

@@ -130,7 +130,8 @@ struct Direct {
         auto m = member_team.find(peer);
         to_it = to_it && m != member_team.end() && m->second == t.team;
       }
-      if (!to_it || t.bytes->empty()) continue;
+      // A clean link: ServerHost sends redundant rekey copies only to lossy ones.
+      if (!to_it || t.bytes->empty() || t.redundant) continue;
       if (c.muted) {
         if (t.channel == Channel::kRekey) c.held.push_back(*t.bytes);
         continue;

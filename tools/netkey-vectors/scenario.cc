@@ -253,6 +253,7 @@ void Scenario::connect(Player& p) {
 
 void Scenario::deliver_to_player(Player& p, const Transmit& t) {
   if (!t.bytes || t.bytes->empty()) return;  // a bare disconnect
+  if (t.redundant) return;  // a rekey copy: the original's bytes again (the vectors hold originals)
   const Bytes& b = *t.bytes;
   switch (t.channel) {
     case Channel::kControl: p.participant->handle_control(b, now_ns_); break;

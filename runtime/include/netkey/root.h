@@ -115,12 +115,16 @@ struct RootConfig {
   RekeyEncoding rekey_encoding = RekeyEncoding::kAuto;
   size_t auto_whole_max_bytes = 4096;
   // Redundant rekey delivery (issue 13): every rekey (the Whole, or each member's Slice)
-  // is also sent unreliably, on the rekey channel, just before each of the next
-  // rekey_copies broadcasts: it shares the snapshot's flush, so a member who lost the
-  // reliable original opens that snapshot without waiting for ENet's retransmission.
-  // Exactly this many copies per rekey, whatever members send; 0 turns it off. A copy
-  // the member already holds is a stale rekey to it (Participant stats rekeys_stale).
-  uint32_t rekey_copies = 1;
+  // is also sent rekey_copies times unreliably, on the rekey channel (Transmit::
+  // redundant): the first right after the reliable originals, the others just before
+  // each of the next broadcasts, in the snapshot's flush. ServerHost puts a run of
+  // copies in a datagram of its own (a loss of the original's datagram is not the
+  // copy's) and sends them only to lossy connections. A member who lost the original
+  // then applies a copy at once instead of waiting for ENet's retransmission (whose
+  // ordered channel also holds back every later rekey meanwhile). Exactly this many
+  // copies per rekey, whatever members send; 0 turns it off. A copy the member already
+  // holds is a stale rekey to it (Participant stats rekeys_stale).
+  uint32_t rekey_copies = 2;
   // Relay verified member traffic to every other member (peer-to-peer style chat, voice).
   // An authoritative game server that only consumes player input turns this off: the
   // input still reaches it as a kMessage event.

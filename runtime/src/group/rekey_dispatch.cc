@@ -61,11 +61,13 @@ std::optional<RekeyPlan> RekeyDispatch::commit_batch() {
 }
 
 void RekeyDispatch::send_rekey(const RekeyPlan& plan) {
+  const size_t first_new = copies_.size();
   if (use_slices(plan)) {
     send_slices(plan);
   } else if (tree_.has_net_key() && tree_.member_count() > plan.joined.size()) {  // someone to send it to
     send_whole(plan);
   }
+  send_copies(first_new);  // the first copy of each at once, after every original
   send_welcomes(plan);
 }
 
@@ -145,8 +147,9 @@ void RekeyDispatch::send_rekey_bytes(PeerId peer, std::vector<uint8_t> bytes, bo
   out_.to_peer(peer, Channel::kRekey, true, std::move(shared));
 }
 
-void RekeyDispatch::send_copies() {
-  for (Copy& c : copies_) {
+void RekeyDispatch::send_copies(size_t from) {
+  for (size_t i = from; i < copies_.size(); ++i) {
+    Copy& c = copies_[i];
     if (c.peer == 0) {
       out_.to_members(Channel::kRekey, false, c.bytes, 0, c.skip, true);
     } else if (const MemberPeer* p = membership_.peer(c.peer); p && p->stage == MemberPeer::Stage::kMember) {

@@ -68,15 +68,17 @@ class RekeyDispatch {
   // A member's ResyncRequest: its current path, rate limited per member.
   void resync(MemberPeer& p, PeerId peer, uint64_t now_ns);
 
-  // Redundant delivery (issue 13): an unreliable copy of every rekey to the members who
-  // stay (the Whole, or each one's Slice) goes out just before each of the next
-  // RootConfig::rekey_copies broadcasts, so it shares the snapshot's flush, and usually
-  // its datagram. A member who lost the reliable original then opens the snapshot with
-  // the copy's key instead of waiting a retransmission. Each rekey is copied exactly
-  // rekey_copies times: nothing a member sends makes the Root send more, and a copy
-  // the member already applied is a stale rekey to it (dropped and counted, keys
-  // unchanged). Welcomes and Resyncs are not copied.
-  void send_copies();
+  // Redundant delivery (issue 13): RootConfig::rekey_copies unreliable copies of every
+  // rekey to the members who stay (the Whole, or each one's Slice). The first goes out
+  // right after the originals (send_rekey; a transport puts a run of redundant
+  // transmits in a datagram of its own, so its loss is not the original's); the others
+  // just before each of the next broadcasts (this call, from 0), in the snapshot's flush.
+  // A member who lost the reliable original then applies a copy instead of waiting for
+  // a retransmission. Each rekey is copied exactly rekey_copies times: nothing a member
+  // sends makes the Root send more, and a copy the member already applied is a stale
+  // rekey to it (dropped and counted, keys unchanged). Welcomes and Resyncs are not
+  // copied. Sends one copy of each pending rekey from index `from` on.
+  void send_copies(size_t from = 0);
 
  private:
   bool use_slices(const RekeyPlan& plan) const;
