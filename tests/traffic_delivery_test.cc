@@ -21,7 +21,7 @@ class DeliveryTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_GE(sodium_init(), 0);
     cfg_.group_id = 5;
-    for (int i = 0; i < 12; ++i) net_.push_back(rng_.symmetric_key());  // epochs 1..12
+    for (size_t i = 0; i < kRetainedEpochs + 12; ++i) net_.push_back(rng_.symmetric_key());  // epochs 1..
     for (int i = 0; i < 3; ++i) team_.push_back(rng_.symmetric_key());   // teams 0..2 (one epoch)
   }
   const SymmetricKey& net(uint64_t epoch) { return net_[epoch - 1]; }
@@ -201,10 +201,11 @@ TEST_F(DeliveryTest, TheRingIsBoundedAndEpochBytesStayUnambiguous) {
   const Bytes e2 = member_packet(3, 2, "epoch 2");
   auto rx = TrafficReceiver::create(cfg_).value();
   rx.set_epoch(1, net(1), 0);
-  for (uint64_t e = 2; e <= 10; ++e) rx.set_epoch(e, net(e), e);
-  // Epochs 2..9 are retained (8), epoch 1 was pushed out.
-  EXPECT_EQ(handled(rx, e1, 11, Delivery::kReliableOrdered), DropReason::kUnknownEpoch);
-  EXPECT_EQ(handled(rx, e2, 11, Delivery::kReliableOrdered), DropReason::kCount);
+  const uint64_t current = kRetainedEpochs + 2;
+  for (uint64_t e = 2; e <= current; ++e) rx.set_epoch(e, net(e), e);
+  // Epochs 2..current-1 are retained (kRetainedEpochs), epoch 1 was pushed out.
+  EXPECT_EQ(handled(rx, e1, current + 1, Delivery::kReliableOrdered), DropReason::kUnknownEpoch);
+  EXPECT_EQ(handled(rx, e2, current + 1, Delivery::kReliableOrdered), DropReason::kCount);
   // A jump of 256 epochs: epoch 266's byte equals epoch 10's; the old key is dropped,
   // never tried for the new epoch's packets.
   auto jump = TrafficReceiver::create(cfg_).value();

@@ -63,10 +63,13 @@ inline constexpr size_t kTrafficHeaderSize = 8;
 inline constexpr size_t kTrafficOverhead = kTrafficHeaderSize + kAeadTagSize;  // 24
 inline constexpr size_t kTrafficSignatureSize = 64;
 inline constexpr uint64_t kMaxTrafficSeq = 0xffffffffu;
-// Epochs kept after they stop being current (for late reliable packets). Together with
-// the current and the next epoch that is 10 distinct epoch bytes (< 256): a byte never
-// names two held epochs (install() also drops a retained epoch whose byte would).
-inline constexpr size_t kRetainedEpochs = 8;
+// Epochs kept after they stop being current (for late reliable packets, and the input
+// of members whose rekeys lag). Together with the current and the next epoch that is 34
+// distinct epoch bytes (< 256): a byte never names two held epochs (install() also drops
+// a retained epoch whose byte would). 32: at 20 rekeys a second (1000 players, 10 %
+// churn) that is 1.6 s, so the time graces (1 s for the Root's relay), not the count,
+// decide; with 8 a member one lost rekey behind under 5 % loss had input dropped.
+inline constexpr size_t kRetainedEpochs = 32;
 // A receiver whose rekeys lag behind holds (or, for a private channel, opens) a reliable
 // packet up to this many epochs ahead of its current one, an unreliable one only the
 // next epoch's. Behind (kRetainedEpochs) + current + ahead stay far below the 256
