@@ -257,6 +257,17 @@ struct Server {
       (void)secure->broadcast(b);
     }
   }
+  // The game's reliable messages, in both modes (the baseline carries the same traffic).
+  bool broadcast_reliable(std::span<const uint8_t> b) {
+    if (plain) {
+      plain->broadcast(b, true);
+      return true;
+    }
+    return secure->broadcast(b, Delivery::kReliableOrdered).is_ok();
+  }
+  bool send_private(MemberId id, std::span<const uint8_t> b) {
+    return plain ? plain->send_to(id, b) : secure->send_private(id, b, Delivery::kReliableOrdered).is_ok();
+  }
   uint16_t port() const { return plain ? plain->port() : secure->port(); }
   size_t members() const { return plain ? plain->member_count() : secure->root().member_count(); }
   uint64_t epoch() const { return plain ? 0 : secure->root().epoch(); }
@@ -400,11 +411,16 @@ int Run::make_server() {
   adversary_ = std::make_unique<demo::Adversary>(server_.secure->root().group_id(), AeadSuite::kChaCha20Poly1305);
   messages_ = std::make_unique<demo::MessageAdversary>(server_.secure->root().group_id(), AeadSuite::kChaCha20Poly1305,
                                                        static_cast<uint8_t>(o_.teams), *demo::parse_leak(o_.leak));
-  netkey::testing::set_tap(*server_.secure, [this](Channel ch, std::span<const uint8_t> b) {
-    adversary_->observe(ch, b);
-    messages_->observe(ch, b, enet::monotonic_ns());
-    if (mirror_) mirror_->send_packet(ch, b);
-  });
+  // The adversaries watch the wire only when they can hold keys: with bots in this
+  // process, or a mirror to the load bots' adversary. A bare --listen server would spend
+  // its CPU copying traffic nobody can attack (and the cost-of-security runs measure it).
+  if (run_bots() || mirror_) {
+    netkey::testing::set_tap(*server_.secure, [this](Channel ch, std::span<const uint8_t> b) {
+      adversary_->observe(ch, b);
+      messages_->observe(ch, b, enet::monotonic_ns());
+      if (mirror_) mirror_->send_packet(ch, b);
+    });
+  }
   return 0;
 }
 
@@ -477,10 +493,10 @@ void Run::on_message(const RootEvent& e) {
     if (server_.secure->broadcast_to_team(*team, line, Delivery::kReliableOrdered)) ++chats_relayed_;
     return;
   }
-  if (arena_.on_input(e.member, e.payload) && server_.secure && kill_budget_ > 0) {
+  if (arena_.on_input(e.member, e.payload) && kill_budget_ > 0) {
     --kill_budget_;
     const uint8_t kill[] = {'K', static_cast<uint8_t>(e.member), static_cast<uint8_t>(e.member >> 8)};
-    if (server_.secure->broadcast(kill, Delivery::kReliableOrdered)) ++kills_sent_;
+    if (server_.broadcast_reliable(kill)) ++kills_sent_;
   }
 }
 
@@ -514,6 +530,14 @@ void Run::serve(uint64_t now) {
     next_snapshot_ += 33'333'333;
     server_.broadcast(arena_.snapshot(static_cast<uint32_t>(tick_++)));
   }
+  // Every second: each player's private status, and a new budget of kill events.
+  if (now >= next_private_) {
+    next_private_ = now + 1'000'000'000;
+    kill_budget_ = 20;
+    for (const auto& [id, p] : arena_.players()) {
+      if (server_.send_private(id, arena_.private_status(id))) ++privates_sent_;
+    }
+  }
   if (server_.secure) messaging(now);
   // Halfway: the matchmaker kicks a player (a security removal: rekeyed at once).
   if (!kicked_ && server_.secure && swarm_ && now > start_ + static_cast<uint64_t>(o_.seconds * 5e8)) {
@@ -525,8 +549,8 @@ void Run::serve(uint64_t now) {
   }
 }
 
-// Issue 12: team positions at 10 Hz to each team alone, a private status to every player
-// each second, and the team switches.
+// Issue 12, secure only (the baseline has no teams): team positions at 10 Hz to each team
+// alone, and the team switches. (The private statuses are in serve(), in both modes.)
 void Run::messaging(uint64_t now) {
   enet::ServerHost& host = *server_.secure;
   const Root& root = host.root();
@@ -535,13 +559,6 @@ void Run::messaging(uint64_t now) {
     for (int t = 0; t < o_.teams; ++t) {
       if (root.team_size(static_cast<TeamId>(t)) == 0) continue;
       if (host.broadcast_to_team(static_cast<TeamId>(t), arena_.team_positions(t))) ++team_broadcasts_;
-    }
-  }
-  if (now >= next_private_) {
-    next_private_ = now + 1'000'000'000;
-    kill_budget_ = 20;
-    for (const auto& [id, p] : arena_.players()) {
-      if (host.send_private(id, arena_.private_status(id), Delivery::kReliableOrdered)) ++privates_sent_;
     }
   }
   if (o_.teams >= 2 && o_.switch_rate > 0 && swarm_) switch_teams(now);
@@ -702,10 +719,11 @@ void Run::summary(bool converged) {
   std::printf("         per bot: %.0f B/s of rekeys, %.0f B/s of state; %llu messages; undecryptable %llu\n",
               static_cast<double>(st.rekey_bytes) / bot_s, static_cast<double>(st.state_bytes) / bot_s,
               static_cast<unsigned long long>(st.messages), static_cast<unsigned long long>(undecryptable()));
-  std::printf("         players: stall p50 %.1f ms, p99 %.1f ms, max %.1f ms; %.3f %% of snapshots delayed or lost "
-              "to a rekey (%llu + %llu of %llu); %llu of %llu inputs dropped for an epoch reason\n",
+  std::printf("         players: stall p50 %.1f ms, p99 %.1f ms, max %.1f ms (per member per rekey p99 %.1f ms); %.3f %% "
+              "of snapshots delayed or lost to a rekey (%llu + %llu of %llu); %llu of %llu inputs dropped for an epoch reason\n",
               demo::percentile(st.stall_ms, 50), demo::percentile(st.stall_ms, 99),
               st.stall_ms.empty() ? 0.0 : *std::max_element(st.stall_ms.begin(), st.stall_ms.end()),
+              demo::percentile(st.stall_per_rekey_ms, 99),
               100.0 * st.state_delayed_fraction(), static_cast<unsigned long long>(st.state_delayed),
               static_cast<unsigned long long>(st.state_lost_rekey), static_cast<unsigned long long>(st.state_expected),
               static_cast<unsigned long long>(server_.exists() ? server_.inputs_dropped_epoch() : 0),

@@ -8,11 +8,12 @@ namespace netkey::demo {
 namespace {
 // The netkey ENet binding's layout and per-peer timeouts (plugin/enet), so the two modes
 // differ only in what netkey adds.
-constexpr size_t kChannels = 4;
-constexpr uint32_t kTimeoutLimit = 16, kTimeoutMinMs = 1000, kTimeoutMaxMs = 3000;
+constexpr size_t kChannels = kChannelCount;
+constexpr uint32_t kTimeoutLimit = 32, kTimeoutMinMs = 1000, kTimeoutMaxMs = 3000;
 constexpr int kSocketBuffer = 4 << 20;
 constexpr uint32_t kUnreliable =
     ENET_PACKET_FLAG_UNSEQUENCED | ENET_PACKET_FLAG_UNRELIABLE_FRAGMENT;
+constexpr auto kEvents = static_cast<uint8_t>(Channel::kEvents);
 
 void set_member(ENetPeer* p, MemberId id) {
   p->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
@@ -56,6 +57,7 @@ bool InsecureServer::service(uint32_t timeout_ms) {
       // snapshots of this baseline at 1000 bots).
       enet_peer_throttle_configure(ev.peer, ENET_PEER_PACKET_THROTTLE_INTERVAL, ENET_PEER_PACKET_THROTTLE_SCALE, 0);
       set_member(ev.peer, next_member_++);
+      peers_[member_of(ev.peer)] = ev.peer;
       ++members_;
       RootEvent e{RootEvent::Kind::kJoined};
       e.member = member_of(ev.peer);
@@ -63,6 +65,7 @@ bool InsecureServer::service(uint32_t timeout_ms) {
     } else if (ev.type == ENET_EVENT_TYPE_DISCONNECT) {
       if (member_of(ev.peer) == 0) continue;
       --members_;
+      peers_.erase(member_of(ev.peer));
       RootEvent e{RootEvent::Kind::kLeft};
       e.member = member_of(ev.peer);
       set_member(ev.peer, 0);
@@ -80,16 +83,27 @@ bool InsecureServer::service(uint32_t timeout_ms) {
   return r >= 0;
 }
 
-void InsecureServer::broadcast(std::span<const uint8_t> payload) {
-  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), kUnreliable);
+void InsecureServer::broadcast(std::span<const uint8_t> payload, bool reliable) {
+  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), reliable ? uint32_t{ENET_PACKET_FLAG_RELIABLE} : kUnreliable);
   if (!pkt) return;
-  for (size_t i = 0; i < host_->peerCount; ++i) {
-    ENetPeer* p = &host_->peers[i];
-    if (p->state != ENET_PEER_STATE_CONNECTED || member_of(p) == 0) continue;
-    if (enet_peer_send(p, static_cast<uint8_t>(Channel::kState), pkt) == 0)
-      bytes_sent_ += payload.size();
+  const uint8_t channel = reliable ? kEvents : static_cast<uint8_t>(Channel::kState);
+  for (const auto& [id, p] : peers_) {
+    if (enet_peer_send(p, channel, pkt) == 0) bytes_sent_ += payload.size();
   }
   if (pkt->referenceCount == 0) enet_packet_destroy(pkt);
+}
+
+bool InsecureServer::send_to(MemberId member, std::span<const uint8_t> payload) {
+  auto p = peers_.find(member);
+  if (p == peers_.end()) return false;
+  ENetPacket* pkt = enet_packet_create(payload.data(), payload.size(), ENET_PACKET_FLAG_RELIABLE);
+  if (!pkt) return false;
+  if (enet_peer_send(p->second, kEvents, pkt) != 0) {
+    enet_packet_destroy(pkt);
+    return false;
+  }
+  bytes_sent_ += payload.size();
+  return true;
 }
 
 std::optional<RootEvent> InsecureServer::poll_event() {
@@ -138,10 +152,11 @@ void InsecureClient::service() {
       events_.emplace_back(ParticipantEvent::Kind::kDisconnected);
       return;
     } else if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
-      if (ev.channelID == static_cast<uint8_t>(Channel::kState)) {
+      if (ev.channelID == static_cast<uint8_t>(Channel::kState) || ev.channelID == kEvents) {
         state_bytes_ += ev.packet->dataLength;
         ParticipantEvent e{ParticipantEvent::Kind::kMessage};
         e.type = PacketType::kRootBroadcast;
+        e.delivery = ev.channelID == kEvents ? Delivery::kReliableOrdered : Delivery::kUnreliable;
         e.payload.assign(ev.packet->data, ev.packet->data + ev.packet->dataLength);
         events_.push_back(std::move(e));
       }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 
 #include "netkey/participant.h"
 #include "netkey/root.h"
@@ -34,8 +35,12 @@ class InsecureServer {
 
   // Services ENet for up to timeout_ms and queues events. False when the host failed.
   bool service(uint32_t timeout_ms);
-  // One shared packet to every connected bot on the state channel (unreliable).
-  void broadcast(std::span<const uint8_t> payload);
+  // One shared packet to every connected bot: unreliable on the state channel, or
+  // reliable and ordered on the events channel (as netkey's Delivery::kReliableOrdered).
+  void broadcast(std::span<const uint8_t> payload, bool reliable = false);
+  // One bot's own reliable, ordered message on the events channel (netkey's private
+  // message without its seal). False when no such bot is connected.
+  bool send_to(MemberId member, std::span<const uint8_t> payload);
   std::optional<RootEvent> poll_event();
 
   uint16_t port() const { return port_; }
@@ -49,6 +54,7 @@ class InsecureServer {
   size_t members_ = 0;
   MemberId next_member_ = 1;
   uint64_t bytes_sent_ = 0;
+  std::unordered_map<MemberId, ENetPeer*> peers_;
   std::deque<RootEvent> events_;
 };
 
@@ -61,6 +67,9 @@ class InsecureClient {
   InsecureClient& operator=(const InsecureClient&) = delete;
 
   void service();  // ENet timeout 0
+  // Snapshots (state channel: kRootBroadcast, unreliable) and the server's reliable
+  // messages (events channel: kRootBroadcast, kReliableOrdered), all counted in
+  // state_bytes() as a netkey participant counts its traffic.
   std::optional<ParticipantEvent> poll_event();
   bool connected() const { return connected_; }
   // Input to the server on the member channel (unreliable). Dropped when not connected.

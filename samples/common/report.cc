@@ -188,6 +188,7 @@ void raise_fd_limit() {
 void report_players(JsonReport& r, const SwarmStats& st, const std::vector<double>& rekey_latency_ms) {
   r.latency("rekey_latency_ms", rekey_latency_ms);
   r.latency("stall_ms", st.stall_ms);
+  r.latency("stall_per_rekey_ms", st.stall_per_rekey_ms);
   r.number("state_delayed_fraction", st.state_delayed_fraction());
   r.number("state_packets_expected", static_cast<double>(st.state_expected));
   r.number("state_packets_received", static_cast<double>(st.state_received));

@@ -165,9 +165,15 @@ void Swarm::on_snapshot(Bot& b, const ParticipantEvent& e) {
   b.first_tick = std::min(b.first_tick, tick);
   b.last_tick = std::max(b.last_tick, tick);
   ++stats_.state_received;
+  const double waited_ms = static_cast<double>(e.buffered_ns) / 1e6;
   if (e.buffered_ns > 0) {
     ++stats_.state_delayed;
-    stats_.stall_ms.push_back(static_cast<double>(e.buffered_ns) / 1e6);
+    stats_.stall_ms.push_back(waited_ms);
+  }
+  // The first snapshot under a new epoch (not the Welcome's: that is no rekey's stall).
+  if (e.epoch > b.snapshot_epoch) {
+    if (b.snapshot_epoch != 0) stats_.stall_per_rekey_ms.push_back(waited_ms);
+    b.snapshot_epoch = e.epoch;
   }
 }
 

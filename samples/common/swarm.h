@@ -47,6 +47,10 @@ struct SwarmStats {
   // What players feel. Root broadcasts start with the arena's le32 tick, so each bot
   // knows which snapshots it should have had: every tick from its first to its last.
   std::vector<double> stall_ms;     // per delayed snapshot: time in the next-epoch buffer
+  // Per member per rekey (the issue-13 target's unit): for each bot and each epoch after
+  // its first, how long the first snapshot it opened under that epoch waited (0 when it
+  // did not wait). stall_ms holds only the snapshots that waited.
+  std::vector<double> stall_per_rekey_ms;
   uint64_t state_expected = 0;      // snapshots expected, summed over bots
   uint64_t state_received = 0;      // snapshots opened (delayed or not)
   uint64_t state_delayed = 0;       // opened after waiting for their epoch key
@@ -104,6 +108,7 @@ class Swarm {
     bool handed_over = false;  // on_departure_ was called
     bool ticked = false;       // first_tick/last_tick are set
     uint32_t first_tick = 0, last_tick = 0;
+    uint64_t snapshot_epoch = 0;  // the epoch of the last snapshot opened (0: none yet)
     // The connection, whichever kind it is.
     bool in_group() const { return plain ? plain->connected() : host->participant().has_net_key(); }
     uint64_t epoch() const { return plain ? 0 : host->participant().epoch(); }

@@ -259,9 +259,10 @@ void LoadRun::summary(bool converged) {
               demo::percentile(st.leave_latency_ms, 50), demo::percentile(st.leave_latency_ms, 99),
               static_cast<unsigned long long>(undecryptable()), static_cast<double>(st.rekey_bytes) / bot_s,
               static_cast<double>(st.state_bytes) / bot_s);
-  std::printf("         players: stall p50 %.1f ms, p99 %.1f ms; %.3f %% of snapshots delayed or lost to a rekey "
-              "(%llu + %llu of %llu); inputs dropped for an epoch reason: %s\n",
-              demo::percentile(st.stall_ms, 50), demo::percentile(st.stall_ms, 99), 100.0 * st.state_delayed_fraction(),
+  std::printf("         players: stall p50 %.1f ms, p99 %.1f ms (per member per rekey p99 %.1f ms); %.3f %% of "
+              "snapshots delayed or lost to a rekey (%llu + %llu of %llu); inputs dropped for an epoch reason: %s\n",
+              demo::percentile(st.stall_ms, 50), demo::percentile(st.stall_ms, 99),
+              demo::percentile(st.stall_per_rekey_ms, 99), 100.0 * st.state_delayed_fraction(),
               static_cast<unsigned long long>(st.state_delayed), static_cast<unsigned long long>(st.state_lost_rekey),
               static_cast<unsigned long long>(st.state_expected),
               inputs_dropped_epoch_ ? std::to_string(*inputs_dropped_epoch_).c_str() : "n/a (no --mirror)");

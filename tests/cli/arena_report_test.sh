@@ -2,9 +2,12 @@
 # The players' measurements in netkey-arena's report (issue 13), a secure run with --loss
 # and an insecure one, both under --check:
 #   stall_ms {p50 <= p99 <= max, samples} with one sample per delayed snapshot,
+#   stall_per_rekey_ms: one sample per member per rekey (0 when nothing waited), each
+#   no longer than the longest stall,
 #   state_delayed_fraction = (delayed + lost to a rekey) / expected, in [0, 1],
 #   inputs_dropped_epoch, a count; a time series with one sample a second;
-#   the insecure run has the same keys, no rekeys, no stall, and state traffic.
+#   the insecure run has the same keys, no rekeys, no stall, and state traffic, and the
+#   same game traffic as the secure run: private statuses and kill events (reliable).
 # Usage: arena_report_test.sh ARENA PYTHON
 set -u
 arena=$1 python=$2
@@ -28,6 +31,9 @@ for name, r in (("secure", s), ("insecure", i)):
     st = r["stall_ms"]
     want(st["p50"] <= st["p99"] <= st["max"], f"{name}: stall percentiles out of order {st}")
     want(st["samples"] == r["state_packets_delayed"], f"{name}: one stall sample per delayed snapshot")
+    pr = r["stall_per_rekey_ms"]
+    want(pr["p50"] <= pr["p99"] <= pr["max"] <= st["max"], f"{name}: per-rekey stall {pr} against {st}")
+    want(r["private_sent"] > 0 and r["bot_reliable_events"] > 0, f"{name}: private statuses and reliable events")
     exp = r["state_packets_expected"]
     want(exp > 20 * 30, f"{name}: 20 bots x 5 s at 30 Hz expect well over 600 snapshots, got {exp}")
     frac = (r["state_packets_delayed"] + r["state_packets_lost_rekey"]) / exp
@@ -53,6 +59,8 @@ want(s["epochs"] > 0 and s["rekey_bytes_per_bot_per_s"] > 0, "the secure run rek
 want(len(s["cdf"]["rekey_latency_ms"]) == 101, "the secure run has a rekey latency CDF")
 want(i["epochs"] == 0 and i["rekeys"] == 0 and i["rekey_bytes_per_bot_per_s"] == 0, "the insecure run has no rekeys")
 want(i["stall_ms"]["samples"] == 0 and i["state_delayed_fraction"] == 0, "the insecure run has no stall")
+want(i["stall_per_rekey_ms"]["samples"] == 0, "the insecure run has no per-rekey stall")
+want(s["stall_per_rekey_ms"]["samples"] >= s["epochs"], "one per-rekey stall sample per bot per epoch it saw")
 want(set(s) == set(i), f"secure and insecure reports differ in keys: {set(s) ^ set(i)}")
 for b in bad: print("FAIL:", b)
 sys.exit(1 if bad else 0)

@@ -21,6 +21,7 @@ MEASURES = [  # (label, file: bots or server, path in the report)
     ("leave -> all on the epoch p99 (ms)", "bots", ("rekey_latency_ms", "p99")),
     ("stall p50 (ms)", "bots", ("stall_ms", "p50")),
     ("stall p99 (ms)", "bots", ("stall_ms", "p99")),
+    ("stall per member per rekey p99 (ms)", "bots", ("stall_per_rekey_ms", "p99")),
     ("state delayed or lost to a rekey", "bots", ("state_delayed_fraction",)),
     ("snapshots received / expected", "bots", ("received_fraction",)),
     ("inputs dropped (epoch), server", "server", ("inputs_dropped_epoch",)),
