@@ -120,8 +120,9 @@ TEST(RekeyCopies, OnlyToAPeerThatLostPacketsLately) {
   EXPECT_TRUE(lossy(&peer));
 }
 
-// The members' links together: a new peer (no counts of its own) is covered when the
-// others lose packets, and one bad link alone does not make the group lossy.
+// The members' links together: their summed counters, so a new peer (no counts of its
+// own yet) is covered under real loss, each link capped at 1/8 lost, so a few members
+// that withhold acknowledgements do not switch copies on for everyone.
 TEST(RekeyCopies, TheGroupIsLossyWhenItsLinksTogetherAre) {
   std::vector<ENetPeer> peers(10);
   auto group = [&] {
@@ -130,16 +131,18 @@ TEST(RekeyCopies, TheGroupIsLossyWhenItsLinksTogetherAre) {
     return group_lossy(v);
   };
   EXPECT_FALSE(group_lossy({}));
-  for (ENetPeer& p : peers) p.packetsSent = 50;  // 500 packets, none lost
+  for (ENetPeer& p : peers) p.packetsSent = 20;  // 200 packets, none lost, each too few alone
   EXPECT_FALSE(group());
-  peers[0].packetsLost = 9;  // one link at 18 %: 1.8 % of the group's
-  EXPECT_FALSE(lossy(&peers[0]));  // (too few packets to judge it alone)
-  EXPECT_FALSE(group());
-  for (size_t i = 0; i + 1 < peers.size(); ++i) peers[i].packetsLost = 4;  // 8 % on nine links
-  EXPECT_TRUE(group());  // the tenth, new and clean, is covered by the group
-  EXPECT_FALSE(lossy(&peers[9]));
+  peers[0].packetsLost = 20;  // one link withholding every acknowledgement: capped at 2 of 20
+  EXPECT_FALSE(group());      // 1 % of the group's
+  peers[0].packetsLost = 0;
+  for (ENetPeer& p : peers) p.packetsLost = 2;  // 10 % each (5 % loss each way)
+  EXPECT_TRUE(group());
+  EXPECT_FALSE(lossy(&peers[9]));  // not on its own counts: the group covers it
   for (ENetPeer& p : peers) p = ENetPeer{};
-  for (ENetPeer& p : peers) p.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 20;  // smoothed 5 %
+  peers[0].packetLoss = ENET_PEER_PACKET_LOSS_SCALE;  // one smoothed 100 %: capped at 1/8
+  EXPECT_FALSE(group());  // 1.25 % on average
+  for (ENetPeer& p : peers) p.packetLoss = ENET_PEER_PACKET_LOSS_SCALE / 20;  // 5 % everywhere
   EXPECT_TRUE(group());
 }
 

@@ -60,7 +60,8 @@ bool shorten_retransmit(ENetPeer* peer, uint8_t channel, uint32_t floor_ms);
 // members' links is such).
 bool lossy(const ENetPeer* peer);
 // Whether these links taken together are lossy: lossy() over the sums of their interval
-// counters and the mean of their smoothed loss. False for none.
+// counters and the mean of their smoothed loss, each link counted at most 1/8 lost (so a
+// few members withholding acknowledgements cannot switch it on). False for none.
 bool group_lossy(std::span<const ENetPeer* const> peers);
 
 // What the gate needs of an ENet datagram: whether it opens a connection (the header's

@@ -2,7 +2,6 @@
 #include <cstring>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "netkey/enet.h"
@@ -42,22 +41,23 @@ struct ServerHost::Impl {
   bool rekey_watch_members = false;
   // The addresses of `connections` (the set the Root's has_connection holds), as
   // integers: the gate's per-datagram question "connected?" without formatting a string.
-  std::unordered_set<uint64_t> connected_addresses;
+  std::unordered_map<uint64_t, PeerId> connected_addresses;
   // Something was queued on an ENet peer since the last flush.
   bool unflushed = false;
   bool in_gate = false;  // pump() called from intercept(), inside enet_host_service
-  // The members' links taken together are lossy (detail::lossy over the sums of their
-  // ENet counters and the mean of their smoothed loss, recomputed every second): then
-  // every member gets the redundant rekey copies and the shorter rekey retransmission,
-  // a new one too, whose own counters say nothing yet (and whose ENet round-trip
-  // estimate starts at 500 ms: a lost rekey of a new member waited half a second, and
-  // held every later one back on the ordered channel). ENet counts a retransmission as
-  // a loss, a late acknowledgement's too: a loaded but clean server (1000 bots in one
-  // process on the same machine) looks lossy as well (docs/PERFORMANCE.md).
+  // The members' links taken together are lossy (detail::group_lossy: their summed
+  // counters, each link capped, recomputed every second): then every member counts as lossy,
+  // a new one too, whose own counters say nothing yet and whose ENet round-trip estimate
+  // starts at 500 ms (a new member's lost rekey waited half a second, and held every
+  // later one back on the ordered channel), and an established one between two of
+  // ENet's 10 s loss intervals. The cap: a few members who withhold acknowledgements to
+  // look lossy do not switch it on for everyone. ENet counts a retransmission as a loss,
+  // a late acknowledgement's too: a loaded but clean server (1000 bots in one process on
+  // the same machine) looks lossy as well (docs/PERFORMANCE.md).
   bool group_lossy = false;
   uint64_t next_group_loss_ns = 0;
 
-  bool lossy(const ENetPeer* peer) const { return group_lossy || detail::lossy(peer); }
+  bool lossy(const Connection& c) const { return group_lossy || detail::lossy(c.peer); }
   void update_group_loss(uint64_t now) {
     if (now < next_group_loss_ns) return;
     next_group_loss_ns = now + 1'000'000'000;
@@ -118,7 +118,7 @@ struct ServerHost::Impl {
       c->second.member = t.member_change == Transmit::MemberChange::kAdded;
       c->second.team = c->second.member ? t.team : kNoTeam;
     }
-    if (t.redundant && !lossy(c->second.peer)) {
+    if (t.redundant && !lossy(c->second)) {
       ++stats.redundant_skipped;
       return;
     }
@@ -142,7 +142,7 @@ struct ServerHost::Impl {
     const bool team = t.to == Transmit::To::kTeam;
     for (const auto& [id, c] : connections) {
       if (!c.member || t.excludes(id) || (team && c.team != t.team)) continue;
-      if (t.redundant && !lossy(c.peer)) {
+      if (t.redundant && !lossy(c)) {
         ++stats.redundant_skipped;
         continue;
       }
@@ -154,8 +154,8 @@ struct ServerHost::Impl {
   }
   // Sends what pump() queued (nothing to do when it queued nothing: a flush walks every
   // ENet peer), then shortens the rekeys' first retransmission timeout.
-  void flush() {
-    if (!unflushed) return;
+  void flush(bool force = false) {
+    if (!unflushed && !force) return;
     unflushed = false;
     enet_host_flush(host);
     shorten_rekey_retransmits();
@@ -167,7 +167,7 @@ struct ServerHost::Impl {
     // Only on a lossy link: on a clean one a rekey is rarely lost, and a shortened timeout
     // fires on every late acknowledgement (a spurious retransmission, bytes and CPU).
     auto one = [&](PeerId id, const Connection& c) {
-      if (floor > 0 && lossy(c.peer) &&
+      if (floor > 0 && lossy(c) &&
           detail::shorten_retransmit(c.peer, static_cast<uint8_t>(Channel::kRekey), floor)) {
         again.push_back(id);
       }
@@ -197,6 +197,13 @@ struct ServerHost::Impl {
     if (t.channel >= Channel::kState) ++stats.traffic_sent[static_cast<size_t>(t.delivery)];
   }
 
+  // Whether a redundant copy to one peer goes out (ServerHost sends copies to lossy links).
+  bool copy_goes_out(const Transmit& t) const {
+    if (t.to != Transmit::To::kPeer) return true;
+    auto c = connections.find(t.peer);
+    return c != connections.end() && lossy(c->second);
+  }
+
   void pump() {
     bool after_redundant = false;
     while (auto t = root.poll_transmit()) {
@@ -206,8 +213,9 @@ struct ServerHost::Impl {
       // A run of redundant copies starts a datagram of its own: the loss of the datagram
       // that carries an original must not take its copy with it.
       // (Not from inside ENet's receive loop, the gate: ENet is mid-service there.)
-      if (t->redundant && !after_redundant && !in_gate) flush();
-      after_redundant = t->redundant;
+      const bool copy = t->redundant && copy_goes_out(*t);
+      if (copy && !after_redundant && !in_gate) flush();
+      after_redundant = copy || (after_redundant && t->redundant);
       switch (t->to) {
         case Transmit::To::kPeer: send_to(*t); break;
         case Transmit::To::kAddress: send_to_address(*t); break;
@@ -240,7 +248,7 @@ struct ServerHost::Impl {
     detail::disable_packet_throttle(peer);
     peer->data = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     connections[id] = Connection{peer, false, kNoTeam, address_key(peer->address)};
-    connected_addresses.insert(address_key(peer->address));
+    connected_addresses[address_key(peer->address)] = id;
   }
 
   void on_receive(const ENetEvent& ev, uint64_t now) {
@@ -267,7 +275,10 @@ struct ServerHost::Impl {
     if (id != 0) {
       root.peer_disconnected(id, now);
       if (auto c = connections.find(id); c != connections.end()) {
-        connected_addresses.erase(c->second.address);
+        // Only its own entry: should two connections ever share an address, the other's stays.
+        if (auto a = connected_addresses.find(c->second.address); a != connected_addresses.end() && a->second == id) {
+          connected_addresses.erase(a);
+        }
         connections.erase(c);
       }
     }
@@ -344,7 +355,7 @@ Status ServerHost::service(uint32_t timeout_ms) {
     s.root.handle_timeout(after);
     s.pump();
   }
-  s.flush();
+  s.flush(true);  // what ENet queued itself while receiving (acknowledgements) goes now
   return Status::ok();
 }
 
