@@ -64,9 +64,9 @@ inline constexpr size_t kTrafficOverhead = kTrafficHeaderSize + kAeadTagSize;  /
 inline constexpr size_t kTrafficSignatureSize = 64;
 inline constexpr uint64_t kMaxTrafficSeq = 0xffffffffu;
 // Epochs kept after they stop being current (for late reliable packets, and the input
-// of members whose rekeys lag). Together with the current and the next epoch that is 34
-// distinct epoch bytes (< 256): a byte never names two held epochs (install() also drops
-// a retained epoch whose byte would). 32: at 20 rekeys a second (1000 players, 10 %
+// of members whose rekeys lag). With the current epoch and the kReliableEpochsAhead
+// after it that is at most 41 distinct epoch bytes (< 256): a byte never names two held
+// or awaited epochs (install() drops a retained epoch whose byte would). 32: at 20 rekeys a second (1000 players, 10 %
 // churn) that is 1.6 s, so the time graces (1 s for the Root's relay), not the count,
 // decide; with 8 a member one lost rekey behind under 5 % loss had input dropped.
 inline constexpr size_t kRetainedEpochs = 32;
@@ -75,6 +75,7 @@ inline constexpr size_t kRetainedEpochs = 32;
 // next epoch's. Behind (kRetainedEpochs) + current + ahead stay far below the 256
 // values of the epoch byte, so a byte names one epoch.
 inline constexpr size_t kReliableEpochsAhead = 8;
+static_assert(kRetainedEpochs + 1 + kReliableEpochsAhead < 256, "an epoch byte must name one epoch");
 
 using TeamId = uint16_t;  // the team index carried in a type-4 packet's sender field
 

@@ -45,11 +45,11 @@ bool PrivateChannel::set_epoch(uint64_t epoch, const SymmetricKey& private_base,
     current_.retired_ns = now_ns;
     retained_.insert(retained_.begin(), std::move(current_));
   }
-  // Keep at most kRetainedEpochs, each with an epoch byte unlike the new current's, the
-  // next one's and every newer retained one's; drop those past every grace (but the
-  // previous, which reports kEpochExpired).
+  // Keep at most kRetainedEpochs, each with an epoch byte unlike the new current's, those
+  // of the kReliableEpochsAhead epochs after it and every newer retained one's; drop
+  // those past every grace (but the previous, which reports kEpochExpired).
   bool seen[256] = {};
-  seen[static_cast<uint8_t>(epoch)] = seen[static_cast<uint8_t>(epoch + 1)] = true;
+  for (uint64_t k = 0; k <= kReliableEpochsAhead; ++k) seen[static_cast<uint8_t>(epoch + k)] = true;
   std::vector<Slot> kept;
   for (size_t i = 0; i < retained_.size(); ++i) {
     const uint8_t b = static_cast<uint8_t>(retained_[i].epoch);

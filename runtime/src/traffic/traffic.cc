@@ -374,14 +374,15 @@ class EpochKeys {
 
   // Returns false when `epoch` is not newer than the current one (ignored). The old
   // current epoch is retained (newest first); retained epochs past every grace, beyond
-  // kRetainedEpochs, or whose epoch byte equals a newer held epoch's or the next
-  // epoch's are forgotten, so an epoch byte names at most one held epoch.
+  // kRetainedEpochs, or whose epoch byte equals a newer held epoch's or that of an epoch
+  // up to kReliableEpochsAhead ahead are forgotten, so an epoch byte names at most one
+  // held (or awaited) epoch.
   bool install(uint64_t epoch, const SymmetricKey& net_key, uint64_t now, std::optional<TeamId> team,
                const SymmetricKey* team_key, uint64_t any_grace_ns) {
     if (current.valid && epoch <= current.epoch) return false;
     std::vector<Slot> kept;
-    bool seen[256] = {};
-    seen[static_cast<uint8_t>(epoch)] = seen[static_cast<uint8_t>(epoch + 1)] = true;
+    bool seen[256] = {};  // the bytes of the new current epoch and of those a packet may be held for
+    for (uint64_t k = 0; k <= kReliableEpochsAhead; ++k) seen[static_cast<uint8_t>(epoch + k)] = true;
     if (current.valid) {
       current.retired_ns = now;
       retained.insert(retained.begin(), std::move(current));
