@@ -86,6 +86,7 @@ struct Options {
   bool quiet = false;
   int mirror = -1;  // test-only: copy everything the server sends to 127.0.0.1:PORT
   std::string rekey = "auto";  // the Root's rekey encoding: auto, slices, whole
+  int rekey_copies = -1;       // --rekey-copies N: RootConfig::rekey_copies (-1: its default)
   bool faults = false;         // bots reach the server through a lossy proxy, with a partition
   bool hash_forward = false;   // charter join policy: LKH+ hash-forward for join-only batches
   double loss = -1;            // --loss PCT (0..50): a lossy proxy without partition
@@ -101,8 +102,9 @@ constexpr const char* kUsage =
     "usage: netkey-arena [--bots N] [--seconds S] [--churn R] [--degree D] [--report FILE] [--check]\n"
     "                    [--quiet] [--rekey auto|slices|whole] [--faults | --loss PCT] [--insecure]\n"
     "                    [--join-policy rekey|hash-forward] [--plots DIR] [--teams N] [--switch R]\n"
+    "                    [--rekey-copies N]\n"
     "       netkey-arena --listen PORT [--seconds S] [--degree D] [--mirror PORT] [--join-policy P] [--insecure]\n"
-    "                    [--report FILE] [--plots DIR]\n"
+    "                    [--rekey-copies N] [--report FILE] [--plots DIR]\n"
     "       netkey-arena --connect HOST:PORT [--bots N] [--seconds S] [--churn R] [--join-policy P] [--loss PCT]\n"
     "                    [--insecure] [--report FILE] [--plots DIR]\n"
     "       netkey-arena --help | -h | --version\n"
@@ -110,6 +112,7 @@ constexpr const char* kUsage =
     "--loss PCT: PCT % loss and PCT/2 % duplication each way, 5-25 ms delay (reorders); no partition.\n"
     "--faults: 5 % loss, 2 % duplication, 5-25 ms delay, and a 5 s partition of 10 % of the bots.\n"
     "--insecure: the same game over plain ENet: no handshake, no rekeys, plaintext (a baseline).\n"
+    "--rekey-copies N: redundant unreliable copies of each rekey to lossy links (default 2; 0: none).\n"
     "--plots DIR: SVG plots of the run (python3-matplotlib; the report goes to DIR/report.json\n"
     "             unless --report is given).\n"
     "--teams N: the charter's teams (embedded default 2; 0: none); --switch R: team switches per second\n"
@@ -129,6 +132,7 @@ Options parse(int argc, char** argv) {
       .set("--quiet", &o.quiet)
       .number("--mirror", &o.mirror)
       .text("--rekey", &o.rekey)
+      .number("--rekey-copies", &o.rekey_copies)
       .set("--faults", &o.faults)
       .number("--teams", &o.teams)
       .number("--switch", &o.switch_rate)
@@ -138,6 +142,8 @@ Options parse(int argc, char** argv) {
   if (o.bots > 3000) usage("--bots must be at most 3000 here");
   if (o.churn < 0) o.churn = static_cast<double>(o.bots) / 5.0;
   if (o.rekey != "auto" && o.rekey != "slices" && o.rekey != "whole") usage("--rekey must be auto, slices or whole");
+  if (o.rekey_copies > 8) usage("--rekey-copies must be 0..8");
+  if (o.rekey_copies >= 0 && (o.insecure || !o.connect.empty())) usage("--rekey-copies is for the secure server");
   if (o.faults && (o.listen >= 0 || !o.connect.empty())) usage("--faults is for the embedded mode");
   if (o.loss >= 0 && o.faults) usage("--loss and --faults exclude each other");
   if (o.loss > 50) usage("--loss must be 0..50 (percent)");
@@ -398,6 +404,7 @@ int Run::make_server() {
                           ? RootConfig::RekeyEncoding::kSlices
                           : o_.rekey == "whole" ? RootConfig::RekeyEncoding::kWhole : RootConfig::RekeyEncoding::kAuto;
   rc.relay_member_traffic = false;  // authoritative: inputs are for the server only
+  if (o_.rekey_copies >= 0) rc.rekey_copies = static_cast<uint32_t>(o_.rekey_copies);
   enet::ServerOptions so;
   so.port = o_.listen > 0 ? static_cast<uint16_t>(o_.listen) : 0;
   so.max_peers_per_ip = so.max_peers;  // every bot is on 127.0.0.1
@@ -775,6 +782,10 @@ void Run::report(bool converged, const std::string& path) {
   r.number("team_broadcasts_sent", static_cast<double>(team_broadcasts_));
   r.number("private_sent", static_cast<double>(privates_sent_));
   r.number("kills_sent", static_cast<double>(kills_sent_));
+  // Redundant rekey copies the Root queued, and those ServerHost did not send (to links
+  // that showed no loss).
+  r.number("rekey_copies_queued", static_cast<double>(server_.secure ? server_.secure->root().stats().rekey_copies_sent : 0));
+  r.number("rekey_copies_skipped", static_cast<double>(server_.secure ? server_.secure->stats().redundant_skipped : 0));
   r.number("chats_relayed", static_cast<double>(chats_relayed_));
   r.number("bot_team_messages", static_cast<double>(st.team_messages));
   r.number("bot_private_messages", static_cast<double>(st.private_messages));

@@ -7,7 +7,8 @@
 #   state_delayed_fraction = (delayed + lost to a rekey) / expected, in [0, 1],
 #   inputs_dropped_epoch, a count; a time series with one sample a second;
 #   the insecure run has the same keys, no rekeys, no stall, and state traffic, and the
-#   same game traffic as the secure run: private statuses and kill events (reliable).
+#   same game traffic as the secure run: private statuses and kill events (reliable);
+#   the secure run queues redundant rekey copies, and --rekey-copies 0 none.
 # Usage: arena_report_test.sh ARENA PYTHON
 set -u
 arena=$1 python=$2
@@ -20,10 +21,15 @@ fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 grep -q "stall p50" "$work/secure.out" || fail "no players' line in the summary"
 "$arena" --bots 20 --seconds 5 --insecure --check --quiet --report "$work/insecure.json" > "$work/insecure.out" 2>&1 \
   || fail "--insecure --check: $(tail -5 "$work/insecure.out")"
+"$arena" --bots 10 --seconds 3 --loss 5 --rekey-copies 0 --quiet --report "$work/nocopies.json" > "$work/nocopies.out" 2>&1 \
+  || fail "--rekey-copies 0: $(tail -5 "$work/nocopies.out")"
+for bad in "--rekey-copies 9" "--insecure --rekey-copies 1"; do
+  "$arena" $bad --seconds 1 > /dev/null 2>&1; [ $? -eq 2 ] || fail "$bad is a usage error"
+done
 
-"$python" - "$work/secure.json" "$work/insecure.json" <<'PY' || fail "report checks"
+"$python" - "$work/secure.json" "$work/insecure.json" "$work/nocopies.json" <<'PY' || fail "report checks"
 import json, sys
-s, i = (json.load(open(p)) for p in sys.argv[1:3])
+s, i, n = (json.load(open(p)) for p in sys.argv[1:4])
 bad = []
 def want(cond, what):
     if not cond: bad.append(what)
@@ -62,6 +68,8 @@ want(i["stall_ms"]["samples"] == 0 and i["state_delayed_fraction"] == 0, "the in
 want(i["stall_per_rekey_ms"]["samples"] == 0, "the insecure run has no per-rekey stall")
 want(s["stall_per_rekey_ms"]["samples"] >= s["epochs"], "one per-rekey stall sample per bot per epoch it saw")
 want(set(s) == set(i), f"secure and insecure reports differ in keys: {set(s) ^ set(i)}")
+want(s["rekey_copies_queued"] > 0 and i["rekey_copies_queued"] == 0, "the secure run queued rekey copies")
+want(n["rekey_copies_queued"] == 0 and n["epochs"] > 0, "--rekey-copies 0 queues none")
 for b in bad: print("FAIL:", b)
 sys.exit(1 if bad else 0)
 PY

@@ -21,6 +21,8 @@
 #                     second, bulk waves every 10 s)
 #   secure, insecure  COST_BOTS bots, COST_CHURN changes per second, no proxy; insecure:
 #                     --insecure on both sides (plain ENet); secure and insecure alternate
+#   secure_nocopies   the secure run with the server's --rekey-copies 0 (what the
+#                     redundant rekey copies cost where the server thinks links lossy)
 #   PARAMETERS        what ran, when, on what machine, the load average
 set -eu
 bin=${1:-build/release/samples} seconds=${2:-30} bots=${3:-200} out=${4:-docs/data}
@@ -59,6 +61,7 @@ for k in $(seq 1 "$runs"); do
     seconds=$cost_seconds
     pair "secure_r$k" "$cost_bots" --churn "$cost_churn"
     pair "insecure_r$k" "$cost_bots" --churn "$cost_churn" --insecure -- --insecure
+    pair "secure_nocopies_r$k" "$cost_bots" --churn "$cost_churn" -- --rekey-copies 0
   fi
 done
 python3 "$(dirname "$0")/medians.py" "$out"
