@@ -55,6 +55,8 @@
 #include <string>
 #include <thread>
 
+#include "arena/game.h"
+#include "arena/server.h"
 #include "common/adversary.h"
 #include "common/faulty_proxy.h"
 #include "common/insecure.h"
@@ -71,6 +73,8 @@
 using namespace netkey;
 using demo::Identities;
 using demo::percentile;
+using arena::Arena;
+using arena::Server;
 
 namespace {
 
@@ -163,144 +167,6 @@ Options parse(int argc, char** argv) {
   if (!demo::parse_leak(o.leak)) usage("--adversary-leak must be none, other_team, other_private or switched_team");
   return o;
 }
-
-// --- the game: players move on a 1000x1000 field and shoot whoever is near. ----------
-struct Player {
-  int16_t x = 500, y = 500;
-  uint16_t score = 0;
-  int team = -1;
-  uint8_t health = 100, ammo = 30;
-};
-
-class Arena {
- public:
-  // Returns true when the input was a shot that hit (a kill event).
-  bool on_input(MemberId id, std::span<const uint8_t> in) {
-    if (in.size() < 3) return false;
-    Player& p = players_[id];
-    p.x = static_cast<int16_t>(std::clamp(p.x + (static_cast<int>(in[0]) - 1) * 5, 0, 1000));
-    p.y = static_cast<int16_t>(std::clamp(p.y + (static_cast<int>(in[1]) - 1) * 5, 0, 1000));
-    if (in[2]) {
-      for (auto& [other, q] : players_) {
-        if (other != id && std::abs(q.x - p.x) + std::abs(q.y - p.y) < 60) {
-          ++p.score;
-          p.ammo = static_cast<uint8_t>(p.ammo == 0 ? 30 : p.ammo - 1);
-          q.health = static_cast<uint8_t>(q.health <= 10 ? 100 : q.health - 10);
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-  void join(MemberId id, int team) { players_[id].team = team; }
-  void set_team(MemberId id, int team) {
-    auto it = players_.find(id);
-    if (it != players_.end()) it->second.team = team;
-  }
-  // 'T', team, count u16, then up to 120 of that team's players: id u16, x i16, y i16.
-  std::vector<uint8_t> team_positions(int team) const {
-    std::vector<uint8_t> s = {'T', static_cast<uint8_t>(team), 0, 0};
-    uint16_t n = 0;
-    for (const auto& [id, p] : players_) {
-      if (p.team != team || n == 120) continue;
-      ++n;
-      for (uint32_t v : {uint32_t{id}, uint32_t(uint16_t(p.x)), uint32_t(uint16_t(p.y))}) {
-        s.push_back(static_cast<uint8_t>(v));
-        s.push_back(static_cast<uint8_t>(v >> 8));
-      }
-    }
-    s[2] = static_cast<uint8_t>(n);
-    s[3] = static_cast<uint8_t>(n >> 8);
-    return s;
-  }
-  // 'P', le32 member, health, ammo: what only that player may see.
-  std::vector<uint8_t> private_status(MemberId id) const {
-    const Player& p = players_.at(id);
-    return {'P', static_cast<uint8_t>(id), static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id >> 16),
-            static_cast<uint8_t>(id >> 24), p.health, p.ammo};
-  }
-  const std::map<MemberId, Player>& players() const { return players_; }
-  void leave(MemberId id) { players_.erase(id); }
-  // tick u32, count u16, then up to 120 players: id u16, x i16, y i16, score u16.
-  std::vector<uint8_t> snapshot(uint32_t tick) const {
-    std::vector<uint8_t> s;
-    auto put16 = [&](uint32_t v) {
-      s.push_back(static_cast<uint8_t>(v));
-      s.push_back(static_cast<uint8_t>(v >> 8));
-    };
-    put16(tick);
-    put16(tick >> 16);
-    const size_t n = std::min<size_t>(players_.size(), 120);
-    put16(static_cast<uint32_t>(n));
-    size_t k = 0;
-    for (const auto& [id, p] : players_) {
-      if (k++ == n) break;
-      put16(id);
-      put16(static_cast<uint16_t>(p.x));
-      put16(static_cast<uint16_t>(p.y));
-      put16(p.score);
-    }
-    return s;
-  }
-  size_t size() const { return players_.size(); }
-
- private:
-  std::map<MemberId, Player> players_;
-};
-
-// --- the server side: netkey's ServerHost, or the insecure baseline. -------------------
-struct Server {
-  std::unique_ptr<enet::ServerHost> secure;
-  std::unique_ptr<demo::InsecureServer> plain;
-
-  bool exists() const { return secure || plain; }
-  bool service() { return plain ? plain->service(1) : secure->service(1).is_ok(); }
-  std::optional<RootEvent> poll_event() { return plain ? plain->poll_event() : secure->poll_event(); }
-  void broadcast(std::span<const uint8_t> b) {
-    if (plain) {
-      plain->broadcast(b);
-    } else {
-      (void)secure->broadcast(b);
-    }
-  }
-  // The game's reliable messages, in both modes (the baseline carries the same traffic).
-  bool broadcast_reliable(std::span<const uint8_t> b) {
-    if (plain) {
-      plain->broadcast(b, true);
-      return true;
-    }
-    return secure->broadcast(b, Delivery::kReliableOrdered).is_ok();
-  }
-  bool send_private(MemberId id, std::span<const uint8_t> b) {
-    return plain ? plain->send_to(id, b) : secure->send_private(id, b, Delivery::kReliableOrdered).is_ok();
-  }
-  uint16_t port() const { return plain ? plain->port() : secure->port(); }
-  size_t members() const { return plain ? plain->member_count() : secure->root().member_count(); }
-  uint64_t epoch() const { return plain ? 0 : secure->root().epoch(); }
-  uint64_t commits() const { return plain ? 0 : secure->root().stats().commits; }
-  uint64_t bytes_sent() const {
-    if (plain) return plain->bytes_sent();
-    uint64_t n = 0;
-    for (uint64_t b : secure->stats().bytes_sent) n += b;
-    return n;
-  }
-  // Member input the Root could not take for an epoch reason (sent under a key it no
-  // longer or never held): what a player feels as lost input around a rekey.
-  uint64_t inputs_dropped_epoch() const {
-    if (plain) return 0;
-    const DropCounters& d = secure->root().traffic_drops();
-    return d[DropReason::kUnknownEpoch] + d[DropReason::kEpochExpired];
-  }
-  std::string relay_drops() const {
-    std::string out;
-    if (plain) return out;
-    const DropCounters& d = secure->root().traffic_drops();
-    for (size_t r = 0; r < static_cast<size_t>(DropReason::kCount); ++r) {
-      if (d.by_reason[r]) out += " relay:" + std::string(drop_reason_name(static_cast<DropReason>(r))) + "=" + std::to_string(d.by_reason[r]);
-    }
-    return out;
-  }
-};
 
 // One sample a second, for the report's series and the plots.
 using Series = demo::RunSeries;
